@@ -1,0 +1,188 @@
+"""The connector interface every platform implements, and the platform-neutral types it speaks.
+
+Connectors are libraries: they never import hub/, never touch the database and never sleep on
+their own. They turn a platform's API into these dataclasses and raise these errors; the hub's
+scheduler decides whether to back off, refresh, retry or give up.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+Kind = Literal["mention", "reply", "quote"]
+
+
+@dataclass(frozen=True)
+class Author:
+    """A platform account that wrote something addressed to us."""
+
+    platform_id: str  #: the platform's stable id (X user id, Bluesky DID, sandbox handle)
+    handle: str
+    display_name: str = ""
+    followers: int | None = None
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class IncomingMention:
+    """A mention, reply or quote addressed to one of our accounts, normalised."""
+
+    platform: str
+    external_id: str  #: X tweet id, Bluesky at:// URI, sandbox post id
+    author: Author
+    text: str
+    created_at: datetime  #: timezone-aware UTC
+    kind: Kind = "mention"
+    in_reply_to_external_id: str | None = None  #: the post this one answers, if any
+    thread_root_external_id: str | None = None  #: X conversation_id, Bluesky reply root
+    url: str = ""
+    #: platform-only extras needed to reply (Bluesky cid of this post and of the thread root)
+    reply_ref: dict[str, str] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)  #: the payload as received, for audit
+    #: set by the connector when the payload was odd but still usable (missing fields, unknown
+    #: reasons, oversize text); the hub stores the mention and flags it instead of crashing
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Batch:
+    """What one fetch returned: mentions oldest first and the cursor to store with them."""
+
+    mentions: list[IncomingMention]
+    cursor: str | None  #: opaque; store it in the same transaction as the mentions
+    rate_limit: RateBudget | None = None
+
+
+@dataclass(frozen=True)
+class RateBudget:
+    """What the platform said about the remaining request budget (from response headers)."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReplyTarget:
+    """What a reply must carry for the platform to thread it."""
+
+    external_id: str  #: the post we answer (X tweet id, Bluesky at:// URI, sandbox id)
+    #: Bluesky needs strong refs: {"cid": ..., "root_uri": ..., "root_cid": ...}
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PostRequest:
+    """A post (reply_to is None) or a reply to publish."""
+
+    text: str
+    reply_to: ReplyTarget | None = None
+    #: our own idempotency key; connectors that can store it on the platform do, and
+    #: ``find_published`` uses it to reconcile after a crash between publish and record
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """A post the platform accepted."""
+
+    external_id: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a post may be and how the platform counts it."""
+
+    max_length: int
+    counting: Literal["x_weighted", "graphemes", "characters"]
+
+
+# --- errors ---------------------------------------------------------------------------------
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises."""
+
+
+class RateLimited(ConnectorError):
+    """The platform said to wait; reset_at is when the budget refills (None if not said)."""
+
+    def __init__(self, message: str, reset_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.reset_at = reset_at
+
+
+class AuthExpired(ConnectorError):
+    """Credentials are missing, wrong, revoked or expired: a person must act."""
+
+
+class Transient(ConnectorError):
+    """A timeout, a 5xx or a dropped connection: try again later."""
+
+
+class Rejected(ConnectorError):
+    """The platform refused this request for good (deleted parent, too long, duplicate...)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --- the interface --------------------------------------------------------------------------
+
+
+class Connector(abc.ABC):
+    """One account on one platform.
+
+    Constructed as ``Cls(config, secrets, state=None, on_state_change=None)``: ``config`` holds
+    plain settings (handle, base URL), ``secrets`` the decrypted credentials, ``state`` what the
+    connector asked the hub to persist last time (a Bluesky session string), and
+    ``on_state_change(state)`` is called whenever that should be saved again.
+    """
+
+    platform: ClassVar[str]
+    limits: ClassVar[Limits]
+
+    @classmethod
+    def configuration_schema(cls) -> dict[str, dict[str, Any]]:
+        """Fields an admin fills in to connect an account; ``secret: True`` ones are encrypted."""
+        return {}
+
+    @abc.abstractmethod
+    def verify(self) -> str:
+        """Check the credentials; return the account's handle or raise a ConnectorError."""
+
+    @abc.abstractmethod
+    def fetch_mentions(self, cursor: str | None) -> Batch:
+        """Mentions, replies and quotes since ``cursor``, oldest first."""
+
+    @abc.abstractmethod
+    def publish(self, request: PostRequest) -> Published:
+        """Publish a post or reply, or raise a ConnectorError."""
+
+    def find_published(self, request: PostRequest) -> Published | None:
+        """Look for ``request`` among the account's recent posts (crash reconciliation).
+
+        The default says "not found"; connectors that can look it up override this.
+        """
+        return None
+
+
+#: name -> factory(config: dict, secrets: dict, on_state_change) -> Connector
+ConnectorFactory = Callable[..., Connector]
+REGISTRY: dict[str, ConnectorFactory] = {}
+
+
+def register(platform: str) -> Callable[[ConnectorFactory], ConnectorFactory]:
+    """Class decorator adding a connector to the registry under ``platform``."""
+
+    def wrap(cls: ConnectorFactory) -> ConnectorFactory:
+        REGISTRY[platform] = cls
+        return cls
+
+    return wrap

@@ -1,0 +1,74 @@
+"""The engagement hub: a Flask app over the connectors and the policy engine."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from . import config as hub_config
+from . import db
+from .crypto import SecretBox, new_key
+
+csrf = CSRFProtect()
+
+
+def _templates_folder() -> str:
+    # templates/ is a top-level package so a built wheel carries it; find it wherever installed
+    import templates
+
+    return str(Path(templates.__file__).parent)
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: config, database, login, CSRF and the blueprints. Starts no jobs."""
+    app = Flask(__name__, instance_path=os.environ.get("HUB_INSTANCE_PATH") or None,
+                instance_relative_config=True, template_folder=_templates_folder())
+    app.config.from_mapping(hub_config.defaults(app.instance_path))
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("HUB")
+    else:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = hub_config.load_or_create_key(
+            app.instance_path, "secret_key", lambda: os.urandom(32).hex())
+    if not app.config.get("ENCRYPTION_KEY"):
+        app.config["ENCRYPTION_KEY"] = hub_config.load_or_create_key(
+            app.instance_path, "encryption_key", new_key)
+    app.extensions["hub.secretbox"] = SecretBox(app.config["ENCRYPTION_KEY"])
+    app.jinja_env.autoescape = True
+
+    db.init_app(app)
+    csrf.init_app(app)
+
+    from . import auth
+    from .views import conversation, home, queue, sandbox
+
+    auth.init_app(app)
+    for bp in (auth.bp, home.bp, queue.bp, conversation.bp, sandbox.bp):
+        app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(e: CSRFError):  # type: ignore[no-untyped-def]
+        return render_template("error.html", code=400,
+                               message="The form expired or was not sent from the hub. "
+                                       "Reload the page and try again."), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(e: HTTPException):  # type: ignore[no-untyped-def]
+        return render_template("error.html", code=e.code, message=e.description), e.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(e: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unhandled error")
+        return render_template("error.html", code=500,
+                               message="Something went wrong on our side; nothing you typed "
+                                       "was lost. Go back and try again."), 500
+
+    return app

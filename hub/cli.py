@@ -1,0 +1,142 @@
+"""The ``hub`` command: init, create-user, demo, run, worker, poll, policy."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from . import create_app
+from .db import job_session
+
+
+def _app() -> Flask:
+    return create_app()
+
+
+@click.group()
+def main() -> None:
+    """Kestrel engagement hub."""
+
+
+@main.command()
+def init() -> None:
+    """Create or upgrade the database schema (Alembic migrations)."""
+    from .migrate import upgrade
+
+    app = _app()
+    upgrade(app.extensions["hub.engine"])
+    click.echo(f"database ready: {app.extensions['hub.engine'].url.render_as_string()}")
+
+
+@main.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice(["employee", "manager", "compliance", "admin"]),
+              required=True)
+@click.option("--languages", default="en", help="comma-separated, e.g. en,es")
+@click.password_option()
+def create_user(email: str, name: str, role: str, languages: str, password: str) -> None:
+    """Add a staff member."""
+    from .auth import create_staff
+
+    app = _app()
+    try:
+        with job_session(app) as session:
+            create_staff(session, email, name, role, password,
+                         [lang.strip() for lang in languages.split(",") if lang.strip()])
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"created {role} {email}")
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo company (teams, rules, one account per role, sandbox customers)."""
+    from .demo import load_demo
+
+    app = _app()
+    with job_session(app) as session:
+        accounts = load_demo(session, app, Path(app.instance_path) / "demo-accounts.txt")
+    click.echo("Demo accounts (sign in at http://127.0.0.1:5000):")
+    for role, email, password in accounts:
+        click.echo(f"  {role:<11} {email:<28} password: {password}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--no-scheduler", is_flag=True, help="web only (run `hub worker` elsewhere)")
+def run(host: str, port: int, no_scheduler: bool) -> None:
+    """Serve the hub and run its scheduler in this process (the embedded default)."""
+    from .scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    app = _app()
+    scheduler = None
+    if not no_scheduler:
+        scheduler = build_scheduler(app)
+        scheduler.start()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+
+
+@main.command()
+def worker() -> None:
+    """Run only the scheduler (polling and sending), for deployments with separate web workers."""
+    import time
+
+    from .scheduler import build_scheduler
+
+    logging.basicConfig(level=logging.INFO)
+    scheduler = build_scheduler(_app())
+    scheduler.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        scheduler.shutdown()
+
+
+@main.command()
+@click.option("--once", is_flag=True, required=True, help="poll every active account once")
+def poll(once: bool) -> None:
+    """Poll every active account now and print what came in."""
+    from .scheduler import poll_all
+
+    outcomes = poll_all(_app(), force=True)
+    failed = False
+    for o in outcomes:
+        if o.result is not None:
+            click.echo(f"account {o.account_id}: {o.result.inserted} new, "
+                       f"{o.result.duplicates} repeats")
+        else:
+            failed = True
+            click.echo(f"account {o.account_id}: {o.error}", err=True)
+    if failed:
+        sys.exit(1)
+
+
+@main.command()
+def send() -> None:
+    """Send every due outbox item now."""
+    from .outbox import send_due
+
+    click.echo(send_due(_app()))
+
+
+def _mount_policy() -> None:
+    try:
+        from policies.cli import policy
+    except ImportError:  # the policy CLI is optional at import time only during development
+        return
+    main.add_command(policy)
+
+
+_mount_policy()

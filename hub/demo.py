@@ -1,0 +1,128 @@
+"""Demo data: teams, one account per role, routing rules, sandbox customers and mentions."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.sandbox import SandboxStore
+
+from .accounts import create_account
+from .audit import record_event
+from .auth import create_staff
+from .language import detect_language
+from .models import (
+    Customer,
+    CustomerIdentity,
+    Mention,
+    PlatformAccount,
+    RoutingRule,
+    Staff,
+    Team,
+    utcnow,
+)
+
+BRAND = "KestrelFootwear"
+
+
+def demo_data() -> dict[str, Any]:
+    """The shipped demo content."""
+    return json.loads(resources.files("hub").joinpath("demo_data.json").read_text("utf-8"))
+
+
+def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Team]:
+    """Create the demo teams and routing rules unless they exist."""
+    teams = {t.slug: t for t in session.scalars(select(Team))}
+    for t in data["teams"]:
+        if t["slug"] not in teams:
+            teams[t["slug"]] = Team(slug=t["slug"], name=t["name"])
+            session.add(teams[t["slug"]])
+    session.flush()
+    if session.scalar(select(RoutingRule.id).limit(1)) is None:
+        for pos, r in enumerate(data["rules"], start=1):
+            session.add(RoutingRule(position=pos * 10, name=r["name"], conditions=r["conditions"],
+                                    team_id=teams[r["team"]].id, priority=r["priority"],
+                                    sla_minutes=r["sla_minutes"]))
+        session.flush()
+    return teams
+
+
+def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[str, str, str]]:
+    """Load everything once; return (role, email, password) for each demo account."""
+    data = demo_data()
+    teams = load_teams_and_rules(session, data)
+    if passwords_file.exists():
+        return [tuple(line.split("\t")) for line in passwords_file.read_text().splitlines()]  # type: ignore[misc]
+    accounts = []
+    for s in data["staff"]:
+        if session.scalar(select(Staff).where(Staff.email == s["email"])) is not None:
+            continue
+        password = secrets.token_urlsafe(9)
+        create_staff(session, s["email"], s["name"], s["role"], password, s["languages"],
+                     teams[s["team"]].id if s["team"] else None)
+        accounts.append((s["role"], s["email"], password))
+    account = session.scalar(select(PlatformAccount).where(PlatformAccount.platform == "sandbox"))
+    if account is None:
+        account = create_account(session, app, "sandbox", BRAND, {"handle": BRAND})
+    _load_history(session, data)
+    store = SandboxStore(app.config["SANDBOX_URL"])
+    for m in data["mentions"]:
+        name = next(c["name"] for c in data["customers"] if c["handle"] == m["handle"])
+        store.create_post(m["handle"], m["text"], display_name=name)
+    passwords_file.parent.mkdir(parents=True, exist_ok=True)
+    passwords_file.write_text("\n".join("\t".join(a) for a in accounts))
+    passwords_file.chmod(0o600)
+    return accounts
+
+
+def _load_history(session: Session, data: dict[str, Any]) -> None:
+    """Earlier, closed conversations on X and Bluesky for some demo customers, so the
+    conversation page can show one customer across platforms (marked as demo history)."""
+    now = utcnow()
+    for c in data["customers"]:
+        customer = Customer(display_name=c["name"], tags=["demo"])
+        session.add(customer)
+        session.add(CustomerIdentity(customer=customer, platform="sandbox",
+                                     platform_user_id=c["handle"], handle=c["handle"]))
+        seen = set()
+        for i, h in enumerate(c["history"]):
+            if (h["platform"], h["handle"]) not in seen:
+                seen.add((h["platform"], h["handle"]))
+                session.add(CustomerIdentity(customer=customer, platform=h["platform"],
+                                             platform_user_id=f"demo:{h['handle']}",
+                                             handle=h["handle"]))
+            at = now - timedelta(days=h["days_ago"])
+            mention = Mention(platform=h["platform"], external_id=f"demo-{c['handle']}-{i}",
+                              customer=customer, author_handle=h["handle"],
+                              author_name=c["name"], text=h["text"], created_at=at,
+                              received_at=at, language=detect_language(h["text"]),
+                              status="closed", priority="p3",
+                              raw={"demo": True, "note": "demo history, not a real post"})
+            session.add(mention)
+            session.flush()
+            record_event(session, "mention.received", "mention", mention.id,
+                         why="demo history")
+    session.flush()
+
+
+def trickle_one(app: Flask) -> bool:
+    """Post the next demo customer message on the sandbox (a live demo's steady drip)."""
+    data = demo_data()
+    store = SandboxStore(app.config["SANDBOX_URL"])
+    marker = Path(app.instance_path) / "demo-trickle-position"
+    pos = int(marker.read_text()) if marker.exists() else 0
+    items = data["trickle"]
+    if not items:
+        return False
+    item = items[pos % len(items)]
+    store.create_post(item["handle"], item["text"], display_name=item["name"])
+    marker.write_text(str(pos + 1))
+    return True

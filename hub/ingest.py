@@ -1,0 +1,150 @@
+"""Ingest: turn a connector's Batch into mentions, nothing lost and nothing twice.
+
+Everything for one batch happens in the caller's transaction: insert the new mentions (unique on
+platform + external id, so a repeat is a no-op), link each author to a Customer, detect the
+language, route, and advance the account's cursor last. A crash anywhere rolls all of it back;
+the next poll fetches the same items again and the unique key absorbs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from connectors.base import Batch, IncomingMention
+
+from .audit import record_event
+from .language import detect_language
+from .models import Customer, CustomerIdentity, Mention, PlatformAccount, utcnow
+from .routing import due_at, load_rules, route
+
+#: what we keep of an absurdly long text; the raw payload still holds all of it
+MAX_TEXT = 20_000
+
+
+def clean_text(value: str) -> str:
+    """Text both databases accept: no NUL, no lone surrogates (replaced, and so flagged)."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def clean_payload(value: object) -> object:
+    """``clean_text`` applied through a JSON-like payload."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_payload(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_payload(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return clean_text(str(value))
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many mentions of a batch were new and how many were repeats."""
+
+    inserted: int
+    duplicates: int
+
+
+def _customer_for(session: Session, m: IncomingMention,
+                  cache: dict[tuple[str, str], Customer]) -> Customer:
+    key = (m.platform, m.author.platform_id or m.author.handle)
+    if key in cache:
+        return cache[key]
+    ident = session.scalar(select(CustomerIdentity).where(
+        CustomerIdentity.platform == key[0], CustomerIdentity.platform_user_id == key[1]))
+    if ident is None:
+        customer = Customer(display_name=clean_text(m.author.display_name or m.author.handle)[:200])
+        ident = CustomerIdentity(customer=customer, platform=key[0], platform_user_id=key[1],
+                                 handle=clean_text(m.author.handle)[:200],
+                                 followers=m.author.followers)
+        session.add_all([customer, ident])
+    else:
+        ident.handle = clean_text(m.author.handle)[:200]  # handles change; the platform id does not
+        if m.author.followers is not None:
+            ident.followers = m.author.followers
+    cache[key] = ident.customer
+    return ident.customer
+
+
+def _thread_owner(session: Session, m: IncomingMention) -> Mention | None:
+    """The open mention this one follows up on (same thread), for sticky ownership."""
+    refs = [r for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r]
+    if not refs:
+        return None
+    return session.scalar(
+        select(Mention)
+        .where(Mention.platform == m.platform, Mention.status != "closed",
+               (Mention.external_id.in_(refs)) | (Mention.thread_root_external_id.in_(refs)))
+        .order_by(Mention.id.desc()).limit(1))
+
+
+def ingest_batch(session: Session, account: PlatformAccount, batch: Batch,
+                 now: datetime | None = None, default_sla: int = 120) -> IngestResult:
+    """Store a batch's new mentions, route them and advance the cursor (caller commits)."""
+    now = now or utcnow()
+    unique: dict[str, IncomingMention] = {}
+    for m in batch.mentions:
+        unique.setdefault(m.external_id, m)
+    existing: set[str] = set()
+    ids = list(unique)
+    for i in range(0, len(ids), 500):
+        existing.update(session.scalars(select(Mention.external_id).where(
+            Mention.platform == account.platform, Mention.external_id.in_(ids[i:i + 500]))))
+    rules = load_rules(session)
+    customers: dict[tuple[str, str], Customer] = {}
+    inserted = 0
+    for ext_id, m in unique.items():
+        if ext_id in existing:
+            continue
+        language = detect_language(m.text)
+        r = route(rules, m.text, language, m.platform, default_sla)
+        owner = _thread_owner(session, m)
+        problems = list(m.problems)
+        text = clean_text(m.text)
+        if text != m.text:
+            problems.append("text had invalid characters, replaced with U+FFFD")
+        if len(text) > MAX_TEXT:
+            problems.append(f"text of {len(text)} characters cut to {MAX_TEXT}")
+            text = text[:MAX_TEXT]
+        mention = Mention(
+            platform=m.platform, external_id=ext_id, account_id=account.id,
+            customer=_customer_for(session, m, customers),
+            author_handle=clean_text(m.author.handle)[:200],
+            author_name=clean_text(m.author.display_name or "")[:200],
+            text=text, kind=m.kind, url=m.url, created_at=m.created_at, received_at=now,
+            in_reply_to_external_id=m.in_reply_to_external_id,
+            thread_root_external_id=m.thread_root_external_id or ext_id,
+            reply_ref=dict(m.reply_ref), language=language,
+            team_id=owner.team_id if owner else r.team_id,
+            assignee_id=owner.assignee_id if owner else None,
+            status="open" if owner and owner.assignee_id else "new",
+            priority=r.priority, routing_rule_id=r.rule_id,
+            first_response_due_at=due_at(now, r), problems=problems,
+            raw=clean_payload(m.raw),  # type: ignore[arg-type]
+        )
+        session.add(mention)
+        session.flush()
+        why = f"follows up mention #{owner.id}" if owner else r.rule_name
+        record_event(session, "mention.received", "mention", mention.id,
+                     team_id=mention.team_id, priority=mention.priority, why=why,
+                     problems=problems)
+        inserted += 1
+    _advance_cursor(account, batch, now)
+    session.flush()
+    return IngestResult(inserted=inserted, duplicates=len(batch.mentions) - inserted)
+
+
+def _advance_cursor(account: PlatformAccount, batch: Batch, now: datetime) -> None:
+    """Move the cursor last, so it only moves if every mention before it is stored."""
+    if batch.cursor is not None:
+        account.cursor = batch.cursor
+    account.last_success_at = now
+    if batch.rate_limit is not None:
+        account.budget_remaining = batch.rate_limit.remaining
+        account.budget_reset_at = batch.rate_limit.reset_at

@@ -1,0 +1,298 @@
+"""The hub's tables (SQLAlchemy 2, typed ``Mapped[]`` columns). All times are UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, always returns aware datetimes (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[str]: JSON}
+
+
+ROLES = ("employee", "manager", "compliance", "admin")
+ROLE_LABELS = {
+    "employee": "Employee",
+    "manager": "Community manager",
+    "compliance": "Compliance officer",
+    "admin": "Admin",
+}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(40), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+
+
+class Staff(UserMixin, Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    #: ISO 639-1 codes the person can answer in, e.g. ["en", "es"]
+    languages: Mapped[list[str]] = mapped_column(default=list)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    team: Mapped[Team | None] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated staff cannot log in
+        return self.active
+
+    def has_role(self, *roles: str) -> bool:
+        """True if the person's role is one of ``roles`` (admin passes every check)."""
+        return self.role == "admin" or self.role in roles
+
+
+class PlatformAccount(Base):
+    """One of the company's accounts on a platform, polled by the scheduler."""
+
+    __tablename__ = "platform_accounts"
+    __table_args__ = (UniqueConstraint("platform", "handle"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    handle: Mapped[str] = mapped_column(String(120))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: plain settings (base URL, user id); never secrets
+    config: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Fernet token of the JSON of the credentials (see hub.crypto)
+    secrets_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: what the connector asked us to keep (e.g. a Bluesky session), encrypted like secrets
+    state_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: the connector's opaque position; advanced in the same transaction as the mentions
+    cursor: Mapped[str | None] = mapped_column(Text)
+    last_poll_at: Mapped[datetime | None] = mapped_column()
+    last_success_at: Mapped[datetime | None] = mapped_column()
+    next_poll_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    budget_remaining: Mapped[int | None] = mapped_column(Integer)
+    budget_reset_at: Mapped[datetime | None] = mapped_column()
+
+
+class Customer(Base):
+    """A person, whatever platforms they write from."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer")
+
+
+class CustomerIdentity(Base):
+    __tablename__ = "customer_identities"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    #: X user id, Bluesky DID, sandbox handle: stable even when the handle changes
+    platform_user_id: Mapped[str] = mapped_column(String(200))
+    handle: Mapped[str] = mapped_column(String(200))
+    followers: Mapped[int | None] = mapped_column(Integer)
+
+    customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+MENTION_STATUSES = ("new", "open", "pending", "escalated", "closed")
+PRIORITIES = ("p1", "p2", "p3")
+
+
+class Mention(Base):
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external"),
+        Index("ix_mentions_queue", "status", "priority", "received_at", "id"),
+        Index("ix_mentions_team", "team_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(300))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("platform_accounts.id"))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    author_handle: Mapped[str] = mapped_column(String(200))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(10), default="mention")
+    url: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    in_reply_to_external_id: Mapped[str | None] = mapped_column(String(300))
+    thread_root_external_id: Mapped[str | None] = mapped_column(String(300), index=True)
+    #: platform extras needed to reply in-thread (Bluesky cids)
+    reply_ref: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    language: Mapped[str | None] = mapped_column(String(8))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="new")
+    priority: Mapped[str] = mapped_column(String(2), default="p3")
+    #: the routing rule that placed it, for "why is this here?"
+    routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id"))
+    first_response_due_at: Mapped[datetime | None] = mapped_column()
+    first_response_at: Mapped[datetime | None] = mapped_column()
+    #: problems the connector noticed in the payload (stored and flagged, never dropped)
+    problems: Mapped[list[str]] = mapped_column(default=list)
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    team: Mapped[Team | None] = relationship()
+    assignee: Mapped[Staff | None] = relationship()
+    customer: Mapped[Customer | None] = relationship()
+
+
+class RoutingRule(Base):
+    """Conditions → actions, evaluated in ``position`` order at ingest; the first match wins."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(120))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: {"languages": [...], "keywords": [...], "platforms": [...]}; empty/missing = any
+    conditions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    priority: Mapped[str | None] = mapped_column(String(2))
+    sla_minutes: Mapped[int | None] = mapped_column(Integer)
+
+    team: Mapped[Team | None] = relationship()
+
+
+OUTBOUND_STATES = (
+    "draft",
+    "checked",
+    "in_review",
+    "approved",
+    "rejected",
+    "scheduled",
+    "sending",
+    "sent",
+    "failed",
+    "withdrawn",
+)
+
+
+class OutboundItem(Base):
+    """A reply or post on its way out; ``state`` follows hub.outbox.TRANSITIONS."""
+
+    __tablename__ = "outbound_items"
+    __table_args__ = (Index("ix_outbound_due", "state", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # reply | post
+    account_id: Mapped[int] = mapped_column(ForeignKey("platform_accounts.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(12), default="draft")
+    not_before: Mapped[datetime | None] = mapped_column()
+    #: our idempotency key, also used to reconcile after a crash mid-send
+    idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+    author: Mapped[Staff] = relationship()
+    account: Mapped[PlatformAccount] = relationship()
+    mention: Mapped[Mention | None] = relationship()
+    decision: Mapped[PolicyDecision | None] = relationship(foreign_keys=[decision_id])
+
+
+class PolicyDecision(Base):
+    """What the policy engine said about one version of a draft."""
+
+    __tablename__ = "policy_decisions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the outbound item this version belongs to (no FK: items point back via decision_id,
+    #: and a cycle of foreign keys would complicate creating both rows)
+    outbound_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    verdict: Mapped[str] = mapped_column(String(8))
+    pack_version: Mapped[str] = mapped_column(String(64))
+    #: the findings as the engine returned them (rule, guideline, severity, message, span)
+    findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    platform: Mapped[str] = mapped_column(String(20))
+    elapsed_ms: Mapped[float] = mapped_column(default=0.0)
+    #: the engine's personal/product call for posts (None for replies)
+    is_product: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AuditEvent(Base):
+    """Append-only log; each row carries the hash of the one before, so tampering shows."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    actor: Mapped[Staff | None] = relationship()
