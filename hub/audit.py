@@ -27,19 +27,29 @@ def _digest(prev_hash: str, at: datetime, actor_id: int | None, action: str,
 def record_event(session: Session, action: str, subject_type: str, subject_id: int,
                  actor_id: int | None = None, **data: Any) -> AuditEvent:
     """Append one event in the caller's transaction, chained to the previous one."""
+    return record_events(session, [(action, subject_type, subject_id, actor_id, data)])[0]
+
+
+def record_events(session: Session,
+                  events: list[tuple[str, str, int, int | None, dict[str, Any]]]
+                  ) -> list[AuditEvent]:
+    """Append several events at once (action, subject type, subject id, actor id, data)."""
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders so two transactions never chain onto the same predecessor.
         session.execute(text("SELECT pg_advisory_xact_lock(7283001)"))
-    prev = session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    prev_hash = prev or GENESIS
-    at = utcnow()
-    event = AuditEvent(at=at, actor_id=actor_id, action=action, subject_type=subject_type,
-                       subject_id=subject_id, data=data, prev_hash=prev_hash,
-                       hash=_digest(prev_hash, at, actor_id, action, subject_type,
-                                    subject_id, data))
-    session.add(event)
+    prev_hash = session.scalar(
+        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    rows = []
+    for action, subject_type, subject_id, actor_id, data in events:
+        at = utcnow()
+        digest = _digest(prev_hash, at, actor_id, action, subject_type, subject_id, data)
+        rows.append(AuditEvent(at=at, actor_id=actor_id, action=action,
+                               subject_type=subject_type, subject_id=subject_id, data=data,
+                               prev_hash=prev_hash, hash=digest))
+        prev_hash = digest
+    session.add_all(rows)
     session.flush()
-    return event
+    return rows
 
 
 def verify_chain(session: Session, batch: int = 5000) -> tuple[int, int | None]:

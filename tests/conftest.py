@@ -1,0 +1,191 @@
+"""Shared fixtures: the app on SQLite (default) or PostgreSQL (HUB_TEST_DB=postgresql).
+
+On PostgreSQL the session creates its own database on 127.0.0.1:5432 and drops it at the end.
+The schema is built once with the real Alembic migrations; each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+DATA = SHARED / "data"
+PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_ADMIN",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _backend() -> str:
+    return os.environ.get("HUB_TEST_DB", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated, empty database for this test session."""
+    from hub.db import make_engine
+    from hub.migrate import upgrade
+
+    if _backend() == "postgresql":
+        name = f"hub_test_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    if _backend() == "postgresql":
+        with admin.connect() as conn:
+            conn.execute(text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name})
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def _empty_tables(engine: Any) -> None:
+    from hub.models import Base
+
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for t in tables:
+                conn.execute(text(f"DELETE FROM {t}"))
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
+    """A hub app on the session's database, emptied for this test."""
+    from hub import create_app
+
+    app = create_app({
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "SANDBOX_URL": f"sqlite:///{tmp_path / 'sandbox.db'}",
+        "SECRET_KEY": "test-secret",
+        "ENCRYPTION_KEY": "UPAOHjJek0vHHZhQ_uMolDu_2sP75d8Om3cbsZsjy-Q=",
+        "WTF_CSRF_ENABLED": False,
+    })
+    app.instance_path = str(tmp_path)
+    _empty_tables(app.extensions["hub.engine"])
+    yield app
+    app.extensions["hub.engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Any) -> Iterator[Any]:
+    """A session for arranging and asserting; commit explicitly to make rows visible."""
+    factory = app.extensions["hub.sessionmaker"]
+    with factory() as s:
+        yield s
+
+
+@pytest.fixture
+def make_staff(app: Any) -> Callable[..., Any]:
+    """make_staff(role="manager", **overrides) -> Staff (committed); password is "password123"."""
+    from hub.auth import create_staff
+    from hub.db import job_session
+
+    counter = iter(range(1, 10_000))
+
+    def make(role: str = "manager", **kw: Any) -> Any:
+        n = next(counter)
+        with job_session(app) as s:
+            staff = create_staff(s, kw.pop("email", f"{role}{n}@example.test"),
+                                 kw.pop("name", f"{role.title()} {n}"), role,
+                                 kw.pop("password", "password123"), kw.pop("languages", ["en"]))
+            s.expunge(staff)
+        return staff
+
+    return make
+
+
+@pytest.fixture
+def sandbox_account(app: Any) -> Any:
+    """The brand's sandbox account (handle KestrelFootwear)."""
+    from hub.accounts import create_account
+    from hub.db import job_session
+
+    with job_session(app) as s:
+        account = create_account(s, app, "sandbox", "KestrelFootwear",
+                                 {"handle": "KestrelFootwear"})
+        s.expunge(account)
+    return account
+
+
+@pytest.fixture
+def make_mention(app: Any, sandbox_account: Any) -> Callable[..., Any]:
+    """make_mention(text=..., **overrides) -> Mention, ingested through the real ingest path."""
+    from connectors.base import Author, Batch, IncomingMention
+    from hub.db import job_session
+    from hub.ingest import ingest_batch
+    from hub.models import Mention, PlatformAccount
+
+    counter = iter(range(1, 100_000))
+
+    def make(text: str = "@KestrelFootwear where is my order?", **kw: Any) -> Any:
+        n = next(counter)
+        m = IncomingMention(
+            platform="sandbox", external_id=kw.pop("external_id", f"t{n}"),
+            author=Author(platform_id=kw.get("handle", f"cust{n}"),
+                          handle=kw.pop("handle", f"cust{n}")),
+            text=text, created_at=kw.pop("created_at", datetime.now(UTC)), **kw)
+        with job_session(app) as s:
+            account = s.get(PlatformAccount, sandbox_account.id)
+            ingest_batch(s, account, Batch([m], None))
+        with job_session(app) as s:
+            row = s.scalars(select(Mention).where(Mention.external_id == m.external_id)).one()
+            s.expunge(row)
+        return row
+
+    return make
+
+
+def _login(client: Any, staff: Any, password: str = "password123") -> None:
+    resp = client.post("/login", data={"email": staff.email, "password": password})
+    assert resp.status_code == 302, resp.text
+
+
+@pytest.fixture
+def login() -> Callable[..., None]:
+    """login(client, staff): sign a test client in."""
+    return _login
+
+
+@pytest.fixture
+def csrf_token() -> Callable[[str], str]:
+    """csrf_token(html): the token of the first form in a page."""
+    return _csrf_token
+
+
+def _csrf_token(html: str) -> str:
+    """The CSRF token of the first form in a page."""
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in page"
+    return match.group(1)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, the labelled and stream data sets."""
+    assert DATA.is_dir(), f"{DATA} is missing: the tests read the shared data by path"
+    return DATA
