@@ -140,3 +140,7 @@ def _mount_policy() -> None:
 
 
 _mount_policy()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+# The hub's everyday commands. Everything installs into .venv inside the clone; nothing is
+# cached outside it (pip's cache lives in .cache/).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
+STAMP := $(VENV)/.installed
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/pip install -q -e '.[test,bench]' > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/python -c "import hub, connectors, policies"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Start the hub on http://127.0.0.1:5000 with the demo company loaded.
+run: install
+	$(BIN)/hub init
+	$(BIN)/hub demo
+	HUB_DEMO_TRICKLE_SECONDS=$${HUB_DEMO_TRICKLE_SECONDS:-45} $(BIN)/hub run
+
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+chromium:
+	@test -x /usr/bin/chromium || { echo "installing Debian's chromium..."; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	  || { echo "could not install chromium: run 'sudo apt-get install chromium'"; exit 1; }; }
+
+## The real Bluesky servers (@atproto/dev-env) and Node 22, installed inside tests/peers/.
+peers:
+	@if [ -x tests/peers/bluesky/install.sh ]; then bash tests/peers/bluesky/install.sh; fi
+
+## Every test on SQLite, then the database-backed tests again on PostgreSQL (127.0.0.1:5432).
+test: install chromium peers
+	$(PYTEST) tests
+	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e
+
+test-sqlite: install
+	$(PYTEST) tests
+
+test-postgres: install
+	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e
+
+lint: install
+	$(BIN)/ruff check hub connectors policies tests bench
+	$(BIN)/ruff format --check hub connectors policies
+	$(BIN)/mypy
+
+bench: install
+	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+eval: install
+	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl
+	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
+
+clean:
+	rm -rf $(VENV) .cache instance build dist *.egg-info
