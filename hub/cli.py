@@ -131,6 +131,38 @@ def send() -> None:
     click.echo(send_due(_app()))
 
 
+@main.command("add-account")
+@click.option("--platform", type=click.Choice(["sandbox", "x", "bluesky"]), required=True)
+@click.option("--handle", required=True)
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help="plain settings, e.g. service=https://bsky.social")
+def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
+    """Connect a company account; secrets are asked for and stored encrypted."""
+    from connectors.base import REGISTRY
+
+    from .accounts import _optional_platforms, create_account
+    from .accounts import connector_for as build
+
+    _optional_platforms()
+    app = _app()
+    config = {"handle": handle} | dict(s.split("=", 1) for s in settings if "=" in s)
+    secrets = {}
+    for key, spec in REGISTRY[platform].configuration_schema().items():
+        if spec.get("secret"):
+            value = click.prompt(spec.get("label", key), hide_input=True, default="",
+                                 show_default=False)
+            if value:
+                secrets[key] = value
+    with job_session(app) as session:
+        account = create_account(session, app, platform, handle, config, secrets)
+        try:
+            who = build(app, account).verify()
+        except Exception as exc:  # report any failure in words, keep the account to fix later
+            click.echo(f"saved, but the connection test failed: {exc}", err=True)
+        else:
+            click.echo(f"connected {platform} account {who}")
+
+
 def _mount_policy() -> None:
     try:
         from policies.cli import policy
