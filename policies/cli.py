@@ -1,0 +1,141 @@
+"""``policy`` command group: check a draft, run the pack's examples, evaluate on labelled data.
+
+The lead mounts this group into the ``hub`` command (``hub policy ...``); it also runs alone with
+``python -m policies.cli``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from policies.engine import check, load_pack
+from policies.evaluate import evaluate, evaluate_offensive, format_report, read_jsonl
+from policies.examples import run_pack_examples
+from policies.types import AuthorHistory, Context, Draft
+
+
+def _pack_option(f):  # type: ignore[no-untyped-def]
+    return click.option(
+        "--pack",
+        "pack_path",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        help="Rule pack YAML (default: policies/packs/culture.yaml).",
+    )(f)
+
+
+@click.group("policy")
+def policy() -> None:
+    """Check drafts against the culture guidelines."""
+
+
+@policy.command("check")
+@click.argument("text")
+@click.option("--platform", type=click.Choice(["x", "bluesky", "sandbox"]), default="x")
+@click.option("--kind", type=click.Choice(["post", "reply"]), default="post")
+@click.option("--in-reply-to", default=None, help="The customer's message, for replies.")
+@click.option("--posts-30d", type=int, default=None, help="Author's posts in the last 30 days.")
+@click.option("--product-posts-30d", type=int, default=0, help="Product posts among them.")
+@click.option("--json", "as_json", is_flag=True, help="Print the decision as JSON.")
+@_pack_option
+def check_cmd(
+    text: str,
+    platform: str,
+    kind: str,
+    in_reply_to: str | None,
+    posts_30d: int | None,
+    product_posts_30d: int,
+    as_json: bool,
+    pack_path: Path | None,
+) -> None:
+    """Check one draft and print the decision."""
+    pack = load_pack(pack_path)
+    history = AuthorHistory(posts_30d, product_posts_30d) if posts_30d is not None else None
+    draft = Draft(text=text, platform=platform, kind=kind, in_reply_to=in_reply_to)
+    decision = check(draft, Context(history=history), pack)
+    if as_json:
+        click.echo(json.dumps(decision.to_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"verdict: {decision.verdict}   ({decision.elapsed_ms:.2f} ms, pack {pack.version})")
+    if decision.is_product is not None:
+        click.echo(f"product post: {'yes' if decision.is_product else 'no'}")
+    if decision.mix is not None and decision.mix.share_after is not None:
+        m = decision.mix
+        click.echo(f"mix after posting: {m.share_after:.0%} product (limit {m.limit:.0%})")
+    for f in decision.findings:
+        where = f" [{f.span[0]}:{f.span[1]}] {text[f.span[0] : f.span[1]]!r}" if f.span else ""
+        click.echo(f"- {f.severity.upper()} {f.guideline} {f.rule_id}{where}\n  {f.message}")
+        if f.suggestion:
+            click.echo(f"  suggestion: {f.suggestion}")
+
+
+@policy.command("test")
+@_pack_option
+def test_cmd(pack_path: Path | None) -> None:
+    """Run every rule's examples from the pack; exit 1 if any fails."""
+    pack = load_pack(pack_path)
+    failures = run_pack_examples(pack)
+    for f in failures:
+        click.echo(f"FAIL {f}")
+    total = sum(
+        len((r.get("examples") or {}).get(k) or [])
+        for r in pack.spec.get("rules") or []
+        for k in ("trigger", "pass")
+    )
+    click.echo(f"{total - len(failures)}/{total} examples pass (pack {pack.version})")
+    if failures:
+        sys.exit(1)
+
+
+@policy.command("eval")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--errors", is_flag=True, help="Also list the drafts the engine got wrong.")
+@_pack_option
+def eval_cmd(file: Path, as_json: bool, errors: bool, pack_path: Path | None) -> None:
+    """Evaluate the engine on labelled drafts (public.jsonl format)."""
+    metrics = evaluate(read_jsonl(file), load_pack(pack_path))
+    if as_json:
+        if not errors:
+            metrics.pop("errors")
+        click.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    click.echo(format_report(metrics))
+    if errors:
+        click.echo("\nerrors:")
+        for e in metrics["errors"]:
+            click.echo(
+                f"  {e['id']} expected {e['expected']} {e['violations']} got {e['got']} "
+                f"{e['found']}: {e['text']!r}"
+            )
+
+
+@policy.command("eval-offensive")
+@click.argument("texts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("labels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@_pack_option
+def eval_offensive_cmd(texts: Path, labels: Path, as_json: bool, pack_path: Path | None) -> None:
+    """Score the G3 offensive rule alone on a TweetEval-style split (one tweet per line)."""
+    tweets = texts.read_text(encoding="utf-8").splitlines()
+    gold = [int(x) for x in labels.read_text(encoding="utf-8").split()]
+    if len(tweets) != len(gold):
+        raise click.ClickException(f"{len(tweets)} texts but {len(gold)} labels")
+    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path))
+    if as_json:
+        click.echo(json.dumps(metrics))
+        return
+    click.echo(
+        f"G3 offensive rule on {metrics['n']} texts (classifier: {metrics['classifier']}):\n"
+        f"  macro-F1 {metrics['macro_f1']:.3f}   accuracy {metrics['accuracy']:.3f}\n"
+        f"  offensive precision {metrics['offensive_precision']:.3f}   "
+        f"recall {metrics['offensive_recall']:.3f}"
+    )
+
+
+if __name__ == "__main__":
+    policy()

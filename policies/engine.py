@@ -1,0 +1,165 @@
+"""The policy engine: load a rule pack, check a draft, return a decision.
+
+``check`` is pure: no database, no network, no clock unless the context gives one. Everything slow
+(automata, regexes, word lists) is compiled once in ``load_pack``; the default pack is cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policies.doc import Doc
+from policies.matching import Lexicon
+from policies.mix import MixClassifier, compute_mix
+from policies.normalize import Normalizer
+from policies.rules import REGISTRY, Rule, load_builtin_kinds
+from policies.rules.links import LinkExtractor
+from policies.types import (
+    SEVERITY_RANK,
+    AuthorHistory,
+    Context,
+    Decision,
+    Draft,
+    Finding,
+    Mix,
+)
+
+__all__ = [
+    "AuthorHistory",
+    "Context",
+    "Decision",
+    "Draft",
+    "Finding",
+    "Mix",
+    "Pack",
+    "check",
+    "load_pack",
+]
+
+DEFAULT_PACK = Path(__file__).parent / "packs" / "culture.yaml"
+
+
+@dataclass
+class PackBuilder:
+    """What rule factories get while a pack is being built: shared normaliser and lexicon."""
+
+    spec: Mapping[str, Any]
+    normalizer: Normalizer
+    lexicon: Lexicon
+
+
+@dataclass
+class Pack:
+    """A compiled rule pack."""
+
+    name: str
+    version: str
+    rules: list[Rule]
+    normalizer: Normalizer
+    lexicon: Lexicon
+    mix: MixClassifier
+    links: LinkExtractor
+    spec: Mapping[str, Any] = field(repr=False)
+    max_chars: int = 5000
+
+    def rule(self, rule_id: str) -> Rule:
+        """The rule with this id."""
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+
+def _build(text: str) -> Pack:
+    spec = yaml.safe_load(text)
+    if not isinstance(spec, Mapping) or "rules" not in spec:
+        raise ValueError("a rule pack is a YAML mapping with a 'rules' list")
+    load_builtin_kinds()
+    normalizer = Normalizer(spec.get("normalize") or {})
+    builder = PackBuilder(spec=spec, normalizer=normalizer, lexicon=Lexicon(normalizer))
+    rules: list[Rule] = []
+    seen: set[str] = set()
+    for rspec in spec["rules"]:
+        kind = rspec.get("kind")
+        if kind not in REGISTRY:
+            raise ValueError(f"rule {rspec.get('id')!r}: unknown kind {kind!r}")
+        if rspec.get("enabled", True) is False:
+            continue
+        rule = REGISTRY[kind](rspec, builder)
+        if rule.id in seen:
+            raise ValueError(f"duplicate rule id {rule.id!r}")
+        seen.add(rule.id)
+        rules.append(rule)
+    mix = MixClassifier(spec.get("mix") or {}, builder)
+    builder.lexicon.finalize()
+    links = LinkExtractor((spec.get("links") or {}).get("tlds") or [])
+    return Pack(
+        name=str(spec.get("name", "pack")),
+        version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+        rules=rules,
+        normalizer=normalizer,
+        lexicon=builder.lexicon,
+        mix=mix,
+        links=links,
+        spec=spec,
+        max_chars=int(spec.get("max_chars", 5000)),
+    )
+
+
+@lru_cache(maxsize=8)
+def _build_cached(text: str) -> Pack:
+    return _build(text)
+
+
+def load_pack(path_or_text: str | Path | None = None) -> Pack:
+    """Load and compile a pack from a path or YAML text (default: packs/culture.yaml, cached)."""
+    if path_or_text is None:
+        text = DEFAULT_PACK.read_text(encoding="utf-8")
+    elif isinstance(path_or_text, Path):
+        text = path_or_text.read_text(encoding="utf-8")
+    elif "\n" not in path_or_text and Path(path_or_text).is_file():
+        text = Path(path_or_text).read_text(encoding="utf-8")
+    else:
+        text = path_or_text
+    return _build_cached(text)
+
+
+def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
+    """The most severe severity among findings, or "allow"."""
+    best = "allow"
+    for f in findings:
+        if SEVERITY_RANK[f.severity] > SEVERITY_RANK[best]:
+            best = f.severity
+    return best
+
+
+def check(draft: Draft, context: Context | None = None, pack: Pack | None = None) -> Decision:
+    """Run every rule of the pack on a draft and return the decision."""
+    start = time.perf_counter()
+    pack = pack or load_pack()
+    context = context or Context()
+    doc = Doc(draft, context, pack)
+    findings: list[Finding] = []
+    for rule in pack.rules:
+        if rule.applies(doc):
+            findings.extend(rule.evaluate(doc))
+    findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.span or (-1, -1), f.rule_id))
+    ordered = tuple(findings)
+    is_product = doc.is_product
+    mix = compute_mix(context.history, is_product, pack.mix.limit)
+    return Decision(
+        verdict=verdict_of(ordered),  # type: ignore[arg-type]
+        findings=ordered,
+        pack_version=pack.version,
+        elapsed_ms=(time.perf_counter() - start) * 1000.0,
+        is_product=is_product,
+        mix=mix,
+    )

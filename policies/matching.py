@@ -1,0 +1,130 @@
+"""Term groups: lexicons matched in one Aho-Corasick pass per view, plus optional regexes.
+
+A pack declares word lists; rules register them here as groups at pack load. At check time each
+view of a draft is scanned once by a single automaton holding every group's terms, so adding a rule
+adds no extra pass over the text.
+
+Term syntax (after the same normalisation as the text):
+
+* ``word``: whole-word match where the term starts or ends with a letter or digit of an alphabet
+  that uses spaces; CJK terms match anywhere.
+* ``word*`` / ``*word``: the word may continue on that side ("cure*" matches "cured", "cures").
+* ``re:<regex>``: a regular expression run on the view (case-insensitive).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from policies.normalize import Normalizer
+
+Span = tuple[int, int]
+
+
+def _is_word_char(c: str) -> bool:
+    # CJK and kana have no spaces between words, so they never form a boundary problem
+    if not c:
+        return False
+    o = ord(c)
+    if 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF:
+        return False
+    return c.isalnum() or c == "_"
+
+
+@dataclass
+class _Entry:
+    group: int
+    left_open: bool
+    right_open: bool
+
+
+@dataclass
+class TermGroup:
+    """A compiled group: its id in the lexicon and its regexes."""
+
+    gid: int
+    view: str
+    regexes: list[re.Pattern[str]] = field(default_factory=list)
+    has_terms: bool = False
+    regex: re.Pattern[str] | None = None  # the group's regexes as one alternation
+
+
+class Lexicon:
+    """All term groups of a pack, one automaton per view."""
+
+    def __init__(self, normalizer: Normalizer) -> None:
+        self.normalizer = normalizer
+        self._automata: dict[str, ahocorasick.Automaton] = {}
+        self._pending: dict[str, dict[str, list[_Entry]]] = {}
+        self.groups: list[TermGroup] = []
+
+    def add(self, terms: Iterable[str], view: str = "folded") -> TermGroup:
+        """Register a group of terms for a view and return its handle."""
+        group = TermGroup(gid=len(self.groups), view=view)
+        self.groups.append(group)
+        table = self._pending.setdefault(view, {})
+        for raw in terms:
+            raw = str(raw)
+            if raw.startswith("re:"):
+                group.regexes.append(re.compile(raw[3:], re.IGNORECASE))
+                continue
+            left_open = raw.startswith("*") and len(raw) > 1
+            right_open = raw.endswith("*") and len(raw) > 1
+            term = raw[1 if left_open else 0 : len(raw) - (1 if right_open else 0)]
+            key = self.normalizer.term(term).strip()
+            if not key:
+                continue
+            group.has_terms = True
+            table.setdefault(key, []).append(_Entry(group.gid, left_open, right_open))
+        return group
+
+    def finalize(self) -> None:
+        """Build the automata; call once after every rule registered its groups."""
+        for group in self.groups:
+            if group.regexes:
+                # one pass per group instead of one per regex
+                group.regex = re.compile(
+                    "|".join(f"(?:{rx.pattern})" for rx in group.regexes), re.IGNORECASE
+                )
+        for view, table in self._pending.items():
+            auto = ahocorasick.Automaton()
+            for key, entries in table.items():
+                auto.add_word(key, (len(key), tuple(entries)))
+            if len(auto):
+                auto.make_automaton()
+                self._automata[view] = auto
+
+    def scan(self, view: str, text: str) -> dict[int, list[Span]]:
+        """Return {group id: [spans in the view]} for every term found in text."""
+        auto = self._automata.get(view)
+        hits: dict[int, list[Span]] = {}
+        if auto is None or not text:
+            return hits
+        n = len(text)
+        for end_idx, (length, entries) in auto.iter(text):
+            start = end_idx - length + 1
+            end = end_idx + 1
+            before = text[start - 1] if start > 0 else ""
+            after = text[end] if end < n else ""
+            left_word = _is_word_char(text[start])
+            right_word = _is_word_char(text[end - 1])
+            for e in entries:
+                if left_word and not e.left_open and _is_word_char(before):
+                    continue
+                if right_word and not e.right_open and _is_word_char(after):
+                    continue
+                hits.setdefault(e.group, []).append((start, end))
+        return hits
+
+
+def find(group: TermGroup, text: str, scanned: dict[int, list[Span]]) -> list[Span]:
+    """Spans of a group's terms and regexes in text (scanned = Lexicon.scan of that text)."""
+    spans = scanned.get(group.gid)
+    if group.regex is None:
+        return spans or []
+    found = [m.span() for m in group.regex.finditer(text) if m.end() > m.start()]
+    return spans + found if spans else found

@@ -1,0 +1,98 @@
+"""``boilerplate``: canned corporate lines and close paraphrases of them (G9).
+
+Each sentence of the draft is compared with the pack's canned lines using rapidfuzz; a sentence
+that is mostly one of them, or that contains one almost verbatim, is flagged with a hint to say
+it in the author's own words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from rapidfuzz import fuzz
+
+from policies.rules import Rule, register
+from policies.types import Finding
+
+if TYPE_CHECKING:
+    from policies.doc import Doc
+    from policies.engine import PackBuilder
+
+# punctuation, symbols and emoji carry no wording; compare letters, digits and spaces only
+_NOISE = re.compile(r"[^\w\s]|_")
+_SPACES = re.compile(r"\s+")
+_SENTENCE = re.compile(r"[^.!?。！？\n]+[.!?。！？]*")
+_TOKEN = re.compile(r"[\u3400-\u9fff]|[^\W\d_]+")
+
+
+def _clean(text: str) -> str:
+    return _SPACES.sub(" ", _NOISE.sub(" ", text)).strip()
+
+
+def _tokens(text: str) -> set[str]:
+    """Words, or single characters for Chinese (which has no spaces)."""
+    return set(_TOKEN.findall(text))
+
+
+@register("boilerplate")
+class BoilerplateRule(Rule):
+    """Fuzzy-match each sentence against the canned lines."""
+
+    def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
+        super().__init__(spec, builder)
+        norm = builder.normalizer
+        self.phrases: list[str] = []
+        self.originals: list[str] = []
+        for p in spec.get("phrases") or []:
+            cleaned = _clean(norm.term(str(p)))
+            if cleaned:
+                self.phrases.append(cleaned)
+                self.originals.append(str(p))
+        # inverted index token -> phrases: only phrases sharing enough words are scored, so the
+        # fuzzy matcher runs on a handful of candidates instead of the whole list
+        self._index: dict[str, list[int]] = {}
+        self._sizes: list[int] = []
+        for i, phrase in enumerate(self.phrases):
+            toks = _tokens(phrase)
+            self._sizes.append(max(1, len(toks)))
+            for t in toks:
+                self._index.setdefault(t, []).append(i)
+        self.min_overlap = float(spec.get("min_token_overlap", 0.5))
+        self.ratio = float(spec.get("min_ratio", 85))
+        self.partial = float(spec.get("min_partial_ratio", 92))
+        self.min_chars = int(spec.get("min_sentence_chars", 6))
+        self.max_chars = int(spec.get("max_sentence_chars", 600))
+
+    def evaluate(self, doc: Doc) -> list[Finding]:
+        """Return a finding per canned sentence."""
+        if not self.phrases:
+            return []
+        plain = doc.plain
+        out: list[Finding] = []
+        for m in _SENTENCE.finditer(plain.text):
+            sentence = _clean(m.group())
+            if not self.min_chars <= len(sentence) <= self.max_chars:
+                continue
+            hits: dict[int, int] = {}
+            for t in _tokens(sentence):
+                for i in self._index.get(t, ()):
+                    hits[i] = hits.get(i, 0) + 1
+            candidates = [i for i, h in hits.items() if h >= self.min_overlap * self._sizes[i]]
+            if not candidates:
+                continue
+            best_i, best_score = -1, 0.0
+            for i in candidates:
+                phrase = self.phrases[i]
+                score = fuzz.ratio(sentence, phrase, score_cutoff=self.ratio)
+                if not score and len(phrase) <= len(sentence):
+                    score = fuzz.partial_ratio(sentence, phrase, score_cutoff=self.partial)
+                if score > best_score:
+                    best_i, best_score = i, score
+            if best_i < 0:
+                continue
+            line = self.originals[best_i]
+            span = plain.to_original(*m.span())
+            out.append(self.finding(doc, span, line=line, score=round(best_score)))
+        return out[: self.max_findings]

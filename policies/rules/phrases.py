@@ -1,0 +1,137 @@
+"""``phrases``: categories of wording that must occur together, e.g. a claim verb near a condition.
+
+The YAML names word lists under ``terms`` and combines them in ``triggers``. A trigger fires when
+every group in ``all`` matches, the draft-side groups within ``window`` characters of each other.
+A group written ``reply_to:name`` is looked for in the customer's message instead of the draft.
+``unless`` (anywhere in the draft) and ``unless_near`` (within the window) suppress a trigger,
+which is how negations and innocent look-alikes are expressed as data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from policies.matching import Span, TermGroup
+from policies.rules import Rule, register
+from policies.types import Finding
+
+if TYPE_CHECKING:
+    from policies.doc import Doc
+    from policies.engine import PackBuilder
+
+
+@dataclass(frozen=True)
+class _Trigger:
+    draft_groups: tuple[TermGroup, ...]
+    reply_groups: tuple[TermGroup, ...]
+    reply_unless: tuple[TermGroup, ...]
+    window: int
+    unless: tuple[TermGroup, ...]
+    unless_near: tuple[TermGroup, ...]
+    message: str | None
+    min_matches: int
+
+
+def _distance(a: Span, b: Span) -> int:
+    return max(0, b[0] - a[1], a[0] - b[1])
+
+
+@register("phrases")
+class PhrasesRule(Rule):
+    """Co-occurrence of named word lists within a window, with negations as data."""
+
+    def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
+        super().__init__(spec, builder)
+        named: dict[str, TermGroup] = {}
+        reply_named: dict[str, TermGroup] = {}
+        terms: Mapping[str, Any] = spec.get("terms") or {}
+
+        def group(name: str) -> tuple[str, TermGroup]:
+            source = "draft"
+            if name.startswith("reply_to:"):
+                source, name = "reply_to", name.split(":", 1)[1]
+            if name not in terms:
+                raise ValueError(f"rule {self.id}: unknown term list {name!r}")
+            cache = reply_named if source == "reply_to" else named
+            if name not in cache:
+                cache[name] = builder.lexicon.add(terms[name] or [], self.view)
+            return source, cache[name]
+
+        def groups(names: Any) -> list[tuple[str, TermGroup]]:
+            if isinstance(names, str):
+                names = [names]
+            return [group(str(n)) for n in names or []]
+
+        self.rule_unless = tuple(g for _, g in groups(spec.get("unless")))
+        self.triggers: list[_Trigger] = []
+        for t in spec.get("triggers") or []:
+            all_groups = groups(t.get("all"))
+            draft = tuple(g for s, g in all_groups if s == "draft")
+            if not draft:
+                raise ValueError(f"rule {self.id}: a trigger needs at least one draft-side list")
+            self.triggers.append(
+                _Trigger(
+                    draft_groups=draft,
+                    reply_groups=tuple(g for s, g in all_groups if s == "reply_to"),
+                    reply_unless=tuple(g for _, g in groups(t.get("reply_unless"))),
+                    window=int(t.get("window", 80)),
+                    unless=tuple(g for _, g in groups(t.get("unless"))),
+                    unless_near=tuple(g for _, g in groups(t.get("unless_near"))),
+                    message=t.get("message"),
+                    min_matches=int(t.get("min_matches", 1)),
+                )
+            )
+
+    def _fire(self, doc: Doc, t: _Trigger) -> Span | None:
+        first, *rest = t.draft_groups
+        anchors = doc.find(first)  # cheapest way out first: most drafts match nothing
+        if not anchors or len(set(anchors)) < t.min_matches:
+            return None
+        for g in t.reply_groups:
+            if not doc.find(g, "reply_to"):
+                return None
+        for g in t.reply_unless:
+            if doc.find(g, "reply_to"):
+                return None
+        for g in t.unless:
+            if doc.find(g):
+                return None
+        if t.min_matches > 1:
+            spans = sorted(set(anchors))
+            return (spans[0][0], spans[-1][1])
+        others = []
+        for g in rest:
+            spans = doc.find(g)
+            if not spans:
+                return None
+            others.append(spans)
+        near = [s for g in t.unless_near for s in doc.find(g)]
+        for a in sorted(anchors):
+            union = a
+            ok = True
+            for spans in others:
+                close = [s for s in spans if _distance(a, s) <= t.window]
+                if not close:
+                    ok = False
+                    break
+                best = min(close, key=lambda s: _distance(a, s))
+                union = (min(union[0], best[0]), max(union[1], best[1]))
+            if not ok:
+                continue
+            if any(_distance(union, s) <= t.window for s in near):
+                continue
+            return union
+        return None
+
+    def evaluate(self, doc: Doc) -> list[Finding]:
+        """Return one finding for the first trigger that fires."""
+        for g in self.rule_unless:
+            if doc.find(g):
+                return []
+        for t in self.triggers:
+            span = self._fire(doc, t)
+            if span is not None:
+                return [self.finding(doc, span, view=self.view, message=t.message)]
+        return []
