@@ -80,17 +80,26 @@ class SandboxStore:
         with self._lock:
             engine = self._engines.get(url)
             if engine is None:
-                engine = create_engine(url, connect_args={"timeout": 30,
-                                                          "check_same_thread": False}
-                                       if url.startswith("sqlite") else {})
+                engine = create_engine(
+                    url,
+                    connect_args={"timeout": 30, "check_same_thread": False}
+                    if url.startswith("sqlite")
+                    else {},
+                )
                 if url.startswith("sqlite"):
                     event.listen(engine, "connect", _sqlite_wal)
                 metadata.create_all(engine)
                 self._engines[url] = engine
         self.engine = engine
 
-    def create_post(self, author: str, text: str, display_name: str = "",
-                    reply_to: int | None = None, client_key: str | None = None) -> dict[str, Any]:
+    def create_post(
+        self,
+        author: str,
+        text: str,
+        display_name: str = "",
+        reply_to: int | None = None,
+        client_key: str | None = None,
+    ) -> dict[str, Any]:
         """Publish a post as ``author``; validates like a real platform would."""
         author = author.strip().lstrip("@")
         if not HANDLE_RE.match(author):
@@ -103,14 +112,24 @@ class SandboxStore:
         with self.engine.begin() as conn:
             root_id = None
             if reply_to is not None:
-                parent = conn.execute(select(posts).where(posts.c.id == reply_to)).mappings().first()
+                parent = (
+                    conn.execute(select(posts).where(posts.c.id == reply_to)).mappings().first()
+                )
                 if parent is None:
                     raise SandboxError("The post you are replying to does not exist.")
                 root_id = parent["root_id"] or parent["id"]
-            row = {"author": author, "display_name": display_name.strip()[:100], "text": text,
-                   "created_at": datetime.now(UTC), "reply_to": reply_to, "root_id": root_id,
-                   "client_key": client_key}
-            new_id = conn.execute(insert(posts).values(**row)).inserted_primary_key[0]
+            row = {
+                "author": author,
+                "display_name": display_name.strip()[:100],
+                "text": text,
+                "created_at": datetime.now(UTC),
+                "reply_to": reply_to,
+                "root_id": root_id,
+                "client_key": client_key,
+            }
+            pk = conn.execute(insert(posts).values(**row)).inserted_primary_key
+            assert pk is not None
+            new_id = pk[0]
         return {**row, "id": new_id}
 
     def get(self, post_id: int) -> RowMapping | None:
@@ -130,23 +149,34 @@ class SandboxStore:
             return []
         root = post["root_id"] or post["id"]
         with self.engine.connect() as conn:
-            return list(conn.execute(
-                select(posts).where((posts.c.id == root) | (posts.c.root_id == root))
-                .order_by(posts.c.id)).mappings())
+            return list(
+                conn.execute(
+                    select(posts)
+                    .where((posts.c.id == root) | (posts.c.root_id == root))
+                    .order_by(posts.c.id)
+                ).mappings()
+            )
 
     def recent_roots(self, limit: int = 30) -> list[RowMapping]:
         """The newest top-level posts, for the sandbox's front page."""
         with self.engine.connect() as conn:
-            return list(conn.execute(
-                select(posts).where(posts.c.reply_to.is_(None))
-                .order_by(posts.c.id.desc()).limit(limit)).mappings())
+            return list(
+                conn.execute(
+                    select(posts)
+                    .where(posts.c.reply_to.is_(None))
+                    .order_by(posts.c.id.desc())
+                    .limit(limit)
+                ).mappings()
+            )
 
     def after(self, post_id: int, limit: int) -> list[RowMapping]:
         """Posts with an id above ``post_id``, oldest first."""
         with self.engine.connect() as conn:
-            return list(conn.execute(
-                select(posts).where(posts.c.id > post_id).order_by(posts.c.id).limit(limit)
-            ).mappings())
+            return list(
+                conn.execute(
+                    select(posts).where(posts.c.id > post_id).order_by(posts.c.id).limit(limit)
+                ).mappings()
+            )
 
 
 def _sqlite_wal(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -164,8 +194,13 @@ class SandboxConnector(Connector):
     limits = Limits(MAX_LENGTH, "characters")
     page_size = 200
 
-    def __init__(self, config: dict[str, Any], secrets: dict[str, Any] | None = None,
-                 state: dict[str, Any] | None = None, on_state_change: Any = None) -> None:
+    def __init__(
+        self,
+        config: dict[str, Any],
+        secrets: dict[str, Any] | None = None,
+        state: dict[str, Any] | None = None,
+        on_state_change: Any = None,
+    ) -> None:
         self.handle = str(config["handle"]).lstrip("@")
         self.store = SandboxStore(config["store_url"])
         self._mention = re.compile(rf"(?<!\w)@{re.escape(self.handle)}(?!\w)", re.IGNORECASE)
@@ -208,13 +243,21 @@ class SandboxConnector(Connector):
     def _normalise(self, row: RowMapping, kind: str) -> IncomingMention:
         raw = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
         return IncomingMention(
-            platform="sandbox", external_id=str(row["id"]),
-            author=Author(platform_id=row["author"], handle=row["author"],
-                          display_name=row["display_name"] or row["author"]),
-            text=row["text"], created_at=_utc(row["created_at"]), kind=kind,  # type: ignore[arg-type]
+            platform="sandbox",
+            external_id=str(row["id"]),
+            author=Author(
+                platform_id=row["author"],
+                handle=row["author"],
+                display_name=row["display_name"] or row["author"],
+            ),
+            text=row["text"],
+            created_at=_utc(row["created_at"]),
+            kind=kind,  # type: ignore[arg-type]
             in_reply_to_external_id=str(row["reply_to"]) if row["reply_to"] else None,
             thread_root_external_id=str(row["root_id"] or row["id"]),
-            url=self.url_for(row["id"]), raw=raw)
+            url=self.url_for(row["id"]),
+            raw=raw,
+        )
 
     def publish(self, request: PostRequest) -> Published:
         reply_to = None
@@ -224,8 +267,9 @@ class SandboxConnector(Connector):
             except ValueError as exc:
                 raise Rejected("that post is not a sandbox post") from exc
         try:
-            row = self.store.create_post(self.handle, request.text, reply_to=reply_to,
-                                         client_key=request.idempotency_key)
+            row = self.store.create_post(
+                self.handle, request.text, reply_to=reply_to, client_key=request.idempotency_key
+            )
         except SandboxError as exc:
             raise Rejected(str(exc)) from exc
         except IntegrityError:

@@ -26,8 +26,12 @@ def _templates_folder() -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: config, database, login, CSRF and the blueprints. Starts no jobs."""
-    app = Flask(__name__, instance_path=os.environ.get("HUB_INSTANCE_PATH") or None,
-                instance_relative_config=True, template_folder=_templates_folder())
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("HUB_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=_templates_folder(),
+    )
     app.config.from_mapping(hub_config.defaults(app.instance_path))
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
@@ -37,10 +41,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = hub_config.load_or_create_key(
-            app.instance_path, "secret_key", lambda: os.urandom(32).hex())
+            app.instance_path, "secret_key", lambda: os.urandom(32).hex()
+        )
     if not app.config.get("ENCRYPTION_KEY"):
         app.config["ENCRYPTION_KEY"] = hub_config.load_or_create_key(
-            app.instance_path, "encryption_key", new_key)
+            app.instance_path, "encryption_key", new_key
+        )
     app.extensions["hub.secretbox"] = SecretBox(app.config["ENCRYPTION_KEY"])
     app.jinja_env.autoescape = True
 
@@ -56,9 +62,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError):  # type: ignore[no-untyped-def]
-        return render_template("error.html", code=400,
-                               message="The form expired or was not sent from the hub. "
-                                       "Reload the page and try again."), 400
+        return render_template(
+            "error.html",
+            code=400,
+            message="The form expired or was not sent from the hub. Reload the page and try again.",
+        ), 400
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException):  # type: ignore[no-untyped-def]
@@ -67,8 +75,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):  # type: ignore[no-untyped-def]
         app.logger.exception("unhandled error")
-        return render_template("error.html", code=500,
-                               message="Something went wrong on our side; nothing you typed "
-                                       "was lost. Go back and try again."), 500
+        return render_template(
+            "error.html",
+            code=500,
+            message="Something went wrong on our side; nothing you typed "
+            "was lost. Go back and try again.",
+        ), 500
 
     return app

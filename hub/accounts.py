@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from typing import Any
 
@@ -18,6 +19,7 @@ from .db import job_session
 from .models import PlatformAccount
 
 _lock = threading.Lock()
+log = logging.getLogger(__name__)
 
 
 def _optional_platforms() -> None:
@@ -26,8 +28,8 @@ def _optional_platforms() -> None:
     for name in ("connectors.x", "connectors.bluesky"):
         try:
             __import__(name)
-        except ImportError:
-            pass
+        except ImportError as exc:
+            log.warning("platform connector %s unavailable: %s", name, exc)
 
 
 def secret_box(app: Flask) -> SecretBox:
@@ -35,15 +37,24 @@ def secret_box(app: Flask) -> SecretBox:
     return app.extensions["hub.secretbox"]  # type: ignore[no-any-return]
 
 
-def create_account(session: Session, app: Flask, platform: str, handle: str,
-                   config: dict[str, Any] | None = None,
-                   secrets: dict[str, Any] | None = None) -> PlatformAccount:
+def create_account(
+    session: Session,
+    app: Flask,
+    platform: str,
+    handle: str,
+    config: dict[str, Any] | None = None,
+    secrets: dict[str, Any] | None = None,
+) -> PlatformAccount:
     """Add an account; secrets are encrypted before they touch the database."""
     _optional_platforms()
     if platform not in REGISTRY:
         raise ValueError(f"unknown platform {platform!r}")
-    account = PlatformAccount(platform=platform, handle=handle, config=config or {},
-                              secrets_encrypted=secret_box(app).seal(secrets or {}))
+    account = PlatformAccount(
+        platform=platform,
+        handle=handle,
+        config=config or {},
+        secrets_encrypted=secret_box(app).seal(secrets or {}),
+    )
     session.add(account)
     session.flush()
     return account
@@ -77,7 +88,10 @@ def connector_for(app: Flask, account: PlatformAccount) -> Connector:
                     row.state_encrypted = box.seal(state)
 
         connector = REGISTRY[account.platform](
-            config, box.open(account.secrets_encrypted), box.open(account.state_encrypted) or None,
-            save_state)
+            config,
+            box.open(account.secrets_encrypted),
+            box.open(account.state_encrypted) or None,
+            save_state,
+        )
         cache[account.id] = (fp, connector)
         return connector

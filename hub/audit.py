@@ -15,37 +15,63 @@ from .models import AuditEvent, utcnow
 GENESIS = "0" * 64
 
 
-def _digest(prev_hash: str, at: datetime, actor_id: int | None, action: str,
-            subject_type: str, subject_id: int, data: dict[str, Any]) -> str:
+def _digest(
+    prev_hash: str,
+    at: datetime,
+    actor_id: int | None,
+    action: str,
+    subject_type: str,
+    subject_id: int,
+    data: dict[str, Any],
+) -> str:
     body = json.dumps(
         [prev_hash, at.isoformat(), actor_id, action, subject_type, subject_id, data],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        default=str,
     )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def record_event(session: Session, action: str, subject_type: str, subject_id: int,
-                 actor_id: int | None = None, **data: Any) -> AuditEvent:
+def record_event(
+    session: Session,
+    action: str,
+    subject_type: str,
+    subject_id: int,
+    actor_id: int | None = None,
+    **data: Any,
+) -> AuditEvent:
     """Append one event in the caller's transaction, chained to the previous one."""
     return record_events(session, [(action, subject_type, subject_id, actor_id, data)])[0]
 
 
-def record_events(session: Session,
-                  events: list[tuple[str, str, int, int | None, dict[str, Any]]]
-                  ) -> list[AuditEvent]:
+def record_events(
+    session: Session, events: list[tuple[str, str, int, int | None, dict[str, Any]]]
+) -> list[AuditEvent]:
     """Append several events at once (action, subject type, subject id, actor id, data)."""
     if session.get_bind().dialect.name == "postgresql":
         # Serialise appenders so two transactions never chain onto the same predecessor.
         session.execute(text("SELECT pg_advisory_xact_lock(7283001)"))
-    prev_hash = session.scalar(
-        select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    prev_hash = (
+        session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or GENESIS
+    )
     rows = []
     for action, subject_type, subject_id, actor_id, data in events:
         at = utcnow()
         digest = _digest(prev_hash, at, actor_id, action, subject_type, subject_id, data)
-        rows.append(AuditEvent(at=at, actor_id=actor_id, action=action,
-                               subject_type=subject_type, subject_id=subject_id, data=data,
-                               prev_hash=prev_hash, hash=digest))
+        rows.append(
+            AuditEvent(
+                at=at,
+                actor_id=actor_id,
+                action=action,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                data=data,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
         prev_hash = digest
     session.add_all(rows)
     session.flush()
@@ -64,8 +90,9 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, int | None]:
         if not rows:
             return checked, None
         for ev in rows:
-            expected = _digest(prev_hash, ev.at, ev.actor_id, ev.action, ev.subject_type,
-                               ev.subject_id, ev.data)
+            expected = _digest(
+                prev_hash, ev.at, ev.actor_id, ev.action, ev.subject_type, ev.subject_id, ev.data
+            )
             if ev.prev_hash != prev_hash or ev.hash != expected:
                 return checked, ev.id
             prev_hash = ev.hash
@@ -76,8 +103,10 @@ def verify_chain(session: Session, batch: int = 5000) -> tuple[int, int | None]:
 
 def history(session: Session, subject_type: str, subject_id: int) -> list[AuditEvent]:
     """Every event about one subject, oldest first."""
-    return list(session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
-        .order_by(AuditEvent.id)
-    ))
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
+            .order_by(AuditEvent.id)
+        )
+    )

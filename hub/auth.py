@@ -53,16 +53,28 @@ def check_password(staff: Staff, password: str) -> bool:
         return False
 
 
-def create_staff(session: Session, email: str, name: str, role: str, password: str,
-                 languages: list[str] | None = None, team_id: int | None = None) -> Staff:
+def create_staff(
+    session: Session,
+    email: str,
+    name: str,
+    role: str,
+    password: str,
+    languages: list[str] | None = None,
+    team_id: int | None = None,
+) -> Staff:
     """Add a person; the role must be one of models.ROLES."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if len(password) < 8:
         raise ValueError("passwords are at least 8 characters")
-    staff = Staff(email=email.strip().lower(), name=name, role=role,
-                  password_hash=hash_password(password), languages=languages or ["en"],
-                  team_id=team_id)
+    staff = Staff(
+        email=email.strip().lower(),
+        name=name,
+        role=role,
+        password_hash=hash_password(password),
+        languages=languages or ["en"],
+        team_id=team_id,
+    )
     session.add(staff)
     session.flush()
     return staff
@@ -95,8 +107,9 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         session = get_session()
-        staff = session.scalar(select(Staff).where(
-            func.lower(Staff.email) == form.email.data.strip().lower()))
+        staff = session.scalar(
+            select(Staff).where(func.lower(Staff.email) == form.email.data.strip().lower())
+        )
         if staff is not None and staff.active and check_password(staff, form.password.data):
             login_user(staff)
             nxt = request.args.get("next", "")

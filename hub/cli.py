@@ -35,8 +35,9 @@ def init() -> None:
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option("--role", type=click.Choice(["employee", "manager", "compliance", "admin"]),
-              required=True)
+@click.option(
+    "--role", type=click.Choice(["employee", "manager", "compliance", "admin"]), required=True
+)
 @click.option("--languages", default="en", help="comma-separated, e.g. en,es")
 @click.password_option()
 def create_user(email: str, name: str, role: str, languages: str, password: str) -> None:
@@ -46,8 +47,14 @@ def create_user(email: str, name: str, role: str, languages: str, password: str)
     app = _app()
     try:
         with job_session(app) as session:
-            create_staff(session, email, name, role, password,
-                         [lang.strip() for lang in languages.split(",") if lang.strip()])
+            create_staff(
+                session,
+                email,
+                name,
+                role,
+                password,
+                [lang.strip() for lang in languages.split(",") if lang.strip()],
+            )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {email}")
@@ -114,8 +121,9 @@ def poll(once: bool) -> None:
     failed = False
     for o in outcomes:
         if o.result is not None:
-            click.echo(f"account {o.account_id}: {o.result.inserted} new, "
-                       f"{o.result.duplicates} repeats")
+            click.echo(
+                f"account {o.account_id}: {o.result.inserted} new, {o.result.duplicates} repeats"
+            )
         else:
             failed = True
             click.echo(f"account {o.account_id}: {o.error}", err=True)
@@ -134,8 +142,13 @@ def send() -> None:
 @main.command("add-account")
 @click.option("--platform", type=click.Choice(["sandbox", "x", "bluesky"]), required=True)
 @click.option("--handle", required=True)
-@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
-              help="plain settings, e.g. service=https://bsky.social")
+@click.option(
+    "--set",
+    "settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="plain settings, e.g. service=https://bsky.social",
+)
 def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
     """Connect a company account; secrets are asked for and stored encrypted."""
     from connectors.base import REGISTRY
@@ -147,10 +160,12 @@ def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
     app = _app()
     config = {"handle": handle} | dict(s.split("=", 1) for s in settings if "=" in s)
     secrets = {}
-    for key, spec in REGISTRY[platform].configuration_schema().items():
+    schema = REGISTRY[platform].configuration_schema()  # type: ignore[attr-defined]
+    for key, spec in schema.items():
         if spec.get("secret"):
-            value = click.prompt(spec.get("label", key), hide_input=True, default="",
-                                 show_default=False)
+            value = click.prompt(
+                spec.get("label", key), hide_input=True, default="", show_default=False
+            )
             if value:
                 secrets[key] = value
     with job_session(app) as session:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import policies
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+
+import policies
 
 from .models import OutboundItem, PolicyDecision, Staff, utcnow
 
@@ -20,32 +21,54 @@ def author_history(session: Session, author_id: int) -> policies.AuthorHistory:
     """The author's own posts of the last 30 days and how many of them promoted products."""
     since = utcnow() - MIX_WINDOW
     row = session.execute(
-        select(func.count(OutboundItem.id),
-               func.count(OutboundItem.id).filter(PolicyDecision.is_product.is_(True)))
+        select(
+            func.count(OutboundItem.id),
+            func.count(OutboundItem.id).filter(PolicyDecision.is_product.is_(True)),
+        )
         .join(PolicyDecision, PolicyDecision.id == OutboundItem.decision_id, isouter=True)
-        .where(OutboundItem.author_id == author_id, OutboundItem.kind == "post",
-               OutboundItem.state.in_(_COUNTED), OutboundItem.created_at >= since)
+        .where(
+            OutboundItem.author_id == author_id,
+            OutboundItem.kind == "post",
+            OutboundItem.state.in_(_COUNTED),
+            OutboundItem.created_at >= since,
+        )
     ).one()
     return policies.AuthorHistory(posts_30d=int(row[0]), product_posts_30d=int(row[1]))
 
 
-def check_text(session: Session, author: Staff, text: str, platform: str, kind: str,
-               in_reply_to: str | None = None) -> policies.Decision:
+def check_text(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    kind: str,
+    in_reply_to: str | None = None,
+) -> policies.Decision:
     """Run the policy engine on a draft (nothing stored): the live check while typing."""
     draft = policies.Draft(text=text, platform=platform, kind=kind, in_reply_to=in_reply_to)
     history = author_history(session, author.id) if kind == "post" else None
     return policies.check(draft, policies.Context(history=history, now=utcnow()))
 
 
-def record_decision(session: Session, author: Staff, text: str, platform: str,
-                    decision: policies.Decision, outbound: OutboundItem | None = None
-                    ) -> PolicyDecision:
+def record_decision(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    decision: policies.Decision,
+    outbound: OutboundItem | None = None,
+) -> PolicyDecision:
     """Store a decision with its pack version; every submitted draft gets one."""
     row = PolicyDecision(
-        outbound_id=outbound.id if outbound else None, author_id=author.id, text=text,
-        verdict=decision.verdict, pack_version=decision.pack_version,
-        findings=[finding_dict(f) for f in decision.findings], platform=platform,
-        elapsed_ms=decision.elapsed_ms, is_product=decision.is_product,
+        outbound_id=outbound.id if outbound else None,
+        author_id=author.id,
+        text=text,
+        verdict=decision.verdict,
+        pack_version=decision.pack_version,
+        findings=[finding_dict(f) for f in decision.findings],
+        platform=platform,
+        elapsed_ms=decision.elapsed_ms,
+        is_product=decision.is_product,
     )
     session.add(row)
     session.flush()
@@ -54,9 +77,14 @@ def record_decision(session: Session, author: Staff, text: str, platform: str,
 
 def finding_dict(f: Any) -> dict[str, Any]:
     """A finding as plain JSON."""
-    return {"rule_id": f.rule_id, "guideline": f.guideline, "severity": f.severity,
-            "message": f.message, "span": list(f.span) if f.span else None,
-            "suggestion": f.suggestion}
+    return {
+        "rule_id": f.rule_id,
+        "guideline": f.guideline,
+        "severity": f.severity,
+        "message": f.message,
+        "span": list(f.span) if f.span else None,
+        "suggestion": f.suggestion,
+    }
 
 
 def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:

@@ -24,21 +24,29 @@ class Conversation:
 def load_conversation(session: Session, mention: Mention) -> Conversation:
     """Gather everything a person needs before answering one mention."""
     root = mention.thread_root_external_id or mention.external_id
-    thread_mentions = list(session.scalars(
-        select(Mention).where(Mention.platform == mention.platform,
-                              (Mention.thread_root_external_id == root) |
-                              (Mention.external_id == root))))
+    thread_mentions = list(
+        session.scalars(
+            select(Mention).where(
+                Mention.platform == mention.platform,
+                (Mention.thread_root_external_id == root) | (Mention.external_id == root),
+            )
+        )
+    )
     ids = [m.id for m in thread_mentions] or [mention.id]
-    replies = list(session.scalars(
-        select(OutboundItem).where(OutboundItem.mention_id.in_(ids))))
+    replies = list(session.scalars(select(OutboundItem).where(OutboundItem.mention_id.in_(ids))))
     thread: list[tuple[str, Mention | OutboundItem]] = [("in", m) for m in thread_mentions]
     thread += [("out", r) for r in replies]
     thread.sort(key=lambda kv: kv[1].created_at)
     earlier: list[Mention] = []
     if mention.customer_id is not None:
-        earlier = list(session.scalars(
-            select(Mention).where(Mention.customer_id == mention.customer_id,
-                                  Mention.id.not_in(ids))
-            .order_by(Mention.created_at.desc()).limit(20)))
-    return Conversation(mention, thread, earlier, mention.customer,
-                        history(session, "mention", mention.id))
+        earlier = list(
+            session.scalars(
+                select(Mention)
+                .where(Mention.customer_id == mention.customer_id, Mention.id.not_in(ids))
+                .order_by(Mention.created_at.desc())
+                .limit(20)
+            )
+        )
+    return Conversation(
+        mention, thread, earlier, mention.customer, history(session, "mention", mention.id)
+    )

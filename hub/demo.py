@@ -48,9 +48,16 @@ def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Te
     session.flush()
     if session.scalar(select(RoutingRule.id).limit(1)) is None:
         for pos, r in enumerate(data["rules"], start=1):
-            session.add(RoutingRule(position=pos * 10, name=r["name"], conditions=r["conditions"],
-                                    team_id=teams[r["team"]].id, priority=r["priority"],
-                                    sla_minutes=r["sla_minutes"]))
+            session.add(
+                RoutingRule(
+                    position=pos * 10,
+                    name=r["name"],
+                    conditions=r["conditions"],
+                    team_id=teams[r["team"]].id,
+                    priority=r["priority"],
+                    sla_minutes=r["sla_minutes"],
+                )
+            )
         session.flush()
     return teams
 
@@ -66,8 +73,15 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
         if session.scalar(select(Staff).where(Staff.email == s["email"])) is not None:
             continue
         password = secrets.token_urlsafe(9)
-        create_staff(session, s["email"], s["name"], s["role"], password, s["languages"],
-                     teams[s["team"]].id if s["team"] else None)
+        create_staff(
+            session,
+            s["email"],
+            s["name"],
+            s["role"],
+            password,
+            s["languages"],
+            teams[s["team"]].id if s["team"] else None,
+        )
         accounts.append((s["role"], s["email"], password))
     account = session.scalar(select(PlatformAccount).where(PlatformAccount.platform == "sandbox"))
     if account is None:
@@ -90,26 +104,44 @@ def _load_history(session: Session, data: dict[str, Any]) -> None:
     for c in data["customers"]:
         customer = Customer(display_name=c["name"], tags=["demo"])
         session.add(customer)
-        session.add(CustomerIdentity(customer=customer, platform="sandbox",
-                                     platform_user_id=c["handle"], handle=c["handle"]))
+        session.add(
+            CustomerIdentity(
+                customer=customer,
+                platform="sandbox",
+                platform_user_id=c["handle"],
+                handle=c["handle"],
+            )
+        )
         seen = set()
         for i, h in enumerate(c["history"]):
             if (h["platform"], h["handle"]) not in seen:
                 seen.add((h["platform"], h["handle"]))
-                session.add(CustomerIdentity(customer=customer, platform=h["platform"],
-                                             platform_user_id=f"demo:{h['handle']}",
-                                             handle=h["handle"]))
+                session.add(
+                    CustomerIdentity(
+                        customer=customer,
+                        platform=h["platform"],
+                        platform_user_id=f"demo:{h['handle']}",
+                        handle=h["handle"],
+                    )
+                )
             at = now - timedelta(days=h["days_ago"])
-            mention = Mention(platform=h["platform"], external_id=f"demo-{c['handle']}-{i}",
-                              customer=customer, author_handle=h["handle"],
-                              author_name=c["name"], text=h["text"], created_at=at,
-                              received_at=at, language=detect_language(h["text"]),
-                              status="closed", priority="p3",
-                              raw={"demo": True, "note": "demo history, not a real post"})
+            mention = Mention(
+                platform=h["platform"],
+                external_id=f"demo-{c['handle']}-{i}",
+                customer=customer,
+                author_handle=h["handle"],
+                author_name=c["name"],
+                text=h["text"],
+                created_at=at,
+                received_at=at,
+                language=detect_language(h["text"]),
+                status="closed",
+                priority="p3",
+                raw={"demo": True, "note": "demo history, not a real post"},
+            )
             session.add(mention)
             session.flush()
-            record_event(session, "mention.received", "mention", mention.id,
-                         why="demo history")
+            record_event(session, "mention.received", "mention", mention.id, why="demo history")
     session.flush()
 
 

@@ -53,12 +53,21 @@ def claim_mention(session: Session, mention: Mention, actor: Staff) -> None:
     old = mention.status
     if old == "new":
         mention.status = "open"
-    record_event(session, "mention.claimed", "mention", mention.id, actor.id,
-                 previous_assignee=previous, status_from=old, status_to=mention.status)
+    record_event(
+        session,
+        "mention.claimed",
+        "mention",
+        mention.id,
+        actor.id,
+        previous_assignee=previous,
+        status_from=old,
+        status_to=mention.status,
+    )
 
 
-def assign_mention(session: Session, mention: Mention, assignee: Staff | None,
-                   actor: Staff) -> None:
+def assign_mention(
+    session: Session, mention: Mention, assignee: Staff | None, actor: Staff
+) -> None:
     """A manager gives a mention to someone (or back to the team's pool with None)."""
     if not actor.has_role("manager"):
         raise MoveError("Only community managers assign mentions to others.")
@@ -71,18 +80,35 @@ def assign_mention(session: Session, mention: Mention, assignee: Staff | None,
         mention.status = "open"
     elif assignee is None and old == "open":
         mention.status = "new"
-    record_event(session, "mention.assigned", "mention", mention.id, actor.id,
-                 previous_assignee=previous, assignee=mention.assignee_id,
-                 status_from=old, status_to=mention.status)
+    record_event(
+        session,
+        "mention.assigned",
+        "mention",
+        mention.id,
+        actor.id,
+        previous_assignee=previous,
+        assignee=mention.assignee_id,
+        status_from=old,
+        status_to=mention.status,
+    )
 
 
-def move_mention(session: Session, mention: Mention, to: str, actor: Staff | None,
-                 why: str = "") -> None:
+def move_mention(
+    session: Session, mention: Mention, to: str, actor: Staff | None, why: str = ""
+) -> None:
     """Change the status if the move is legal, recording who, what and why."""
     if actor is not None and not can_work(actor, mention):
         raise MoveError("Claim this mention before changing it.")
     _check(mention, to)
     old = mention.status
     mention.status = to
-    record_event(session, "mention.moved", "mention", mention.id, actor.id if actor else None,
-                 status_from=old, status_to=to, why=why)
+    record_event(
+        session,
+        "mention.moved",
+        "mention",
+        mention.id,
+        actor.id if actor else None,
+        status_from=old,
+        status_to=to,
+        why=why,
+    )

@@ -60,16 +60,16 @@ class OutboxError(Exception):
     """A submission that cannot go ahead; the message is for the author."""
 
 
-def move_item(session: Session, item: OutboundItem, to: str, actor_id: int | None,
-              **data: object) -> None:
+def move_item(
+    session: Session, item: OutboundItem, to: str, actor_id: int | None, **data: object
+) -> None:
     """Change an item's state if legal, with an audit event."""
     if to not in TRANSITIONS[item.state]:
         raise OutboxError(f"A {item.state} item cannot become {to}.")
     old = item.state
     item.state = to
     item.updated_at = utcnow()
-    record_event(session, f"outbound.{to}", "outbound", item.id, actor_id,
-                 state_from=old, **data)
+    record_event(session, f"outbound.{to}", "outbound", item.id, actor_id, state_from=old, **data)
 
 
 @dataclass(frozen=True)
@@ -100,8 +100,9 @@ def new_idempotency_key() -> str:
 def submit_reply(session: Session, form: SubmitReply, author: Staff) -> SubmitResult:
     """Check a reply and route it by verdict: allow → send, warn → send once confirmed,
     review → compliance queue, block → back to the author with the reasons."""
-    existing = session.scalar(select(OutboundItem).where(
-        OutboundItem.idempotency_key == form.idempotency_key))
+    existing = session.scalar(
+        select(OutboundItem).where(OutboundItem.idempotency_key == form.idempotency_key)
+    )
     if existing is not None:
         return SubmitResult(existing, existing.decision, "duplicate")
     mention = session.get(Mention, form.mention_id)
@@ -121,17 +122,30 @@ def submit_reply(session: Session, form: SubmitReply, author: Staff) -> SubmitRe
     if decision.verdict == "warn" and not form.confirm_warnings:
         record_decision(session, author, text, mention.platform, decision)
         return SubmitResult(None, decision, "needs_confirmation")
-    item = OutboundItem(kind="reply", account_id=mention.account_id, author_id=author.id,
-                        mention_id=mention.id, text=text, state="draft",
-                        idempotency_key=form.idempotency_key)
+    item = OutboundItem(
+        kind="reply",
+        account_id=mention.account_id,
+        author_id=author.id,
+        mention_id=mention.id,
+        text=text,
+        state="draft",
+        idempotency_key=form.idempotency_key,
+    )
     session.add(item)
     session.flush()
-    record_event(session, "outbound.draft", "outbound", item.id, author.id,
-                 mention_id=mention.id, text=text)
+    record_event(
+        session, "outbound.draft", "outbound", item.id, author.id, mention_id=mention.id, text=text
+    )
     row = record_decision(session, author, text, mention.platform, decision, item)
     item.decision_id = row.id
-    move_item(session, item, "checked", author.id, verdict=decision.verdict,
-              pack_version=decision.pack_version)
+    move_item(
+        session,
+        item,
+        "checked",
+        author.id,
+        verdict=decision.verdict,
+        pack_version=decision.pack_version,
+    )
     if decision.verdict == "review":
         move_item(session, item, "in_review", author.id)
         return SubmitResult(item, decision, "in_review")
@@ -158,23 +172,22 @@ def _claim(app: Flask, item_id: int) -> bool:
         res = session.execute(
             update(OutboundItem)
             .where(OutboundItem.id == item_id, OutboundItem.state == "scheduled")
-            .values(state="sending", updated_at=utcnow(),
-                    attempts=OutboundItem.attempts + 1))
+            .values(state="sending", updated_at=utcnow(), attempts=OutboundItem.attempts + 1)
+        )
         if res.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        record_event(session, "outbound.sending", "outbound", item_id, None,
-                     state_from="scheduled")
+        record_event(session, "outbound.sending", "outbound", item_id, None, state_from="scheduled")
         return True
 
 
-def _record_sent(session: Session, item: OutboundItem, published: Published,
-                 reconciled: bool = False) -> None:
+def _record_sent(
+    session: Session, item: OutboundItem, published: Published, reconciled: bool = False
+) -> None:
     item.external_id = published.external_id
     item.url = published.url
     item.sent_at = utcnow()
     item.last_error = None
-    move_item(session, item, "sent", None, external_id=published.external_id,
-              reconciled=reconciled)
+    move_item(session, item, "sent", None, external_id=published.external_id, reconciled=reconciled)
     if item.mention is not None:
         m = item.mention
         if m.first_response_at is None:
@@ -182,12 +195,20 @@ def _record_sent(session: Session, item: OutboundItem, published: Published,
         if m.status in ("open", "escalated", "new"):
             old = m.status
             m.status = "pending"
-            record_event(session, "mention.moved", "mention", m.id, item.author_id,
-                         status_from=old, status_to="pending", why="reply sent")
+            record_event(
+                session,
+                "mention.moved",
+                "mention",
+                m.id,
+                item.author_id,
+                status_from=old,
+                status_to="pending",
+                why="reply sent",
+            )
 
 
 def _backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(900, 5 * 2 ** attempts) * (0.5 + random.random()))
+    return timedelta(seconds=min(900, 5 * 2**attempts) * (0.5 + random.random()))
 
 
 def _record_failure(session: Session, item: OutboundItem, exc: ConnectorError) -> None:
@@ -207,8 +228,9 @@ def _record_failure(session: Session, item: OutboundItem, exc: ConnectorError) -
             wait_until = max(exc.reset_at, now + timedelta(seconds=1))
         item.last_error = f"Will retry: {exc}"
         item.not_before = wait_until
-        move_item(session, item, "scheduled", None, retry_at=wait_until.isoformat(),
-                  reason=str(exc))
+        move_item(
+            session, item, "scheduled", None, retry_at=wait_until.isoformat(), reason=str(exc)
+        )
 
 
 def send_one(app: Flask, item_id: int) -> str:
@@ -239,8 +261,13 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
     """Resolve rows stuck in "sending": published already → sent, else back to scheduled."""
     cutoff = utcnow() - stale_after
     with job_session(app) as session:
-        ids = list(session.scalars(select(OutboundItem.id).where(
-            OutboundItem.state == "sending", OutboundItem.updated_at <= cutoff)))
+        ids = list(
+            session.scalars(
+                select(OutboundItem.id).where(
+                    OutboundItem.state == "sending", OutboundItem.updated_at <= cutoff
+                )
+            )
+        )
     fixed = 0
     for item_id in ids:
         with job_session(app) as session:
@@ -256,8 +283,13 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
                 _record_sent(session, item, found, reconciled=True)
             else:
                 item.not_before = utcnow()
-                move_item(session, item, "scheduled", None,
-                          reason="not found on the platform after an interrupted send")
+                move_item(
+                    session,
+                    item,
+                    "scheduled",
+                    None,
+                    reason="not found on the platform after an interrupted send",
+                )
             fixed += 1
     return fixed
 
@@ -267,12 +299,19 @@ def send_due(app: Flask, now: datetime | None = None, limit: int = 50) -> dict[s
     reconcile_sending(app)
     now = now or utcnow()
     with job_session(app) as session:
-        ids = list(session.scalars(
-            select(OutboundItem.id)
-            .join(PlatformAccount, PlatformAccount.id == OutboundItem.account_id)
-            .where(OutboundItem.state == "scheduled", OutboundItem.not_before <= now,
-                   PlatformAccount.active.is_(True))
-            .order_by(OutboundItem.not_before, OutboundItem.id).limit(limit)))
+        ids = list(
+            session.scalars(
+                select(OutboundItem.id)
+                .join(PlatformAccount, PlatformAccount.id == OutboundItem.account_id)
+                .where(
+                    OutboundItem.state == "scheduled",
+                    OutboundItem.not_before <= now,
+                    PlatformAccount.active.is_(True),
+                )
+                .order_by(OutboundItem.not_before, OutboundItem.id)
+                .limit(limit)
+            )
+        )
     counts: dict[str, int] = {}
     for item_id in ids:
         state = send_one(app, item_id)

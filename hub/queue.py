@@ -35,7 +35,8 @@ class QueuePage:
 
 
 def _token(m: Mention) -> str:
-    raw = f"{m.priority}|{m.first_response_due_at.isoformat() if m.first_response_due_at else ''}|{m.id}"
+    due = m.first_response_due_at.isoformat() if m.first_response_due_at else ""
+    raw = f"{m.priority}|{due}|{m.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode()
 
 
@@ -47,7 +48,7 @@ def _parse_token(token: str) -> tuple[str, datetime, int] | None:
         return None
 
 
-def _filtered(f: QueueFilter, me: Staff) -> Select[tuple[Mention]]:
+def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
     q = select(Mention)
     if f.status == "active":
         q = q.where(Mention.status.in_(ACTIVE))
@@ -72,15 +73,22 @@ def list_queue(session: Session, f: QueueFilter, me: Staff, page_size: int = 25)
     key = _parse_token(f.after) if f.after else None
     if key is not None:
         prio, due, ident = key
-        q = q.where(tuple_(Mention.priority, Mention.first_response_due_at, Mention.id) >
-                    tuple_(literal(prio), literal(due, Mention.first_response_due_at.type),
-                           literal(ident)))
-    rows = list(session.scalars(
-        q.options(joinedload(Mention.team), joinedload(Mention.assignee))
-        .order_by(Mention.priority, Mention.first_response_due_at, Mention.id)
-        .limit(page_size + 1)))
+        q = q.where(
+            tuple_(Mention.priority, Mention.first_response_due_at, Mention.id)
+            > tuple_(
+                literal(prio), literal(due, Mention.first_response_due_at.type), literal(ident)
+            )
+        )
+    rows = list(
+        session.scalars(
+            q.options(joinedload(Mention.team), joinedload(Mention.assignee))
+            .order_by(Mention.priority, Mention.first_response_due_at, Mention.id)
+            .limit(page_size + 1)
+        )
+    )
     more = len(rows) > page_size
     rows = rows[:page_size]
-    counts = dict(session.execute(
-        select(Mention.status, func.count()).group_by(Mention.status)).all())  # type: ignore[arg-type]
+    counts = dict(
+        session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all()
+    )  # type: ignore[arg-type]
     return QueuePage(rows, _token(rows[-1]) if more and rows else None, counts)

@@ -77,9 +77,14 @@ def compile_rules(rules: list[RoutingRule]) -> list[_CompiledRule]:
                 cjk = _is_cjk(w)
                 automaton.add_word(w, (w, cjk, cjk or prefix))
             automaton.make_automaton()
-        compiled.append(_CompiledRule(
-            rule, frozenset(cond.get("languages") or ()), frozenset(cond.get("platforms") or ()),
-            automaton))
+        compiled.append(
+            _CompiledRule(
+                rule,
+                frozenset(cond.get("languages") or ()),
+                frozenset(cond.get("platforms") or ()),
+                automaton,
+            )
+        )
     return compiled
 
 
@@ -91,8 +96,13 @@ def load_rules(session: Session) -> list[_CompiledRule]:
     return compile_rules(list(rules))
 
 
-def route(rules: list[_CompiledRule], text: str, language: str | None, platform: str,
-          default_sla: int = 120) -> Route:
+def route(
+    rules: list[_CompiledRule],
+    text: str,
+    language: str | None,
+    platform: str,
+    default_sla: int = 120,
+) -> Route:
     """Apply the first matching rule; with none, no team, p3 and the default SLA."""
     for c in rules:
         if c.matches(text, language, platform):

@@ -41,15 +41,18 @@ def poll_lease(app: Flask, account_id: int) -> Iterator[bool]:
     engine = app.extensions["hub.engine"]
     if engine.dialect.name == "postgresql":
         with engine.connect() as conn:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:ns, :id)"),
-                               {"ns": _LOCK_NS, "id": account_id}).scalar()
+            got = conn.execute(
+                text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": _LOCK_NS, "id": account_id}
+            ).scalar()
             conn.commit()
             try:
                 yield bool(got)
             finally:
                 if got:
-                    conn.execute(text("SELECT pg_advisory_unlock(:ns, :id)"),
-                                 {"ns": _LOCK_NS, "id": account_id})
+                    conn.execute(
+                        text("SELECT pg_advisory_unlock(:ns, :id)"),
+                        {"ns": _LOCK_NS, "id": account_id},
+                    )
                     conn.commit()
         return
     with _local_guard:
@@ -77,8 +80,9 @@ def _record_error(session: Session, account_id: int, exc: Exception, base_second
     account.last_poll_at = now
     account.error_count += 1
     account.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-    delay = timedelta(seconds=min(3600, base_seconds * 2 ** min(account.error_count, 8))
-                      * (0.5 + random.random()))
+    delay = timedelta(
+        seconds=min(3600, base_seconds * 2 ** min(account.error_count, 8)) * (0.5 + random.random())
+    )
     if isinstance(exc, RateLimited) and exc.reset_at is not None:
         delay = max(exc.reset_at - now, timedelta(seconds=1))
     if isinstance(exc, AuthExpired):
@@ -108,13 +112,15 @@ def poll_account(app: Flask, account_id: int) -> PollOutcome:
             assert account is not None
             if account.cursor != cursor:
                 return PollOutcome(account_id, None, "cursor moved under us; next poll resumes")
-            result = ingest_batch(session, account, batch,
-                                  default_sla=app.config["DEFAULT_SLA_MINUTES"])
+            result = ingest_batch(
+                session, account, batch, default_sla=app.config["DEFAULT_SLA_MINUTES"]
+            )
             account.last_poll_at = utcnow()
             account.error_count = 0
             account.last_error = None
             account.next_poll_at = account.last_poll_at + timedelta(
-                seconds=app.config["POLL_SECONDS"])
+                seconds=app.config["POLL_SECONDS"]
+            )
         return PollOutcome(account_id, result)
 
 
@@ -122,9 +128,13 @@ def poll_all(app: Flask, force: bool = False) -> list[PollOutcome]:
     """Poll every active account that is due; one account's failure never stops the others."""
     now = utcnow()
     with job_session(app) as session:
-        ids = [a.id for a in session.scalars(select(PlatformAccount).where(
-            PlatformAccount.active.is_(True))) if force or a.next_poll_at is None
-            or a.next_poll_at <= now]
+        ids = [
+            a.id
+            for a in session.scalars(
+                select(PlatformAccount).where(PlatformAccount.active.is_(True))
+            )
+            if force or a.next_poll_at is None or a.next_poll_at <= now
+        ]
     outcomes = []
     for account_id in ids:
         try:
@@ -140,16 +150,37 @@ def poll_all(app: Flask, force: bool = False) -> list[PollOutcome]:
 def build_scheduler(app: Flask) -> BackgroundScheduler:
     """The process's jobs, each with a stable id; not started here."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    scheduler.add_job(poll_all, "interval", args=[app], id="poll",
-                      seconds=max(1, min(app.config["POLL_SECONDS"], 5)),
-                      max_instances=1, coalesce=True, next_run_time=utcnow())
-    scheduler.add_job(send_due, "interval", args=[app], id="send",
-                      seconds=app.config["SEND_SECONDS"], max_instances=1, coalesce=True,
-                      next_run_time=utcnow())
+    scheduler.add_job(
+        poll_all,
+        "interval",
+        args=[app],
+        id="poll",
+        seconds=max(1, min(app.config["POLL_SECONDS"], 5)),
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
+    scheduler.add_job(
+        send_due,
+        "interval",
+        args=[app],
+        id="send",
+        seconds=app.config["SEND_SECONDS"],
+        max_instances=1,
+        coalesce=True,
+        next_run_time=utcnow(),
+    )
     trickle = int(app.config.get("DEMO_TRICKLE_SECONDS") or 0)
     if trickle > 0:
         from .demo import trickle_one
 
-        scheduler.add_job(trickle_one, "interval", args=[app], id="demo-trickle",
-                          seconds=trickle, max_instances=1, coalesce=True)
+        scheduler.add_job(
+            trickle_one,
+            "interval",
+            args=[app],
+            id="demo-trickle",
+            seconds=trickle,
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -20,8 +20,9 @@ from sqlalchemy import create_engine, select, text
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 DATA = SHARED / "data"
-PG_ADMIN_URL = os.environ.get("HUB_TEST_PG_ADMIN",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _backend() -> str:
@@ -48,9 +49,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield url
     if _backend() == "postgresql":
         with admin.connect() as conn:
-            conn.execute(text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
@@ -72,14 +74,16 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
     """A hub app on the session's database, emptied for this test."""
     from hub import create_app
 
-    app = create_app({
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "SANDBOX_URL": f"sqlite:///{tmp_path / 'sandbox.db'}",
-        "SECRET_KEY": "test-secret",
-        "ENCRYPTION_KEY": "UPAOHjJek0vHHZhQ_uMolDu_2sP75d8Om3cbsZsjy-Q=",
-        "WTF_CSRF_ENABLED": False,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": database_url,
+            "SANDBOX_URL": f"sqlite:///{tmp_path / 'sandbox.db'}",
+            "SECRET_KEY": "test-secret",
+            "ENCRYPTION_KEY": "UPAOHjJek0vHHZhQ_uMolDu_2sP75d8Om3cbsZsjy-Q=",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
     app.instance_path = str(tmp_path)
     _empty_tables(app.extensions["hub.engine"])
     yield app
@@ -110,9 +114,14 @@ def make_staff(app: Any) -> Callable[..., Any]:
     def make(role: str = "manager", **kw: Any) -> Any:
         n = next(counter)
         with job_session(app) as s:
-            staff = create_staff(s, kw.pop("email", f"{role}{n}@example.test"),
-                                 kw.pop("name", f"{role.title()} {n}"), role,
-                                 kw.pop("password", "password123"), kw.pop("languages", ["en"]))
+            staff = create_staff(
+                s,
+                kw.pop("email", f"{role}{n}@example.test"),
+                kw.pop("name", f"{role.title()} {n}"),
+                role,
+                kw.pop("password", "password123"),
+                kw.pop("languages", ["en"]),
+            )
             s.expunge(staff)
         return staff
 
@@ -126,8 +135,9 @@ def sandbox_account(app: Any) -> Any:
     from hub.db import job_session
 
     with job_session(app) as s:
-        account = create_account(s, app, "sandbox", "KestrelFootwear",
-                                 {"handle": "KestrelFootwear"})
+        account = create_account(
+            s, app, "sandbox", "KestrelFootwear", {"handle": "KestrelFootwear"}
+        )
         s.expunge(account)
     return account
 
@@ -145,10 +155,15 @@ def make_mention(app: Any, sandbox_account: Any) -> Callable[..., Any]:
     def make(text: str = "@KestrelFootwear where is my order?", **kw: Any) -> Any:
         n = next(counter)
         m = IncomingMention(
-            platform="sandbox", external_id=kw.pop("external_id", f"t{n}"),
-            author=Author(platform_id=kw.get("handle", f"cust{n}"),
-                          handle=kw.pop("handle", f"cust{n}")),
-            text=text, created_at=kw.pop("created_at", datetime.now(UTC)), **kw)
+            platform="sandbox",
+            external_id=kw.pop("external_id", f"t{n}"),
+            author=Author(
+                platform_id=kw.get("handle", f"cust{n}"), handle=kw.pop("handle", f"cust{n}")
+            ),
+            text=text,
+            created_at=kw.pop("created_at", datetime.now(UTC)),
+            **kw,
+        )
         with job_session(app) as s:
             account = s.get(PlatformAccount, sandbox_account.id)
             ingest_batch(s, account, Batch([m], None))

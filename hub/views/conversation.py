@@ -13,8 +13,14 @@ from ..compose import check_text, finding_dict, highlight
 from ..conversation import load_conversation
 from ..db import get_session
 from ..models import Mention, OutboundItem, Staff
-from ..moderation import MoveError, allowed_moves, assign_mention, can_work, claim_mention, \
-    move_mention
+from ..moderation import (
+    MoveError,
+    allowed_moves,
+    assign_mention,
+    can_work,
+    claim_mention,
+    move_mention,
+)
 from ..outbox import OutboxError, SubmitReply, new_idempotency_key, submit_reply
 
 bp = Blueprint("conversation", __name__)
@@ -28,17 +34,31 @@ def _mention(mention_id: int) -> Mention:
     return mention
 
 
-def _page(mention: Mention, text: str = "", decision: Any = None, outcome: str = "",
-          key: str | None = None, status: int = 200) -> Any:
+def _page(
+    mention: Mention,
+    text: str = "",
+    decision: Any = None,
+    outcome: str = "",
+    key: str | None = None,
+    status: int = 200,
+) -> Any:
     session = get_session()
     findings = [finding_dict(f) for f in decision.findings] if decision else []
     return render_template(
-        "conversation/show.html", c=load_conversation(session, mention), text=text,
-        decision=decision, findings=findings, pieces=highlight(text, findings),
-        outcome=outcome, key=key or new_idempotency_key(), moves=allowed_moves(mention.status),
+        "conversation/show.html",
+        c=load_conversation(session, mention),
+        text=text,
+        decision=decision,
+        findings=findings,
+        pieces=highlight(text, findings),
+        outcome=outcome,
+        key=key or new_idempotency_key(),
+        moves=allowed_moves(mention.status),
         can_work=can_work(current_user, mention),
-        staff=session.scalars(select(Staff).where(Staff.active.is_(True))
-                              .order_by(Staff.name)).all()), status
+        staff=session.scalars(
+            select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)
+        ).all(),
+    ), status
 
 
 @bp.route("/mentions/<int:mention_id>")
@@ -82,8 +102,13 @@ def assign(mention_id: int) -> Any:
 def status(mention_id: int) -> Any:
     session = get_session()
     try:
-        move_mention(session, _mention(mention_id), request.form.get("to", ""), current_user,
-                     request.form.get("why", "")[:500])
+        move_mention(
+            session,
+            _mention(mention_id),
+            request.form.get("to", ""),
+            current_user,
+            request.form.get("why", "")[:500],
+        )
         session.commit()
     except MoveError as exc:
         session.rollback()
@@ -133,18 +158,32 @@ def check() -> Any:
         mention = session.get(Mention, int(raw_id))
     platform = mention.platform if mention else request.form.get("platform", "sandbox")
     kind = "reply" if mention else "post"
-    decision = check_text(session, current_user, text, platform, kind,
-                          mention.text if mention else None) if text.strip() else None
+    decision = (
+        check_text(session, current_user, text, platform, kind, mention.text if mention else None)
+        if text.strip()
+        else None
+    )
     findings = [finding_dict(f) for f in decision.findings] if decision else []
-    return render_template("conversation/_check.html", decision=decision, findings=findings,
-                           pieces=highlight(text, findings))
+    return render_template(
+        "conversation/_check.html",
+        decision=decision,
+        findings=findings,
+        pieces=highlight(text, findings),
+    )
 
 
 @bp.route("/outbox")
 @role_required("employee", "manager")
 def mine() -> Any:
     """The signed-in person's replies and posts with their state."""
-    rows = get_session().scalars(
-        select(OutboundItem).where(OutboundItem.author_id == current_user.id)
-        .order_by(OutboundItem.id.desc()).limit(100)).all()
+    rows = (
+        get_session()
+        .scalars(
+            select(OutboundItem)
+            .where(OutboundItem.author_id == current_user.id)
+            .order_by(OutboundItem.id.desc())
+            .limit(100)
+        )
+        .all()
+    )
     return render_template("conversation/outbox.html", items=rows)

@@ -27,6 +27,9 @@ def index() -> Any:
 @role_required("compliance")
 def decisions() -> Any:
     """Compliance's view of the most recent policy decisions."""
-    rows = get_session().scalars(
-        select(PolicyDecision).order_by(PolicyDecision.id.desc()).limit(100)).all()
+    rows = (
+        get_session()
+        .scalars(select(PolicyDecision).order_by(PolicyDecision.id.desc()).limit(100))
+        .all()
+    )
     return render_template("home/decisions.html", decisions=rows)

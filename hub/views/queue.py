@@ -19,11 +19,13 @@ PLATFORMS = ("sandbox", "x", "bluesky")
 
 def _filter_from(args: Any) -> QueueFilter:
     team = args.get("team", "")
-    return QueueFilter(status=args.get("status", "active"),
-                       team_id=int(team) if team.isdigit() else None,
-                       platform=args.get("platform", "") if args.get("platform") in PLATFORMS
-                       else "",
-                       assignee=args.get("assignee", ""), after=args.get("after", ""))
+    return QueueFilter(
+        status=args.get("status", "active"),
+        team_id=int(team) if team.isdigit() else None,
+        platform=args.get("platform", "") if args.get("platform") in PLATFORMS else "",
+        assignee=args.get("assignee", ""),
+        after=args.get("after", ""),
+    )
 
 
 @bp.route("/queue")
@@ -34,7 +36,13 @@ def index() -> Any:
     page = list_queue(session, f, current_user, current_app.config["QUEUE_PAGE_SIZE"])
     template = "queue/_rows.html" if request.headers.get("HX-Request") else "queue/index.html"
     return render_template(
-        template, page=page, f=f, statuses=MENTION_STATUSES, platforms=PLATFORMS,
+        template,
+        page=page,
+        f=f,
+        statuses=MENTION_STATUSES,
+        platforms=PLATFORMS,
         teams=session.scalars(select(Team).order_by(Team.name)).all(),
-        staff=session.scalars(select(Staff).where(Staff.active.is_(True))
-                              .order_by(Staff.name)).all())
+        staff=session.scalars(
+            select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)
+        ).all(),
+    )

@@ -33,8 +33,12 @@ def _brand() -> str:
 def index() -> Any:
     store = _store()
     roots = store.recent_roots()
-    return render_template("sandbox/index.html", roots=roots, brand=_brand(),
-                           threads={r["id"]: len(store.thread(r["id"])) - 1 for r in roots})
+    return render_template(
+        "sandbox/index.html",
+        roots=roots,
+        brand=_brand(),
+        threads={r["id"]: len(store.thread(r["id"])) - 1 for r in roots},
+    )
 
 
 @bp.route("/post", methods=["POST"])
@@ -42,14 +46,18 @@ def post() -> Any:
     reply_to = request.form.get("reply_to", "")
     try:
         row = _store().create_post(
-            request.form.get("handle", ""), request.form.get("text", ""),
+            request.form.get("handle", ""),
+            request.form.get("text", ""),
             display_name=request.form.get("display_name", ""),
-            reply_to=int(reply_to) if reply_to.isdigit() else None)
+            reply_to=int(reply_to) if reply_to.isdigit() else None,
+        )
     except SandboxError as exc:
         flash(str(exc), "error")
-        return redirect(request.referrer if request.referrer and
-                        request.referrer.startswith(request.host_url)
-                        else url_for("sandbox.index"))
+        return redirect(
+            request.referrer
+            if request.referrer and request.referrer.startswith(request.host_url)
+            else url_for("sandbox.index")
+        )
     return redirect(url_for("sandbox.show", post_id=row["root_id"] or row["id"]))
 
 

@@ -19,9 +19,15 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).parent / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def _free_port() -> int:
@@ -42,15 +48,23 @@ def hub_server(app, make_staff, tmp_path):  # type: ignore[no-untyped-def]
         create_account(s, app, "sandbox", "KestrelFootwear", {"handle": "KestrelFootwear"})
     manager = make_staff("manager", name="Morgan Reyes", email="morgan@example.test")
     port = _free_port()
-    env = dict(os.environ,
-               HUB_INSTANCE_PATH=str(tmp_path / "instance"),
-               HUB_DATABASE_URL=app.config["DATABASE_URL"],
-               HUB_SANDBOX_URL=app.config["SANDBOX_URL"],
-               HUB_SECRET_KEY="e2e-secret", HUB_ENCRYPTION_KEY=app.config["ENCRYPTION_KEY"],
-               HUB_POLL_SECONDS="1", HUB_SEND_SECONDS="1")
+    env = dict(
+        os.environ,
+        HUB_INSTANCE_PATH=str(tmp_path / "instance"),
+        HUB_DATABASE_URL=app.config["DATABASE_URL"],
+        HUB_SANDBOX_URL=app.config["SANDBOX_URL"],
+        HUB_SECRET_KEY="e2e-secret",
+        HUB_ENCRYPTION_KEY=app.config["ENCRYPTION_KEY"],
+        HUB_POLL_SECONDS="1",
+        HUB_SEND_SECONDS="1",
+    )
     with open(tmp_path / "hub.log", "w") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "hub.cli", "run", "--port", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "run", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -113,8 +127,10 @@ def test_mention_to_published_reply(hub_server, page):  # type: ignore[no-untype
     row.locator("a").first.click()
     page.click("aside button:has-text('Claim')")
     expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
-    reply = ("Hi Dana, sorry for the wait! I checked and it's moving again: "
-             "it should reach you Thursday. I'll keep an eye on it.")
+    reply = (
+        "Hi Dana, sorry for the wait! I checked and it's moving again: "
+        "it should reach you Thursday. I'll keep an eye on it."
+    )
     page.fill("textarea[name=text]", reply)
     expect(page.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "allow")
     page.click("button:has-text('Check and send')")

@@ -14,11 +14,17 @@ from hub.ingest import ingest_batch
 from hub.models import AuditEvent, Customer, Mention, PlatformAccount
 
 
-def _mention(ext: str, text: str = "@KestrelFootwear where is my order?", handle: str = "dana",
-             **kw):  # type: ignore[no-untyped-def]
-    return IncomingMention(platform="sandbox", external_id=ext,
-                           author=Author(platform_id=handle, handle=handle), text=text,
-                           created_at=datetime(2025, 6, 2, tzinfo=UTC), **kw)
+def _mention(
+    ext: str, text: str = "@KestrelFootwear where is my order?", handle: str = "dana", **kw
+):  # type: ignore[no-untyped-def]
+    return IncomingMention(
+        platform="sandbox",
+        external_id=ext,
+        author=Author(platform_id=handle, handle=handle),
+        text=text,
+        created_at=datetime(2025, 6, 2, tzinfo=UTC),
+        **kw,
+    )
 
 
 def _ingest(app, account_id, batch):  # type: ignore[no-untyped-def]
@@ -41,8 +47,9 @@ def test_same_batch_twice_gives_one_row_per_mention(app, sandbox_account):
     assert _count(app, Customer) == 2  # dana wrote twice: one customer
 
 
-def test_exception_after_insert_leaves_no_row_and_cursor_unchanged(app, sandbox_account,
-                                                                  monkeypatch):
+def test_exception_after_insert_leaves_no_row_and_cursor_unchanged(
+    app, sandbox_account, monkeypatch
+):
     import hub.ingest
 
     _ingest(app, sandbox_account.id, Batch([_mention("1")], cursor="1"))
@@ -61,37 +68,54 @@ def test_exception_after_insert_leaves_no_row_and_cursor_unchanged(app, sandbox_
 
 
 def test_stream_with_redeliveries_stores_each_mention_once(app, sandbox_account, shared_data):
-    rows = [json.loads(line) for line in
-            (shared_data / "mentions" / "stream.jsonl").read_text().splitlines()]
+    rows = [
+        json.loads(line)
+        for line in (shared_data / "mentions" / "stream.jsonl").read_text().splitlines()
+    ]
     unique = {r["external_id"] for r in rows}
     repeats = len(rows) - len(unique)
     assert repeats > 0.02 * len(rows)  # the file really has its ~3% re-deliveries
 
     def to_mention(r):  # type: ignore[no-untyped-def]
         return IncomingMention(
-            platform="sandbox", external_id=r["external_id"],
-            author=Author(platform_id=r["author"]["handle"], handle=r["author"]["handle"],
-                          display_name=r["author"]["display_name"]),
-            text=r["text"], created_at=datetime.fromisoformat(r["created_at"]),
-            in_reply_to_external_id=r["in_reply_to_external_id"], url=r["url"], raw=r)
+            platform="sandbox",
+            external_id=r["external_id"],
+            author=Author(
+                platform_id=r["author"]["handle"],
+                handle=r["author"]["handle"],
+                display_name=r["author"]["display_name"],
+            ),
+            text=r["text"],
+            created_at=datetime.fromisoformat(r["created_at"]),
+            in_reply_to_external_id=r["in_reply_to_external_id"],
+            url=r["url"],
+            raw=r,
+        )
 
     # overlapping pages, as a poller sees them on retries: every page repeats the last 20
     size = 250
     for start in range(0, len(rows), size):
-        page = rows[max(0, start - 20):start + size]
-        _ingest(app, sandbox_account.id, Batch([to_mention(r) for r in page],
-                                               cursor=str(start + size)))
+        page = rows[max(0, start - 20) : start + size]
+        _ingest(
+            app, sandbox_account.id, Batch([to_mention(r) for r in page], cursor=str(start + size))
+        )
     assert _count(app) == len(unique)
     with job_session(app) as s:
-        per_id = s.execute(select(Mention.external_id, func.count())
-                           .group_by(Mention.external_id).having(func.count() > 1)).all()
+        per_id = s.execute(
+            select(Mention.external_id, func.count())
+            .group_by(Mention.external_id)
+            .having(func.count() > 1)
+        ).all()
     assert per_id == []
 
 
 def test_odd_payload_is_stored_and_flagged(app, sandbox_account):
     huge = "@KestrelFootwear " + "a" * 30_000 + "\x00\ud800"
-    _ingest(app, sandbox_account.id,
-            Batch([_mention("odd", text=huge, problems=("missing created_at",))], cursor="9"))
+    _ingest(
+        app,
+        sandbox_account.id,
+        Batch([_mention("odd", text=huge, problems=("missing created_at",))], cursor="9"),
+    )
     with job_session(app) as s:
         m = s.scalars(select(Mention)).one()
         assert "missing created_at" in m.problems
@@ -108,9 +132,21 @@ def test_follow_up_in_a_thread_stays_with_its_owner(app, sandbox_account, make_s
     with job_session(app) as s:
         m = s.scalars(select(Mention)).one()
         claim_mention(s, m, s.get(type(agent), agent.id))
-    _ingest(app, sandbox_account.id, Batch([_mention(
-        "11", text="still nothing, any news?", in_reply_to_external_id="10",
-        thread_root_external_id="10")], cursor="11"))
+    _ingest(
+        app,
+        sandbox_account.id,
+        Batch(
+            [
+                _mention(
+                    "11",
+                    text="still nothing, any news?",
+                    in_reply_to_external_id="10",
+                    thread_root_external_id="10",
+                )
+            ],
+            cursor="11",
+        ),
+    )
     with job_session(app) as s:
         follow = s.scalars(select(Mention).where(Mention.external_id == "11")).one()
         assert follow.assignee_id == agent.id and follow.status == "open"

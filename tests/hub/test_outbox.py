@@ -21,7 +21,8 @@ def customer_post(app, sandbox_account):  # type: ignore[no-untyped-def]
     from hub.scheduler import poll_all
 
     post = SandboxStore(app.config["SANDBOX_URL"]).create_post(
-        "dana", "@KestrelFootwear my order hasn't arrived, tracking stuck since Saturday")
+        "dana", "@KestrelFootwear my order hasn't arrived, tracking stuck since Saturday"
+    )
     poll_all(app, force=True)
     with job_session(app) as s:
         mention = s.scalars(select(Mention)).one()
@@ -42,16 +43,21 @@ def _submit(app, staff_id, mention_id, text, key="k1", confirm=False):  # type: 
 def _brand_posts(app):  # type: ignore[no-untyped-def]
     store = SandboxStore(app.config["SANDBOX_URL"])
     with store.engine.connect() as conn:
-        return list(conn.execute(select(posts).where(posts.c.author == "KestrelFootwear"))
-                    .mappings())
+        return list(
+            conn.execute(select(posts).where(posts.c.author == "KestrelFootwear")).mappings()
+        )
 
 
 def test_allowed_reply_is_published_under_the_customers_post(app, make_staff, customer_post):
     post, mention = customer_post
     agent = make_staff("manager")
-    outcome, item_id = _submit(app, agent.id, mention.id,
-                               "So sorry Dana! I just checked: it's moving again and should "
-                               "reach you Thursday. I'll keep an eye on it.")
+    outcome, item_id = _submit(
+        app,
+        agent.id,
+        mention.id,
+        "So sorry Dana! I just checked: it's moving again and should "
+        "reach you Thursday. I'll keep an eye on it.",
+    )
     assert outcome == "scheduled"
     assert send_due(app) == {"sent": 1}
     [reply] = _brand_posts(app)
@@ -88,8 +94,9 @@ def test_blocked_reply_goes_back_to_the_author(app, make_staff, customer_post):
     assert send_due(app) == {}
 
 
-def test_crash_between_publish_and_record_is_reconciled_to_one_post(app, make_staff,
-                                                                    customer_post, monkeypatch):
+def test_crash_between_publish_and_record_is_reconciled_to_one_post(
+    app, make_staff, customer_post, monkeypatch
+):
     import hub.outbox
 
     _, mention = customer_post
@@ -126,11 +133,19 @@ def test_reply_to_a_missing_post_fails_with_the_reason(app, make_staff, customer
         assert item.state == "failed" and "does not exist" in item.last_error
 
 
-@pytest.mark.parametrize(("start", "to", "ok"), [
-    ("new", "open", True), ("new", "pending", False), ("open", "pending", True),
-    ("pending", "closed", True), ("closed", "open", True), ("closed", "pending", False),
-    ("open", "escalated", True), ("escalated", "new", False),
-])
+@pytest.mark.parametrize(
+    ("start", "to", "ok"),
+    [
+        ("new", "open", True),
+        ("new", "pending", False),
+        ("open", "pending", True),
+        ("pending", "closed", True),
+        ("closed", "open", True),
+        ("closed", "pending", False),
+        ("open", "escalated", True),
+        ("escalated", "new", False),
+    ],
+)
 def test_moderation_moves(start, to, ok):
     assert (to in allowed_moves(start)) is ok
 

@@ -30,8 +30,14 @@ MATRIX = [
     ("POST", "/sandbox/post", ALL_STAFF | {ANON}),
 ]
 ROLES = [ANON, EMP, MGR, COMP, ADMIN]
-FORM = {"text": "hello", "to": "closed", "assignee": "", "key": "k" * 32,
-        "handle": "someone", "mention_id": ""}
+FORM = {
+    "text": "hello",
+    "to": "closed",
+    "assignee": "",
+    "key": "k" * 32,
+    "handle": "someone",
+    "mention_id": "",
+}
 
 
 @pytest.fixture
@@ -44,8 +50,9 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
     return staff, mention, post
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), MATRIX,
-                         ids=[f"{m} {p}" for m, p, _ in MATRIX])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
 @pytest.mark.parametrize("role", ROLES)
 def test_role_matrix(client, world, login, method, path, allowed, role):
     staff, mention, post = world

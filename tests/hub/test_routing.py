@@ -18,23 +18,32 @@ def _rules():  # type: ignore[no-untyped-def]
         (5, "care", {"languages": ["en"], "keywords": ["order", "kf-"]}, 1, "p2", None),
         (6, "social", {}, 3, None, None),
     ]
-    return compile_rules([RoutingRule(id=i, position=i, name=n, conditions=c, team_id=t,
-                                      priority=p, sla_minutes=s) for i, n, c, t, p, s in specs])
+    return compile_rules(
+        [
+            RoutingRule(
+                id=i, position=i, name=n, conditions=c, team_id=t, priority=p, sla_minutes=s
+            )
+            for i, n, c, t, p, s in specs
+        ]
+    )
 
 
-@pytest.mark.parametrize(("text", "team", "priority", "sla"), [
-    ("@K where is my order KF-12345678?", 1, "p2", 120),
-    ("@K my ORDER never came", 1, "p2", 120),
-    ("@K I'll have my lawyer call you about this order", 4, "p1", 15),
-    ("@K there's an issue with the insole", 3, "p3", 480),  # "sue" inside "issue" must not fire
-    ("@K is kestrel-rewards.net a scam??", 7, "p1", 30),
-    ("@K scammers are using your name", 7, "p1", 30),  # prefix keyword
-    ("@K hola, ¿dónde está mi pedido? lleva una semana", 5, "p2", 120),
-    ("@K 我的订单还没发货，已经一周了", 6, "p2", 120),
-    ("@K 有人冒充你们客服诈骗", 7, "p1", 30),  # CJK keyword, no word boundaries
-    ("@K love these shoes 😍", 3, "p3", 480),
-    ("🔥🔥🔥", 3, "p3", 480),
-])
+@pytest.mark.parametrize(
+    ("text", "team", "priority", "sla"),
+    [
+        ("@K where is my order KF-12345678?", 1, "p2", 120),
+        ("@K my ORDER never came", 1, "p2", 120),
+        ("@K I'll have my lawyer call you about this order", 4, "p1", 15),
+        ("@K there's an issue with the insole", 3, "p3", 480),  # "sue" inside "issue" must not fire
+        ("@K is kestrel-rewards.net a scam??", 7, "p1", 30),
+        ("@K scammers are using your name", 7, "p1", 30),  # prefix keyword
+        ("@K hola, ¿dónde está mi pedido? lleva una semana", 5, "p2", 120),
+        ("@K 我的订单还没发货，已经一周了", 6, "p2", 120),
+        ("@K 有人冒充你们客服诈骗", 7, "p1", 30),  # CJK keyword, no word boundaries
+        ("@K love these shoes 😍", 3, "p3", 480),
+        ("🔥🔥🔥", 3, "p3", 480),
+    ],
+)
 def test_first_matching_rule_wins(text, team, priority, sla):
     r = route(_rules(), text, detect_language(text), "sandbox")
     assert (r.team_id, r.priority, r.sla_minutes) == (team, priority, sla)
@@ -46,20 +55,28 @@ def test_no_rule_means_no_team_and_default_sla():
 
 
 def test_platform_condition():
-    rules = compile_rules([RoutingRule(id=1, position=1, name="bsky only",
-                                       conditions={"platforms": ["bluesky"]}, team_id=9)])
+    rules = compile_rules(
+        [
+            RoutingRule(
+                id=1, position=1, name="bsky only", conditions={"platforms": ["bluesky"]}, team_id=9
+            )
+        ]
+    )
     assert route(rules, "hi", "en", "bluesky").team_id == 9
     assert route(rules, "hi", "en", "x").team_id is None
 
 
-@pytest.mark.parametrize(("text", "lang"), [
-    ("@KestrelFootwear hey, order KF-20481736 hasn't moved since Saturday", "en"),
-    ("Hola @KestrelFootwear! do the Shoreline sandals come in half sizes?", "en"),
-    ("@KestrelFootwear hola, mi pedido llegó con la caja rota", "es"),
-    ("@KestrelFootwear 我的order KF-12345678 还没ship，已经一周了 what's going on??", "zh"),
-    ("@KestrelFootwear 請問切爾西靴什麼時候補貨", "zh"),
-    ("😍😍😍", "en"),
-])
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("@KestrelFootwear hey, order KF-20481736 hasn't moved since Saturday", "en"),
+        ("Hola @KestrelFootwear! do the Shoreline sandals come in half sizes?", "en"),
+        ("@KestrelFootwear hola, mi pedido llegó con la caja rota", "es"),
+        ("@KestrelFootwear 我的order KF-12345678 还没ship，已经一周了 what's going on??", "zh"),
+        ("@KestrelFootwear 請問切爾西靴什麼時候補貨", "zh"),
+        ("😍😍😍", "en"),
+    ],
+)
 def test_language_of_the_request(text, lang):
     assert detect_language(text) == lang
 
@@ -72,12 +89,26 @@ def test_demo_rules_route_the_labelled_mentions_mostly_right(shared_data):
 
     data = demo_data()
     slugs = [t["slug"] for t in data["teams"]]
-    rules = compile_rules([RoutingRule(id=i, position=i, name=r["name"],
-                                       conditions=r["conditions"],
-                                       team_id=slugs.index(r["team"]), priority=r["priority"],
-                                       sla_minutes=r["sla_minutes"])
-                           for i, r in enumerate(data["rules"])])
-    rows = [json.loads(x) for x in (shared_data / "mentions" / "public.jsonl").read_text().splitlines()]
-    hits = sum(slugs[route(rules, r["text"], detect_language(r["text"]), r["platform"]).team_id]
-               == r["team"] for r in rows)
+    rules = compile_rules(
+        [
+            RoutingRule(
+                id=i,
+                position=i,
+                name=r["name"],
+                conditions=r["conditions"],
+                team_id=slugs.index(r["team"]),
+                priority=r["priority"],
+                sla_minutes=r["sla_minutes"],
+            )
+            for i, r in enumerate(data["rules"])
+        ]
+    )
+    rows = [
+        json.loads(x) for x in (shared_data / "mentions" / "public.jsonl").read_text().splitlines()
+    ]
+    hits = sum(
+        slugs[route(rules, r["text"], detect_language(r["text"]), r["platform"]).team_id]
+        == r["team"]
+        for r in rows
+    )
     assert hits / len(rows) >= 0.6

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-HOSTILE = "@KestrelFootwear <script>alert('x')</script> <img src=x onerror=alert(1)> {{ 7*7 }} {% raw %}"
+HOSTILE = (
+    "@KestrelFootwear <script>alert('x')</script> <img src=x onerror=alert(1)> {{ 7*7 }} {% raw %}"
+)
 
 
 @pytest.fixture
@@ -15,23 +17,30 @@ def csrf_app(app):  # type: ignore[no-untyped-def]
 
 def test_login_without_csrf_token_is_rejected(csrf_app, make_staff):
     staff = make_staff("manager")
-    resp = csrf_app.test_client().post("/login", data={"email": staff.email,
-                                                       "password": "password123"})
+    resp = csrf_app.test_client().post(
+        "/login", data={"email": staff.email, "password": "password123"}
+    )
     assert resp.status_code == 400
     assert b"form expired" in resp.data
 
 
-def test_state_change_without_csrf_token_is_rejected(csrf_app, make_staff, make_mention,
-                                                     csrf_token):
+def test_state_change_without_csrf_token_is_rejected(
+    csrf_app, make_staff, make_mention, csrf_token
+):
     staff = make_staff("manager")
     mention = make_mention()
     client = csrf_app.test_client()
     token = csrf_token(client.get("/login").text)
-    assert client.post("/login", data={"email": staff.email, "password": "password123",
-                                       "csrf_token": token}).status_code == 302
+    assert (
+        client.post(
+            "/login", data={"email": staff.email, "password": "password123", "csrf_token": token}
+        ).status_code
+        == 302
+    )
     assert client.post(f"/mentions/{mention.id}/claim").status_code == 400
-    assert client.post(f"/mentions/{mention.id}/claim",
-                       data={"csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/mentions/{mention.id}/claim", data={"csrf_token": token}).status_code == 302
+    )
     assert client.post("/sandbox/post", data={"handle": "x", "text": "y"}).status_code == 400
 
 
@@ -54,8 +63,9 @@ def test_hostile_text_on_the_sandbox_renders_inert(client):
 
 def test_open_redirect_after_login_is_refused(client, make_staff):
     staff = make_staff("manager")
-    resp = client.post("/login?next=//evil.example/", data={"email": staff.email,
-                                                           "password": "password123"})
+    resp = client.post(
+        "/login?next=//evil.example/", data={"email": staff.email, "password": "password123"}
+    )
     assert resp.headers["Location"] == "/"
 
 
@@ -73,10 +83,17 @@ def test_credentials_are_encrypted_at_rest(app):
     from hub.models import PlatformAccount
 
     with job_session(app) as s:
-        create_account(s, app, "sandbox", "brand2", {"handle": "brand2"},
-                       {"app_password": "hunter2-very-secret"})
+        create_account(
+            s,
+            app,
+            "sandbox",
+            "brand2",
+            {"handle": "brand2"},
+            {"app_password": "hunter2-very-secret"},
+        )
     with job_session(app) as s:
         row = s.scalars(select(PlatformAccount)).one()
         assert b"hunter2" not in row.secrets_encrypted
         assert app.extensions["hub.secretbox"].open(row.secrets_encrypted) == {
-            "app_password": "hunter2-very-secret"}
+            "app_password": "hunter2-very-secret"
+        }

@@ -13,19 +13,29 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_wheel_installs_into_a_fresh_venv_and_renders_the_login_page(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist),
-                    str(REPO)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(REPO)],
+        check=True,
+        capture_output=True,
+    )
     [wheel] = dist.glob("engagement_hub-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for needed in ("templates/base.html", "templates/auth/login.html", "hub/static/htmx.min.js",
-                   "migrations/env.py", "policies/packs/culture.yaml", "hub/demo_data.json"):
+    for needed in (
+        "templates/base.html",
+        "templates/auth/login.html",
+        "hub/static/htmx.min.js",
+        "migrations/env.py",
+        "policies/packs/culture.yaml",
+        "hub/demo_data.json",
+    ):
         assert needed in names, f"{needed} is missing from the wheel"
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     py = venv / "bin" / "python"
-    subprocess.run([str(py), "-m", "pip", "install", "-q", str(wheel)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [str(py), "-m", "pip", "install", "-q", str(wheel)], check=True, capture_output=True
+    )
     script = (
         "import hub, templates; from hub import create_app;"
         "app = create_app({'DATABASE_URL': 'sqlite://', 'SECRET_KEY': 'x', "
@@ -38,6 +48,7 @@ def test_wheel_installs_into_a_fresh_venv_and_renders_the_login_page(tmp_path):
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_INSTANCE_PATH"] = str(tmp_path / "instance")
-    out = subprocess.run([str(py), "-c", script], cwd=tmp_path, env=env, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [str(py), "-c", script], cwd=tmp_path, env=env, check=True, capture_output=True, text=True
+    )
     assert out.stdout.strip() == "ok"
