@@ -165,6 +165,9 @@ class Connector(abc.ABC):
     def publish(self, request: PostRequest) -> Published:
         """Publish a post or reply, or raise a ConnectorError."""
 
+    def close(self) -> None:
+        """Release network clients; the default has none."""
+
     def find_published(self, request: PostRequest) -> Published | None:
         """Look for ``request`` among the account's recent posts (crash reconciliation).
 
