@@ -14,7 +14,7 @@ PYTEST := $(BIN)/pytest -p no:cacheprovider
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
-	$(BIN)/pip install -q -e '.[test,bench]' > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/pip install -q -e '.[test]' > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	$(BIN)/python -c "import hub, connectors, policies"
 	touch $(STAMP)
 
@@ -37,9 +37,12 @@ peers:
 	@if [ -x tests/peers/bluesky/install.sh ]; then bash tests/peers/bluesky/install.sh; fi
 
 ## Every test on SQLite, then the database-backed tests again on PostgreSQL (127.0.0.1:5432).
+# Two workers, whole files per worker (the Bluesky network and browser stay in one process each).
+XDIST := -n 2 --dist loadfile
+
 test: install chromium peers
-	$(PYTEST) tests
-	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e
+	$(PYTEST) $(XDIST) tests
+	HUB_TEST_DB=postgresql $(PYTEST) $(XDIST) tests/hub tests/e2e
 
 test-sqlite: install
 	$(PYTEST) tests
@@ -53,6 +56,7 @@ lint: install
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/pip install -q -e '.[bench]' > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 eval: install

@@ -10,6 +10,7 @@ scheduler noise out on a shared machine, the distribution of each draft's best t
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ def measure(fn: Callable[[int], object], n: int, repeat: int) -> dict[str, float
     best: list[float] = []
     for i in range(n):
         fn(i)  # warm: first call per item
+    gc.disable()  # like timeit: keep collector pauses out of every contender's numbers
     for i in range(n):
         b = float("inf")
         for _ in range(repeat):
@@ -39,6 +41,7 @@ def measure(fn: Callable[[int], object], n: int, repeat: int) -> dict[str, float
             calls.append(dt)
             b = min(b, dt)
         best.append(b)
+    gc.enable()
     total_s = sum(calls) / 1000.0
     return {
         "p50": statistics.median(calls),

@@ -54,10 +54,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import auth
-    from .views import conversation, home, queue, sandbox
+    from .views import accounts, conversation, home, queue, sandbox
 
     auth.init_app(app)
-    for bp in (auth.bp, home.bp, queue.bp, conversation.bp, sandbox.bp):
+    for bp in (auth.bp, home.bp, queue.bp, conversation.bp, sandbox.bp, accounts.bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

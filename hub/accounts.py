@@ -6,17 +6,21 @@ import hashlib
 import json
 import logging
 import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import connectors.sandbox  # noqa: F401  (registers the sandbox platform)
-from connectors.base import REGISTRY, Connector
+from connectors.base import REGISTRY, AuthExpired, Connector, ConnectorError, RateLimited, Transient
 
+from .audit import record_event
 from .crypto import SecretBox
 from .db import job_session
-from .models import PlatformAccount
+from .models import PlatformAccount, utcnow
 
 _lock = threading.Lock()
 log = logging.getLogger(__name__)
@@ -95,3 +99,255 @@ def connector_for(app: Flask, account: PlatformAccount) -> Connector:
         )
         cache[account.id] = (fp, connector)
         return connector
+
+
+# --- the admin accounts page's services -------------------------------------------------------
+
+
+class AccountError(ValueError):
+    """Bad input for an account; the message is for the person who typed it."""
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """What an admin typed to connect an account."""
+
+    platform: str
+    handle: str
+    #: plain settings from the connector's schema; blank values are dropped
+    settings: dict[str, str] = field(default_factory=dict)
+    #: secret fields from the connector's schema; blank values are dropped
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FormField:
+    """One field of a connector's configuration_schema(), ready for a form."""
+
+    name: str
+    label: str
+    secret: bool
+    required: bool
+    default: str
+
+
+def available_platforms() -> list[str]:
+    """Platform names an account can be added for (every registered connector)."""
+    _optional_platforms()
+    return sorted(REGISTRY)
+
+
+def account_fields(platform: str) -> list[FormField]:
+    """The form fields of a platform's configuration_schema(), except the handle."""
+    _optional_platforms()
+    factory = REGISTRY.get(platform)
+    schema_of = getattr(factory, "configuration_schema", None)
+    schema: dict[str, dict[str, Any]] = schema_of() if schema_of else {}
+    return [
+        FormField(
+            name=name,
+            label=str(spec.get("label") or spec.get("title") or name),
+            secret=bool(spec.get("secret")),
+            required=bool(spec.get("required")),
+            default=str(spec.get("default") or ""),
+        )
+        for name, spec in schema.items()
+        if name != "handle"  # the form asks for the handle on its own
+    ]
+
+
+def add_account(
+    session: Session, app: Flask, new: NewAccount, actor_id: int | None = None
+) -> PlatformAccount:
+    """Validate and add an account; secrets are sealed by create_account (caller commits)."""
+    handle = new.handle.strip().lstrip("@")
+    problems = []
+    if new.platform not in available_platforms():
+        problems.append("Choose a platform.")
+    if not handle:
+        problems.append("Give the account's handle.")
+    fields = account_fields(new.platform) if new.platform in REGISTRY else []
+    settings = {
+        f.name: new.settings[f.name].strip()
+        for f in fields
+        if not f.secret and new.settings.get(f.name, "").strip()
+    }
+    secrets = {f.name: new.secrets[f.name] for f in fields if f.secret and new.secrets.get(f.name)}
+    for f in fields:
+        given = secrets if f.secret else settings
+        if f.required and f.name not in given:
+            problems.append(f"{f.label} is required.")
+    if (
+        handle
+        and new.platform
+        and session.scalar(
+            select(PlatformAccount.id).where(
+                PlatformAccount.platform == new.platform, PlatformAccount.handle == handle
+            )
+        )
+    ):
+        problems.append(f"@{handle} on {new.platform} is already connected.")
+    if problems:
+        raise AccountError(" ".join(problems))
+    account = create_account(
+        session, app, new.platform, handle, {"handle": handle} | settings, secrets
+    )
+    record_event(
+        session,
+        "account_added",
+        "account",
+        account.id,
+        actor_id,
+        platform=new.platform,
+        handle=handle,
+        secret_fields=sorted(secrets),
+    )
+    return account
+
+
+def replace_credentials(
+    session: Session,
+    app: Flask,
+    account: PlatformAccount,
+    secrets: dict[str, str],
+    actor_id: int | None = None,
+) -> None:
+    """Seal new credentials and forget the connector's saved state (it belonged to the old ones)."""
+    given = {k: v for k, v in secrets.items() if v}
+    if not given:
+        raise AccountError("Fill in at least one credential to replace.")
+    box = secret_box(app)
+    account.secrets_encrypted = box.seal(box.open(account.secrets_encrypted) | given)
+    # a saved Bluesky session or X user id may belong to the old credentials
+    account.state_encrypted = None
+    account.error_count = 0
+    account.last_error = None
+    account.next_poll_at = None
+    record_event(
+        session,
+        "account_credentials_replaced",
+        "account",
+        account.id,
+        actor_id,
+        secret_fields=sorted(given),
+    )
+
+
+def set_account_active(
+    session: Session, account: PlatformAccount, active: bool, actor_id: int | None = None
+) -> None:
+    """Switch polling and sending for an account on or off (caller commits)."""
+    if account.active == active:
+        return
+    account.active = active
+    if active:
+        account.next_poll_at = None  # poll on the next tick
+    record_event(
+        session,
+        "account_activated" if active else "account_deactivated",
+        "account",
+        account.id,
+        actor_id,
+    )
+
+
+def _plain(exc: Exception) -> str:
+    return str(exc).strip().rstrip(".") or type(exc).__name__
+
+
+def test_connection(app: Flask, account: PlatformAccount) -> tuple[bool, str]:
+    """Ask the platform who the credentials belong to; (ok, a message in plain words)."""
+    try:
+        who = connector_for(app, account).verify()
+    except AuthExpired as exc:
+        return False, f"The platform refused the credentials: {_plain(exc)}. Replace them."
+    except RateLimited as exc:
+        when = f" until {exc.reset_at:%H:%M} UTC" if exc.reset_at else ""
+        return False, f"The platform asks us to wait{when}: {_plain(exc)}."
+    except Transient as exc:
+        return False, f"Could not reach the platform right now: {_plain(exc)}. Try again later."
+    except ConnectorError as exc:
+        return False, f"The connection test failed: {_plain(exc)}."
+    except Exception as exc:  # a broken setting must not become a 500 on the admin page
+        log.exception("connection test of account %s failed", account.id)
+        return False, f"The connection test failed unexpectedly ({type(exc).__name__})."
+    return True, f"Connected as @{who.lstrip('@')}"
+
+
+test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """One row of the accounts page, computed here so the template only prints."""
+
+    account: PlatformAccount
+    lag: str
+    budget: str
+    next_poll: str
+    last_success: str
+    problem: str
+
+
+def _ago(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 60:
+        return f"{max(seconds, 0)} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return f"{seconds // 86400} d"
+
+
+def _when(at: datetime | None) -> str:
+    if at is None:
+        return "never"
+    return f"{at:%b %d %H:%M} UTC"
+
+
+def describe_error(last_error: str | None, error_count: int) -> str:
+    """The last poll error in plain words (the stored text is "ErrorType: details")."""
+    if not last_error:
+        return ""
+    kind, _, detail = last_error.partition(": ")
+    plain = {
+        "AuthExpired": "The platform refused the credentials; replace them",
+        "RateLimited": "The platform asked us to slow down",
+        "Transient": "The platform could not be reached",
+        "Rejected": "The platform refused the request",
+    }.get(kind)
+    text = f"{plain}: {detail}" if plain else last_error
+    return f"{text} ({error_count} failed poll{'s' if error_count != 1 else ''} in a row)"
+
+
+def account_statuses(session: Session, now: datetime | None = None) -> list[AccountStatus]:
+    """Every account with its polling health, for the admin page."""
+    now = now or utcnow()
+    rows = []
+    for a in session.scalars(
+        select(PlatformAccount).order_by(PlatformAccount.platform, PlatformAccount.handle)
+    ):
+        if a.budget_remaining is None:
+            budget = "not reported"
+        elif a.budget_reset_at is not None and a.budget_reset_at > now:
+            budget = f"{a.budget_remaining} until {a.budget_reset_at:%H:%M} UTC"
+        else:
+            budget = f"{a.budget_remaining} (window over)"
+        if not a.active:
+            next_poll = "paused"
+        elif a.next_poll_at is None or a.next_poll_at <= now:
+            next_poll = "now"
+        else:
+            next_poll = f"in {_ago(a.next_poll_at - now)}"
+        rows.append(
+            AccountStatus(
+                account=a,
+                lag=_ago(now - a.last_success_at) if a.last_success_at else "never polled",
+                budget=budget,
+                next_poll=next_poll,
+                last_success=_when(a.last_success_at),
+                problem=describe_error(a.last_error, a.error_count),
+            )
+        )
+    return rows

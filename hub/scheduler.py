@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
@@ -72,6 +72,23 @@ class PollOutcome:
     error: str | None = None
 
 
+def next_poll_delay(
+    base_seconds: float, remaining: int | None, reset_at: datetime | None, now: datetime
+) -> timedelta:
+    """How long to wait before the next poll, spreading the reported budget until its reset.
+
+    Never sooner than ``base_seconds``; with nothing left, wait until the budget refills. A
+    missing or already-past reset time tells us nothing, so the base interval applies.
+    """
+    base = timedelta(seconds=base_seconds)
+    if remaining is None or reset_at is None or reset_at <= now:
+        return base
+    until_reset = reset_at - now
+    if remaining <= 0:
+        return max(base, until_reset)
+    return max(base, until_reset / remaining)
+
+
 def _record_error(session: Session, account_id: int, exc: Exception, base_seconds: int) -> None:
     account = session.get(PlatformAccount, account_id)
     if account is None:
@@ -115,11 +132,16 @@ def poll_account(app: Flask, account_id: int) -> PollOutcome:
             result = ingest_batch(
                 session, account, batch, default_sla=app.config["DEFAULT_SLA_MINUTES"]
             )
-            account.last_poll_at = utcnow()
+            now = utcnow()
+            account.last_poll_at = now
             account.error_count = 0
             account.last_error = None
-            account.next_poll_at = account.last_poll_at + timedelta(
-                seconds=app.config["POLL_SECONDS"]
+            budget = batch.rate_limit  # only this batch's report: an older one may be stale
+            account.next_poll_at = now + next_poll_delay(
+                app.config["POLL_SECONDS"],
+                budget.remaining if budget else None,
+                budget.reset_at if budget else None,
+                now,
             )
         return PollOutcome(account_id, result)
 

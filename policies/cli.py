@@ -95,10 +95,11 @@ def test_cmd(pack_path: Path | None) -> None:
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--errors", is_flag=True, help="Also list the drafts the engine got wrong.")
+@click.option("--repeat", type=int, default=3, show_default=True, help="Timed runs per draft.")
 @_pack_option
-def eval_cmd(file: Path, as_json: bool, errors: bool, pack_path: Path | None) -> None:
+def eval_cmd(file: Path, as_json: bool, errors: bool, repeat: int, pack_path: Path | None) -> None:
     """Evaluate the engine on labelled drafts (public.jsonl format)."""
-    metrics = evaluate(read_jsonl(file), load_pack(pack_path))
+    metrics = evaluate(read_jsonl(file), load_pack(pack_path), repeat=repeat)
     if as_json:
         if not errors:
             metrics.pop("errors")
@@ -118,19 +119,23 @@ def eval_cmd(file: Path, as_json: bool, errors: bool, pack_path: Path | None) ->
 @click.argument("texts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("labels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("--threshold", type=float, default=None, help="Override the pack's model threshold.")
 @_pack_option
-def eval_offensive_cmd(texts: Path, labels: Path, as_json: bool, pack_path: Path | None) -> None:
+def eval_offensive_cmd(
+    texts: Path, labels: Path, as_json: bool, threshold: float | None, pack_path: Path | None
+) -> None:
     """Score the G3 offensive rule alone on a TweetEval-style split (one tweet per line)."""
     tweets = texts.read_text(encoding="utf-8").splitlines()
     gold = [int(x) for x in labels.read_text(encoding="utf-8").split()]
     if len(tweets) != len(gold):
         raise click.ClickException(f"{len(tweets)} texts but {len(gold)} labels")
-    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path))
+    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path), threshold)
     if as_json:
         click.echo(json.dumps(metrics))
         return
     click.echo(
-        f"G3 offensive rule on {metrics['n']} texts (classifier: {metrics['classifier']}):\n"
+        f"G3 offensive rule on {metrics['n']} texts (classifier: {metrics['classifier']}, "
+        f"threshold {metrics['threshold']}):\n"
         f"  macro-F1 {metrics['macro_f1']:.3f}   accuracy {metrics['accuracy']:.3f}\n"
         f"  offensive precision {metrics['offensive_precision']:.3f}   "
         f"recall {metrics['offensive_recall']:.3f}"

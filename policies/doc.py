@@ -38,30 +38,36 @@ class Doc:
     # -- views -------------------------------------------------------------------------------
     @cached_property
     def plain(self) -> Normalized:
+        """The draft, case-folded with invisible characters and look-alikes undone."""
         return self.pack.normalizer.plain(self.text)
 
     @cached_property
     def folded(self) -> Normalized:
+        """The plain view with leetspeak undone and spaced-out letters joined."""
         return self.pack.normalizer.fold(self.plain)
 
     @cached_property
     def reply_plain(self) -> Normalized:
+        """The customer's message, plain view."""
         return self.pack.normalizer.plain(self.reply_to)
 
     @cached_property
     def reply_folded(self) -> Normalized:
+        """The customer's message, folded view."""
         return self.pack.normalizer.fold(self.reply_plain)
 
     @cached_property
     def original(self) -> Normalized:
+        """The draft exactly as typed (for case-sensitive patterns)."""
         return Normalized(self.text, None, len(self.text))
 
     @cached_property
     def reply_original(self) -> Normalized:
+        """The customer's message exactly as typed."""
         return Normalized(self.reply_to, None, len(self.reply_to))
 
     def view(self, name: str, source: str = "draft") -> Normalized:
-        """The named view ("original", "plain" or "folded") of the draft or the customer's message."""
+        """A view ("original", "plain" or "folded") of the draft or of the customer's message."""
         if name == "original":
             return self.reply_original if source == "reply_to" else self.original
         if source == "reply_to":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import statistics
 import time
@@ -72,18 +73,35 @@ def _percentile(values: Sequence[float], q: float) -> float:
     return ordered[k]
 
 
-def evaluate(items: Iterable[Labelled], pack: Pack | None = None) -> dict[str, Any]:
+def evaluate(
+    items: Iterable[Labelled], pack: Pack | None = None, repeat: int = 3
+) -> dict[str, Any]:
     """Run the engine on labelled drafts and return the gate metrics and details."""
     pack = pack or load_pack()
     items = list(items)
     if items:  # first call pays one-off costs (lazy models); keep them out of the timings
         check(items[0].draft, items[0].context, pack)
     decisions: list[Decision] = []
-    times: list[float] = []
-    for it in items:
-        t0 = time.perf_counter()
-        decisions.append(check(it.draft, it.context, pack))
-        times.append((time.perf_counter() - t0) * 1000.0)
+    times: list[float] = []  # per draft: median of `repeat` runs (robust to a busy machine)
+    single: list[float] = []  # per draft: the first run alone
+    # like timeit, keep the garbage collector out of the measured calls
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for it in items:
+            runs = []
+            decision = None
+            for _ in range(max(1, repeat)):
+                t0 = time.perf_counter()
+                decision = check(it.draft, it.context, pack)
+                runs.append((time.perf_counter() - t0) * 1000.0)
+            assert decision is not None
+            decisions.append(decision)
+            single.append(runs[0])
+            times.append(statistics.median(runs))
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     confusion = {e: {p: 0 for p in VERDICTS} for e in VERDICTS}
     for it, d in zip(items, decisions, strict=True):
         confusion[it.expected][d.verdict] += 1
@@ -145,6 +163,8 @@ def evaluate(items: Iterable[Labelled], pack: Pack | None = None) -> dict[str, A
         "p50_ms": statistics.median(times) if times else 0.0,
         "p99_ms": _percentile(times, 0.99),
         "mean_ms": statistics.fmean(times) if times else 0.0,
+        "p99_ms_single_run": _percentile(single, 0.99),
+        "timing": f"per draft, median of {max(1, repeat)} runs, gc paused; one core",
         "confusion": confusion,
         "per_guideline": per_guideline,
         "errors": errors,
@@ -161,7 +181,8 @@ def format_report(m: dict[str, Any]) -> str:
         f"flag (review+block)  precision {m['flag_precision']:.3f}  recall {m['flag_recall']:.3f}",
         f"allow false-positive rate: {m['allow_fpr']:.3f}",
         f"is_product accuracy (posts): {m['is_product_accuracy']:.3f}",
-        f"latency per draft: p50 {m['p50_ms']:.3f} ms   p99 {m['p99_ms']:.3f} ms",
+        f"latency per draft: p50 {m['p50_ms']:.3f} ms   p99 {m['p99_ms']:.3f} ms "
+        f"({m['timing']}; single-run p99 {m['p99_ms_single_run']:.3f} ms)",
         "",
         "confusion (rows expected, columns predicted):",
         "          " + "".join(f"{v:>8}" for v in VERDICTS),
@@ -190,18 +211,29 @@ def macro_f1(labels: Sequence[int], predictions: Sequence[int]) -> float:
 
 
 def evaluate_offensive(
-    texts: Sequence[str], labels: Sequence[int], pack: Pack | None = None
+    texts: Sequence[str],
+    labels: Sequence[int],
+    pack: Pack | None = None,
+    threshold: float | None = None,
 ) -> dict[str, Any]:
-    """Score the G3 ``offensive`` rule alone on a TweetEval-style split."""
+    """Score the G3 ``offensive`` rule alone on a TweetEval-style split.
+
+    ``threshold`` overrides the pack's classifier threshold for this run only (to explore it).
+    """
     from policies.doc import Doc
     from policies.rules.offensive import OffensiveRule
 
     pack = pack or load_pack()
     rule = next(r for r in pack.rules if isinstance(r, OffensiveRule))
+    cut = rule.threshold if threshold is None else threshold
     preds: list[int] = []
     for text in texts:
         doc = Doc(Draft(text=text, platform="sandbox", kind="post"), Context(), pack)
-        preds.append(1 if rule.evaluate(doc) else 0)
+        hit = bool(rule.lexicon_findings(doc))
+        if not hit and rule.use_classifier:
+            score = rule.score(doc.text)
+            hit = score is not None and score >= cut
+        preds.append(1 if hit else 0)
     tp = sum(1 for y, p in zip(labels, preds, strict=True) if y == 1 and p == 1)
     return {
         "n": len(texts),
@@ -212,4 +244,5 @@ def evaluate_offensive(
         "offensive_precision": _ratio(tp, sum(preds)),
         "offensive_recall": _ratio(tp, sum(labels)),
         "classifier": rule.classifier() is not None,
+        "threshold": cut,
     }

@@ -70,7 +70,10 @@ class Lexicon:
         for raw in terms:
             raw = str(raw)
             if raw.startswith("re:"):
-                group.regexes.append(re.compile(raw[3:], re.IGNORECASE))
+                # plain and folded views are already case-folded; skipping IGNORECASE there keeps
+                # the regex engine's literal-prefix fast path
+                flags = re.IGNORECASE if view == "original" else 0
+                group.regexes.append(re.compile(raw[3:], flags))
                 continue
             left_open = raw.startswith("*") and len(raw) > 1
             right_open = raw.endswith("*") and len(raw) > 1
@@ -88,7 +91,7 @@ class Lexicon:
             if group.regexes:
                 # one pass per group instead of one per regex
                 group.regex = re.compile(
-                    "|".join(f"(?:{rx.pattern})" for rx in group.regexes), re.IGNORECASE
+                    "|".join(f"(?:{rx.pattern})" for rx in group.regexes), group.regexes[0].flags
                 )
         for view, table in self._pending.items():
             auto = ahocorasick.Automaton()

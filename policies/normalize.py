@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_KEEP_ACCENTED = {"ñ"}  # a different letter in Spanish, not an accent ("año" vs "ano")
-
 
 class _Table(dict[int, str]):
     """str.translate table that computes (and caches) a character's mapping on first sight."""
@@ -71,12 +69,19 @@ class Normalizer:
         }
         self.leet: dict[str, str] = {str(k): str(v) for k, v in dict(cfg.get("leet") or {}).items()}
         self.invisible: set[str] = {str(c) for c in list(cfg.get("invisible") or [])}
-        seps = str(cfg.get("letter_separators") or " .-_*·")
+        # letters that are letters of their own, not accented ones ("año" is not "ano")
+        self.keep_accented: set[str] = {str(c) for c in list(cfg.get("keep_accented") or [])}
+        seps = str(cfg.get("letter_separators") or " .-_·")
         self._char_cache: dict[str, str] = {}
         self._table = _Table(self)
         self._nonunit: set[str] = set()  # characters that map to 0 or 2+ characters
         leet_chars = "".join(re.escape(c) for c in self.leet)
-        self._leet_probe = re.compile(f"[{leet_chars}]") if leet_chars else None
+        # a leet character inside a word: letter+digit, digit/symbol+letter, or a trailing "$$"
+        self._leet_probe = (
+            re.compile(f"[^\\W\\d_][0-9]|[{leet_chars}][^\\W\\d_]|[^\\W\\d_][{leet_chars}]{{2}}")
+            if leet_chars
+            else None
+        )
         # a token: a run of characters between spaces and sentence punctuation; only tokens
         # mixing letters with leet characters are worth a look
         tok = r"[^\s,.;:?¿¡\"'()\[\]{}<>/\\]"
@@ -99,7 +104,7 @@ class Normalizer:
             # case folding for the lowercase forms
             s = "".join(self.homoglyphs.get(c, c) for c in unicodedata.normalize("NFKC", ch))
             s = "".join(self.homoglyphs.get(c, c) for c in s.casefold())
-            if s not in _KEEP_ACCENTED and not s.isascii():
+            if s not in self.keep_accented and not s.isascii():
                 s = "".join(
                     c for c in unicodedata.normalize("NFD", s) if unicodedata.category(c) != "Mn"
                 )
@@ -137,6 +142,7 @@ class Normalizer:
 
     # -- stage 2: leetspeak and spaced-out letters ---------------------------------------------
     def _undo_leet(self, s: str) -> str:
+        # only a leet character touching a letter can be part of a word
         if self._leet_probe is None or not self._leet_probe.search(s):
             return s
         chars = list(s)

@@ -25,6 +25,7 @@ def register(kind: str) -> Callable[[type[Rule]], type[Rule]]:
     """Class decorator: make a Rule subclass buildable from YAML as ``kind``."""
 
     def deco(cls: type[Rule]) -> type[Rule]:
+        """Record the class under its kind name."""
         REGISTRY[kind] = cls
         return cls
 
@@ -81,8 +82,8 @@ class Rule:
         excerpt = doc.text[orig[0] : orig[1]] if orig else ""
         values = SafeDict(fields)
         values.setdefault("match", excerpt)
-        text = (message or self.message).format_map(values)
-        suggestion = self.suggestion.format_map(values) if self.suggestion else None
+        text = _fill(message or self.message, values)
+        suggestion = _fill(self.suggestion, values) if self.suggestion else None
         return Finding(
             rule_id=self.id,
             guideline=self.guideline,
@@ -91,6 +92,14 @@ class Rule:
             span=orig,
             suggestion=suggestion,
         )
+
+
+def _fill(template: str, values: SafeDict) -> str:
+    """Fill a pack message; a typo in a placeholder shows the raw text instead of failing."""
+    try:
+        return template.format_map(values)
+    except (ValueError, IndexError, AttributeError):
+        return template
 
 
 def _maybe_set(value: Any) -> frozenset[str] | None:
@@ -113,6 +122,7 @@ def load_builtin_kinds() -> None:
         lexicon,
         links,
         offensive,
+        pattern,
         phrases,
         pii,
     )

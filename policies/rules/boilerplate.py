@@ -60,6 +60,8 @@ class BoilerplateRule(Rule):
             for t in toks:
                 self._index.setdefault(t, []).append(i)
         self.min_overlap = float(spec.get("min_token_overlap", 0.5))
+        self.cjk_overlap = float(spec.get("min_cjk_char_overlap", 0.9))
+        self._cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in self.phrases]
         self.ratio = float(spec.get("min_ratio", 85))
         self.partial = float(spec.get("min_partial_ratio", 92))
         self.min_chars = int(spec.get("min_sentence_chars", 6))
@@ -88,6 +90,12 @@ class BoilerplateRule(Rule):
                 score = fuzz.ratio(sentence, phrase, score_cutoff=self.ratio)
                 if not score and len(phrase) <= len(sentence):
                     score = fuzz.partial_ratio(sentence, phrase, score_cutoff=self.partial)
+                if not score and self._cjk[i]:
+                    # Chinese reorders freely ("理解与支持" / "支持与理解"): same characters,
+                    # same length is the same canned line
+                    same = hits[i] / self._sizes[i]
+                    if same >= self.cjk_overlap and 0.8 <= len(sentence) / len(phrase) <= 1.25:
+                        score = 100.0 * same
                 if score > best_score:
                     best_i, best_score = i, score
             if best_i < 0:

@@ -85,6 +85,7 @@ class CodenameRule(Rule):
                     lo, hi = span[0] - self.window, span[1] + self.window
 
                     def near(group: Any, lo: int = lo, hi: int = hi) -> bool:
+                        """Whether the group matches within the window around the name."""
                         return any(s[1] >= lo and s[0] <= hi for s in doc.find(group))
 
                     ok = near(self.project_context) and not near(self.innocent_context)

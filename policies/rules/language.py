@@ -57,6 +57,7 @@ class LanguageRule(Rule):
         self.min_confidence = float(spec.get("min_confidence", 0.7))
         self.max_chars = int(spec.get("max_chars", 400))
         self.min_latin_share = float(spec.get("min_latin_share", 0.6))
+        self.min_words = int(spec.get("min_words_for_model", 3))
         self.names = {str(k): str(v) for k, v in (spec.get("language_names") or {}).items()}
 
     def detect(self, text: str) -> str | None:
@@ -76,13 +77,18 @@ class LanguageRule(Rule):
         en = sum(1 for w in words if w in self.common.get("en", ()))
         es = sum(1 for w in words if w in self.common.get("es", ()))
         es += sum(1 for c in lower if c in self.es_letters)
-        if en >= es + self.margin or (en >= 2 and es == 0):
+        # one-sided evidence is enough: Spanish function words and letters are rare in English
+        if en >= es + self.margin or (en >= 1 and es == 0):
             return "en"
-        if es >= en + self.margin or (es >= 2 and en == 0):
+        if es >= en + self.margin or (es >= 1 and en == 0):
             return "es"
         if latin < self.min_latin_share * len(text.replace(" ", "")):
             return None  # mostly symbols or other scripts: not a language we can judge
-        values = _detector(self.languages).compute_language_confidence_values(text[:200])
+        if len(words) < self.min_words or sum(map(len, words)) < self.min_latin_share * latin:
+            return None  # too few words to tell (a product name), or letters but not words
+        # lingua gets only the words: faster, and symbols and digits carry no language
+        sample = " ".join(words)[:160]
+        values = _detector(self.languages).compute_language_confidence_values(sample)
         if not values or values[0].value < self.min_confidence:
             return None
         name = values[0].language.name

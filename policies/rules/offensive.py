@@ -92,7 +92,8 @@ class OffensiveRule(Rule):
             return out
         if len(_LATIN_WORD.findall(doc.folded.text)) < self.min_words:
             return out
-        score = self.score(doc.folded.text)
+        # the model has its own preprocessing (shared with its training), so it gets the raw text
+        score = self.score(doc.text)
         if score is not None and score >= self.threshold:
             out.append(self.finding(doc, None, message=self.classifier_message, score=score))
         return out

@@ -4,7 +4,8 @@ The YAML names word lists under ``terms`` and combines them in ``triggers``. A t
 every group in ``all`` matches, the draft-side groups within ``window`` characters of each other.
 A group written ``reply_to:name`` is looked for in the customer's message instead of the draft.
 ``unless`` (anywhere in the draft) and ``unless_near`` (within the window) suppress a trigger,
-which is how negations and innocent look-alikes are expressed as data.
+which is how negations and innocent look-alikes are expressed as data. ``min_matches: N`` asks
+for N distinct matches of a single list instead (weak signals that only count together).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class _Trigger:
     unless_near: tuple[TermGroup, ...]
     message: str | None
     min_matches: int
+    kinds: frozenset[str] | None  # None: posts and replies
 
 
 def _distance(a: Span, b: Span) -> int:
@@ -49,6 +51,7 @@ class PhrasesRule(Rule):
         terms: Mapping[str, Any] = spec.get("terms") or {}
 
         def group(name: str) -> tuple[str, TermGroup]:
+            """Compile a named list once per side (draft or reply_to)."""
             source = "draft"
             if name.startswith("reply_to:"):
                 source, name = "reply_to", name.split(":", 1)[1]
@@ -60,6 +63,7 @@ class PhrasesRule(Rule):
             return source, cache[name]
 
         def groups(names: Any) -> list[tuple[str, TermGroup]]:
+            """Compile a list of names (or one name)."""
             if isinstance(names, str):
                 names = [names]
             return [group(str(n)) for n in names or []]
@@ -68,7 +72,11 @@ class PhrasesRule(Rule):
         self.triggers: list[_Trigger] = []
         for t in spec.get("triggers") or []:
             all_groups = groups(t.get("all"))
-            draft = tuple(g for s, g in all_groups if s == "draft")
+            # lexicon-only lists first: their hits come from the shared automaton pass, so a
+            # trigger that can't fire is rejected before any regex runs
+            draft = tuple(
+                sorted((g for s, g in all_groups if s == "draft"), key=lambda g: bool(g.regexes))
+            )
             if not draft:
                 raise ValueError(f"rule {self.id}: a trigger needs at least one draft-side list")
             self.triggers.append(
@@ -81,10 +89,13 @@ class PhrasesRule(Rule):
                     unless_near=tuple(g for _, g in groups(t.get("unless_near"))),
                     message=t.get("message"),
                     min_matches=int(t.get("min_matches", 1)),
+                    kinds=frozenset(t["kinds"]) if t.get("kinds") else None,
                 )
             )
 
     def _fire(self, doc: Doc, t: _Trigger) -> Span | None:
+        if t.kinds is not None and doc.draft.kind not in t.kinds:
+            return None
         first, *rest = t.draft_groups
         anchors = doc.find(first)  # cheapest way out first: most drafts match nothing
         if not anchors or len(set(anchors)) < t.min_matches:

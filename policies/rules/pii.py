@@ -28,7 +28,8 @@ if TYPE_CHECKING:
 _DIGITS = re.compile(r"\d")
 
 
-def _compile(patterns: Any, flags: int = re.IGNORECASE) -> list[re.Pattern[str]]:
+def _compile(patterns: Any, flags: int = 0) -> list[re.Pattern[str]]:
+    # most detectors run on the plain view, which is already case-folded
     return [re.compile(str(p), flags) for p in patterns or []]
 
 
@@ -58,14 +59,16 @@ class PiiRule(Rule):
         self.card_candidate = re.compile(str(card["candidate"]))
         self.partial_card = _compile(spec.get("partial_card"))
         self.email = _compile(spec.get("email"))
+        self.email_obfuscated = _compile(spec.get("email_obfuscated"))
         self.order_number = _compile(spec.get("order_number"))
         # English addresses rely on capitalised street names, so they run case-sensitively
         self.address_cased = _compile(spec.get("address_cased"), 0)
         self.address = _compile(spec.get("address"))
         # cheap probes so the detectors above only run on drafts that could contain their data
         probes = spec.get("probes") or {}
-        self.email_probe = re.compile(str(probes.get("email", ".")), re.IGNORECASE)
-        self.order_probe = re.compile(str(probes.get("order", ".")), re.IGNORECASE)
+        self.email_probe = re.compile(str(probes.get("email", ".")))
+        self.obfuscated_probe = re.compile(str(probes.get("email_obfuscated", ".")))
+        self.order_probe = re.compile(str(probes.get("order", ".")))
 
     def _public_number(self, digits: str) -> bool:
         return any(digits.endswith(p) or p.endswith(digits) for p in self.public_numbers if p)
@@ -107,18 +110,22 @@ class PiiRule(Rule):
         found: list[tuple[str, Span]] = []
         taken: list[Span] = [span for _, span in doc.links]
         plain = doc.plain
-        has_digits = _DIGITS.search(text) is not None
-        if has_digits:
+        # each detector needs a minimum of digits; counting them once skips most detectors
+        ndigits = len(_DIGITS.findall(text))
+        if ndigits >= 13:
             for m in _first(self.card_candidate.finditer(text), limit):
                 digits = "".join(_DIGITS.findall(m.group()))
                 if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
                     found.append(("card", m.span()))
                     taken.append(m.span())
+        if ndigits >= 4:
             for rx in self.partial_card:
-                for m in _first(rx.finditer(text), limit):
-                    if not _overlaps(m.span(), taken):
-                        found.append(("partial_card", m.span()))
-                        taken.append(m.span())
+                for m in _first(rx.finditer(plain.text), limit):
+                    span = plain.to_original(*m.span())
+                    if not _overlaps(span, taken):
+                        found.append(("partial_card", span))
+                        taken.append(span)
+        if ndigits >= self.phone_min:
             for m in _first(self.phone_candidate.finditer(text), limit):
                 span = m.span()
                 digits = "".join(_DIGITS.findall(m.group()))
@@ -126,9 +133,15 @@ class PiiRule(Rule):
                     continue
                 if len(digits) <= self.phone_max and self._public_number(digits):
                     continue
+                rest = digits
+                for p in self.public_numbers:
+                    rest = rest.replace(p, "")
+                if len(rest) < self.phone_min:
+                    continue  # a public number plus a stray group, e.g. "1-800-537-8735 (1-800"
                 for s, e in self._phones(m.group()):
                     found.append(("phone", (span[0] + s, span[0] + e)))
                     taken.append((span[0] + s, span[0] + e))
+        if ndigits:
             for rx in self.address_cased:
                 found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
             for rx in self.address:
@@ -146,8 +159,11 @@ class PiiRule(Rule):
                     if not _overlaps(span, taken):
                         found.append(("order", span))
                         taken.append(span)
-        if self.email_probe.search(plain.text):
-            for rx in self.email:
+        emails = list(self.email) if self.email_probe.search(plain.text) else []
+        if self.obfuscated_probe.search(plain.text):
+            emails += self.email_obfuscated
+        if emails:
+            for rx in emails:
                 for m in _first(rx.finditer(plain.text), limit):
                     domain = (m.groupdict().get("domain") or "").lower()
                     if any(domain == d or domain.endswith("." + d) for d in self.public_domains):

@@ -9,7 +9,7 @@ import pytest
 ANON, EMP, MGR, COMP, ADMIN = "anon", "employee", "manager", "compliance", "admin"
 ALL_STAFF = {EMP, MGR, COMP, ADMIN}
 
-# (method, path, roles allowed). {m} is a mention id, {p} a sandbox post id.
+# (method, path, roles allowed). {m} is a mention id, {p} a sandbox post id, {a} an account id.
 MATRIX = [
     ("GET", "/", ALL_STAFF),
     ("GET", "/queue", {EMP, MGR, ADMIN}),
@@ -22,6 +22,11 @@ MATRIX = [
     ("POST", "/compose/check", ALL_STAFF),
     ("GET", "/outbox", {EMP, MGR, ADMIN}),
     ("POST", "/logout", ALL_STAFF),
+    ("GET", "/admin/accounts/", {MGR, ADMIN}),
+    ("POST", "/admin/accounts/", {MGR, ADMIN}),
+    ("POST", "/admin/accounts/{a}/test", {MGR, ADMIN}),
+    ("POST", "/admin/accounts/{a}/active", {MGR, ADMIN}),
+    ("POST", "/admin/accounts/{a}/credentials", {MGR, ADMIN}),
     # public: the login page and the sandbox platform (it stands in for x.com)
     ("GET", "/login", ALL_STAFF | {ANON}),
     ("POST", "/login", ALL_STAFF | {ANON}),
@@ -58,7 +63,7 @@ def test_role_matrix(client, world, login, method, path, allowed, role):
     staff, mention, post = world
     if role != ANON:
         login(client, staff[role])
-    url = path.format(m=mention.id, p=post["id"])
+    url = path.format(m=mention.id, p=post["id"], a=mention.account_id)
     resp = client.open(url, method=method, data=FORM if method == "POST" else None)
     if role in allowed:
         assert resp.status_code not in (401, 403, 500), resp.text[:300]
@@ -72,7 +77,7 @@ def test_role_matrix(client, world, login, method, path, allowed, role):
 
 def test_every_route_is_in_the_matrix(app):
     """Adding a route without deciding who may use it fails here."""
-    listed = {(m, p.replace("{m}", "<>").replace("{p}", "<>")) for m, p, _ in MATRIX}
+    listed = {(m, re.sub(r"\{[mpa]\}", "<>", p)) for m, p, _ in MATRIX}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue

@@ -104,3 +104,13 @@ def test_context_defaults(pack: Pack) -> None:
     assert check(draft, Context(), pack).verdict == "allow"
     ctx = Context(history=AuthorHistory(0, 0))
     assert check(Draft(text="hi", platform="x", kind="post"), ctx, pack).mix is not None
+
+
+def test_message_placeholder_typo_does_not_crash() -> None:
+    pack = load_pack(
+        "rules:\n  - id: a\n    kind: lexicon\n    terms: [heck]\n"
+        '    message: "{nope:.2f} {match}"\n'
+    )
+    decision = check(Draft(text="heck", platform="x", kind="post"), pack=pack)
+    assert decision.findings[0].message == "{nope:.2f} {match}"
+    assert decision.findings[0].span == (0, 4)

@@ -78,3 +78,19 @@ def test_check_properties(
             assert 0 <= start <= end <= len(text)
     worst = max((SEVERITY_RANK[f.severity] for f in decision.findings), default=0)
     assert SEVERITY_RANK[decision.verdict] == worst
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=TEXTS, data=st.data())
+def test_offset_map_is_monotonic_and_in_bounds(text: str, data: st.DataObject) -> None:
+    plain = PACK.normalizer.plain(text)
+    folded = PACK.normalizer.fold(plain)
+    n = len(folded.text)
+    if n == 0:
+        return
+    start = data.draw(st.integers(min_value=0, max_value=n - 1))
+    end = data.draw(st.integers(min_value=start + 1, max_value=n))
+    o0, o1 = folded.to_original(start, end)
+    assert 0 <= o0 < o1 <= len(text)
+    if folded.index is not None:
+        assert list(folded.index) == sorted(folded.index)

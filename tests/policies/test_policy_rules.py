@@ -107,6 +107,8 @@ CASES: dict[str, list[tuple[str, str, str | None, bool]]] = {
         ("Look-alike: https://kestrеlfootwear.com/p/x", P, None, True),  # Cyrillic е
         ("Tracking: https://www.fedex.com/tracking", R, "where?", False),
         ("See help.kestrelfootwear.com/returns", R, "returns?", False),
+        ("Listen here: spoti.fi/xyz", P, None, True),
+        ("Follow us at kestrelfootwear.bsky.social!", P, None, False),
     ],
     "g15-press-legal": [
         (
@@ -130,6 +132,10 @@ CASES: dict[str, list[tuple[str, str, str | None, bool]]] = {
         ("Send me your password and I'll reset it", R, "can't log in", True),
         ("Mándame tu número de tarjeta y el código de seguridad por DM", R, "pago", True),
         ("DM me your order number and I'll check", R, "where is it", False),
+        ("What's your order number? I'll look it up", R, "where is it", True),
+        ("你的订单号是多少？我帮你查", R, "还没到", True),
+        ("What's your order number? DM me and I'll check", R, "where", False),
+        ("I'll send you a password reset link by email", R, "can't log in", False),
     ],
     "g8-competitor-trash-talk": [
         ("PeakPair shoes fall apart after a month, don't waste your money", P, None, True),
