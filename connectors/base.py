@@ -165,7 +165,7 @@ class Connector(abc.ABC):
     def publish(self, request: PostRequest) -> Published:
         """Publish a post or reply, or raise a ConnectorError."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027  (an optional hook, not abstract)
         """Release network clients; the default has none."""
 
     def find_published(self, request: PostRequest) -> Published | None:
