@@ -82,6 +82,8 @@ def run(host: str, port: int, no_scheduler: bool) -> None:
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # every job run is logged at INFO; keep the console for requests, warnings and errors
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = _app()
     scheduler = None
     if not no_scheduler:
@@ -102,6 +104,7 @@ def worker() -> None:
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(_app())
     scheduler.start()
     try:
