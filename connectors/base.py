@@ -8,12 +8,36 @@ scheduler decides whether to back off, refresh, retry or give up.
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 Kind = Literal["mention", "reply", "quote"]
+
+#: NUL (PostgreSQL refuses it) and lone surrogates (no encoder accepts them)
+_INVALID_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+def clean_text(value: str) -> str:
+    """Text every database and encoder accepts: NUL and lone surrogates become U+FFFD."""
+    return _INVALID_CHARS.sub("\ufffd", value)
+
+
+def clean_payload(value: Any) -> Any:
+    """A JSON-safe copy of a payload: strings (keys too) cleaned, other objects as text."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {
+            clean_text(k) if isinstance(k, str) else k: clean_payload(v) for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [clean_payload(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return clean_text(str(value))  # anything else (datetimes, SDK objects) as text
 
 
 @dataclass(frozen=True)

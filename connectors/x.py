@@ -47,6 +47,8 @@ from connectors.base import (
     RateLimited,
     Rejected,
     Transient,
+    clean_payload,
+    clean_text,
     register,
 )
 
@@ -79,7 +81,6 @@ OWN_TWEET_FIELDS = ["created_at", "referenced_tweets", "note_tweet"]
 
 USER_SECRETS = ("consumer_key", "consumer_secret", "access_token", "access_token_secret")
 _USERNAME = re.compile(r"[A-Za-z0-9_]{1,15}")
-_INVALID_CHARS = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it), lone surrogates
 _URL = re.compile(r"https?://\S+")
 _LEADING_MENTIONS = re.compile(r"^(?:@\w+\s+)+")
 
@@ -100,7 +101,7 @@ _REFUSALS: tuple[tuple[str, str], ...] = (
 def x_weighted_length(text: str) -> int:
     """Length of ``text`` as X counts it (twitter-text weights: URLs 23, CJK and emoji 2)."""
     # twitter-text encodes to UTF-16 and raises on lone surrogates; X would reject them anyway
-    return int(parse_tweet(_INVALID_CHARS.sub("\ufffd", text)).weightedLength)
+    return int(parse_tweet(clean_text(text)).weightedLength)
 
 
 # --- plumbing under tweepy ------------------------------------------------------------------
@@ -663,28 +664,15 @@ def _x_message(payload: Mapping[str, Any]) -> str:
 
 
 def _clean(text: str) -> tuple[str, bool]:
-    """Replace NUL and lone surrogates (which no database or encoder accepts) with U+FFFD."""
-    cleaned = _INVALID_CHARS.sub("\ufffd", text)
+    """``clean_text``, and whether it changed anything."""
+    cleaned = clean_text(text)
     return cleaned, cleaned != text
 
 
 def _clean_tree(value: Any) -> tuple[Any, bool]:
-    """``_clean`` every string (keys too) of a JSON value; report whether anything changed."""
-    if isinstance(value, str):
-        return _clean(value)
-    if isinstance(value, list):
-        items = [_clean_tree(v) for v in value]
-        return [v for v, _ in items], any(c for _, c in items)
-    if isinstance(value, dict):
-        changed = False
-        out = {}
-        for key, item in value.items():
-            new_key, key_changed = _clean(key) if isinstance(key, str) else (key, False)
-            new_item, item_changed = _clean_tree(item)
-            out[new_key] = new_item
-            changed = changed or key_changed or item_changed
-        return out, changed
-    return value, False
+    """``clean_payload``, and whether it changed anything."""
+    cleaned = clean_payload(value)
+    return cleaned, cleaned != value
 
 
 def _index(items: Any) -> dict[str, dict[str, Any]]:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from connectors.base import Batch, IncomingMention
+from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 
 from .audit import record_events
 from .language import detect_language
@@ -24,24 +24,6 @@ from .routing import due_at, load_rules, route
 
 #: what we keep of an absurdly long text; the raw payload still holds all of it
 MAX_TEXT = 20_000
-
-
-def clean_text(value: str) -> str:
-    """Text both databases accept: no NUL, no lone surrogates (replaced, and so flagged)."""
-    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
-
-
-def clean_payload(value: object) -> object:
-    """``clean_text`` applied through a JSON-like payload."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict):
-        return {clean_text(str(k)): clean_payload(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean_payload(v) for v in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return clean_text(str(value))
 
 
 @dataclass(frozen=True)
@@ -225,7 +207,7 @@ def _build(
         routing_rule_id=r.rule_id,
         first_response_due_at=due_at(now, r),
         problems=problems,
-        raw=clean_payload(m.raw),  # type: ignore[arg-type]
+        raw=clean_payload(m.raw),
     )
 
 
