@@ -54,10 +54,33 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
 
     from . import auth
-    from .views import accounts, conversation, home, queue, sandbox
+    from .views import (
+        accounts,
+        audit,
+        conversation,
+        home,
+        policy_admin,
+        posts,
+        queue,
+        reports,
+        review,
+        sandbox,
+    )
 
     auth.init_app(app)
-    for bp in (auth.bp, home.bp, queue.bp, conversation.bp, sandbox.bp, accounts.bp):
+    for bp in (
+        auth.bp,
+        home.bp,
+        queue.bp,
+        conversation.bp,
+        sandbox.bp,
+        accounts.bp,
+        posts.bp,
+        review.bp,
+        reports.bp,
+        audit.bp,
+        policy_admin.bp,
+    ):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

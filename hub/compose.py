@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session
 
 import policies
 
-from .models import OutboundItem, PolicyDecision, Staff, utcnow
+from .audit import record_event
+from .models import DecisionFinding, OutboundItem, PolicyDecision, Staff, utcnow
+from .packs import active_pack
 
 MIX_WINDOW = timedelta(days=30)
 #: states in which a post counts as published (or about to be) for the content mix
@@ -47,7 +49,9 @@ def check_text(
     """Run the policy engine on a draft (nothing stored): the live check while typing."""
     draft = policies.Draft(text=text, platform=platform, kind=kind, in_reply_to=in_reply_to)
     history = author_history(session, author.id) if kind == "post" else None
-    return policies.check(draft, policies.Context(history=history, now=utcnow()))
+    return policies.check(
+        draft, policies.Context(history=history, now=utcnow()), pack=active_pack(session)
+    )
 
 
 def record_decision(
@@ -57,8 +61,10 @@ def record_decision(
     platform: str,
     decision: policies.Decision,
     outbound: OutboundItem | None = None,
+    kind: str | None = None,
 ) -> PolicyDecision:
-    """Store a decision with its pack version; every submitted draft gets one."""
+    """Store a decision with its pack version, one row per finding, and an audit event."""
+    kind = kind or (outbound.kind if outbound else "reply")
     row = PolicyDecision(
         outbound_id=outbound.id if outbound else None,
         author_id=author.id,
@@ -69,9 +75,32 @@ def record_decision(
         platform=platform,
         elapsed_ms=decision.elapsed_ms,
         is_product=decision.is_product,
+        kind=kind,
+        team_id=author.team_id,
     )
     session.add(row)
     session.flush()
+    session.add_all(
+        DecisionFinding(
+            decision_id=row.id,
+            rule_id=f.rule_id,
+            guideline=f.guideline,
+            severity=f.severity,
+            created_at=row.created_at,
+        )
+        for f in decision.findings
+    )
+    record_event(
+        session,
+        "decision.recorded",
+        "outbound" if outbound else "decision",
+        outbound.id if outbound else row.id,
+        author.id,
+        decision_id=row.id,
+        verdict=decision.verdict,
+        pack_version=decision.pack_version,
+        rules=sorted({f.rule_id for f in decision.findings}),
+    )
     return row
 
 

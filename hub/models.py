@@ -118,6 +118,8 @@ class PlatformAccount(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     budget_remaining: Mapped[int | None] = mapped_column(Integer)
     budget_reset_at: Mapped[datetime | None] = mapped_column()
+    #: an employee's own connected account (only they may post to it); None = a brand account
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
 
 class Customer(Base):
@@ -250,6 +252,14 @@ class OutboundItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    #: when the item entered review (for "time in review")
+    review_started_at: Mapped[datetime | None] = mapped_column()
+    #: what the author is told: why it waits, or the reviewer's reason for rejecting it
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    #: distinct approvers needed (2 when a finding's rule is configured for two-person approval)
+    required_approvals: Mapped[int] = mapped_column(Integer, default=1)
+    #: the author's written reason when asking compliance to override a block
+    override_reason: Mapped[str | None] = mapped_column(Text)
 
     author: Mapped[Staff] = relationship()
     account: Mapped[PlatformAccount] = relationship()
@@ -261,6 +271,7 @@ class PolicyDecision(Base):
     """What the policy engine said about one version of a draft."""
 
     __tablename__ = "policy_decisions"
+    __table_args__ = (Index("ix_decisions_author_time", "author_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the outbound item this version belongs to (no FK: items point back via decision_id,
@@ -277,6 +288,100 @@ class PolicyDecision(Base):
     #: the engine's personal/product call for posts (None for replies)
     is_product: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(10), default="reply")  # reply | post
+    #: the author's team when the decision was made (reports group by it)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+
+
+class DecisionFinding(Base):
+    """One finding of a decision as a row, so reports can count by guideline with an index."""
+
+    __tablename__ = "decision_findings"
+    __table_args__ = (Index("ix_findings_time", "created_at", "guideline"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    decision_id: Mapped[int] = mapped_column(ForeignKey("policy_decisions.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(60))
+    guideline: Mapped[str] = mapped_column(String(10))
+    severity: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+REVIEW_ACTIONS = ("approve", "reject", "edit_approve", "override")
+
+
+class ReviewAction(Base):
+    """A compliance officer's act on a held item; approvals are counted per distinct reviewer."""
+
+    __tablename__ = "review_actions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_items.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(14))
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: the decision on the edited text, for edit_approve
+    decision_id: Mapped[int | None] = mapped_column(ForeignKey("policy_decisions.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[Staff] = relationship()
+
+
+class PolicyPackVersion(Base):
+    """A version of the company's rule pack as edited in the hub; at most one is active."""
+
+    __tablename__ = "policy_packs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the engine's content hash of ``yaml`` (what decisions record as pack_version)
+    version: Mapped[str] = mapped_column(String(64))
+    yaml: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    state: Mapped[str] = mapped_column(String(10), default="draft")  # draft | active | retired
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("policy_packs.id"))
+    #: the result of running the pack's own examples: {"passed": n, "failed": [...]}
+    examples: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    activated_at: Mapped[datetime | None] = mapped_column()
+
+
+class LegalHold(Base):
+    """Records under hold are never purged by retention: one employee, one period, or both."""
+
+    __tablename__ = "legal_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    starts_at: Mapped[datetime | None] = mapped_column()
+    ends_at: Mapped[datetime | None] = mapped_column()
+    reason: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    released_at: Mapped[datetime | None] = mapped_column()
+
+
+class Setting(Base):
+    """Hub-wide settings changed in the UI (retention years, two-person rules, audit anchor)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DailySummary(Base):
+    """The daily summary job's output: one row per UTC day."""
+
+    __tablename__ = "daily_summaries"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEvent(Base):

@@ -192,6 +192,19 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         coalesce=True,
         next_run_time=utcnow(),
     )
+    from .reports import run_daily_summary
+
+    scheduler.add_job(
+        run_daily_summary,
+        "cron",
+        args=[app],
+        id="daily-summary",
+        hour=0,
+        minute=5,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
     trickle = int(app.config.get("DEMO_TRICKLE_SECONDS") or 0)
     if trickle > 0:
         from .demo import trickle_one
