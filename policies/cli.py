@@ -119,26 +119,38 @@ def eval_cmd(file: Path, as_json: bool, errors: bool, repeat: int, pack_path: Pa
 @click.argument("texts", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("labels", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
-@click.option("--threshold", type=float, default=None, help="Override the pack's model threshold.")
+@click.option("--threshold", type=float, default=None, help="Override the model's block cut.")
+@click.option(
+    "--review-threshold", type=float, default=None, help="Override the model's review cut."
+)
 @_pack_option
 def eval_offensive_cmd(
-    texts: Path, labels: Path, as_json: bool, threshold: float | None, pack_path: Path | None
+    texts: Path,
+    labels: Path,
+    as_json: bool,
+    threshold: float | None,
+    review_threshold: float | None,
+    pack_path: Path | None,
 ) -> None:
-    """Score the G3 offensive rule alone on a TweetEval-style split (one tweet per line)."""
+    """Score the G3 offensive rule alone on a TweetEval-style split (one tweet per line).
+
+    A tweet counts as flagged when the rule fires at any severity (block or review).
+    """
     tweets = texts.read_text(encoding="utf-8").splitlines()
     gold = [int(x) for x in labels.read_text(encoding="utf-8").split()]
     if len(tweets) != len(gold):
         raise click.ClickException(f"{len(tweets)} texts but {len(gold)} labels")
-    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path), threshold)
+    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path), threshold, review_threshold)
     if as_json:
         click.echo(json.dumps(metrics))
         return
     click.echo(
         f"G3 offensive rule on {metrics['n']} texts (classifier: {metrics['classifier']}, "
-        f"threshold {metrics['threshold']}):\n"
+        f"block at {metrics['threshold']}, review at {metrics['review_threshold']}):\n"
         f"  macro-F1 {metrics['macro_f1']:.3f}   accuracy {metrics['accuracy']:.3f}\n"
         f"  offensive precision {metrics['offensive_precision']:.3f}   "
-        f"recall {metrics['offensive_recall']:.3f}"
+        f"recall {metrics['offensive_recall']:.3f}\n"
+        f"  fired by: {metrics['fired_by']}"
     )
 
 

@@ -17,6 +17,8 @@ from policies.types import Context, Draft
 if TYPE_CHECKING:
     from policies.engine import Pack
 
+# shared "no hits" answer of find(); callers only read it
+_NONE: list[Span] = []
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？…])\s*|\n+")
 
 
@@ -76,25 +78,50 @@ class Doc:
 
     def find(self, group: TermGroup, source: str = "draft") -> list[Span]:
         """Spans (in the group's view) where the group matches the draft or the reply_to text."""
+        if group.regex is None and source == "draft":
+            # the common case, kept lean (rules call this ~50 times a check): a plain word
+            # list's hits are the view's automaton pass, looked up by group id
+            scanned = self._scans.get((group.view, "draft"))
+            if scanned is None:
+                scanned = self._scan(group.view, "draft")
+            return scanned.get(group.gid) or _NONE
         fkey = (group.gid, source)
         found = self._found.get(fkey)
         if found is not None:
             return found
         view = self.view(group.view, source)
-        key = (group.view, source)
-        scanned = self._scans.get(key)
+        scanned = self._scans.get((group.view, source))
         if scanned is None:
-            scanned = self.pack.lexicon.scan(group.view, view.text)
-            self._scans[key] = scanned
+            scanned = self._scan(group.view, source)
         found = find(group, view.text, scanned)
         self._found[fkey] = found
         return found
+
+    def _scan(self, view_name: str, source: str) -> dict[int, list[Span]]:
+        scanned = self.pack.lexicon.scan(view_name, self.view(view_name, source).text)
+        self._scans[(view_name, source)] = scanned
+        return scanned
 
     def original_span(self, view_name: str, span: Span) -> Span:
         """Map a draft-view span back to the original text."""
         return self.view(view_name).to_original(*span)
 
     # -- shared facts --------------------------------------------------------------------------
+    @cached_property
+    def language(self) -> str | None:
+        """The draft's language per the pack's language rule, else the draft's own ``lang``."""
+        detector = self.pack.language_detector
+        found = detector.detect(self.text) if detector is not None else None
+        return found or self.draft.lang
+
+    @cached_property
+    def language_hint(self) -> str | None:
+        """The language when script and common words tell it (no statistical model), else None."""
+        if "language" in self.__dict__:
+            return self.language
+        detector = self.pack.language_detector
+        return detector.detect(self.text, use_model=False) if detector is not None else None
+
     @cached_property
     def is_product(self) -> bool | None:
         """Whether a post is product promotion (None for replies, which are service)."""

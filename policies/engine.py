@@ -10,7 +10,7 @@ import hashlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,11 @@ class Pack:
     links: LinkExtractor
     spec: Mapping[str, Any] = field(repr=False)
     max_chars: int = 5000
+
+    @cached_property
+    def language_detector(self) -> Any | None:
+        """The pack's first ``language`` rule (it has ``detect(text)``), shared by rules."""
+        return next((r for r in self.rules if r.kind == "language"), None)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""

@@ -215,25 +215,30 @@ def evaluate_offensive(
     labels: Sequence[int],
     pack: Pack | None = None,
     threshold: float | None = None,
+    review_threshold: float | None = None,
 ) -> dict[str, Any]:
     """Score the G3 ``offensive`` rule alone on a TweetEval-style split.
 
-    ``threshold`` overrides the pack's classifier threshold for this run only (to explore it).
+    A text counts as offensive when the rule fires at any severity (block or review).
+    ``threshold`` / ``review_threshold`` override the pack's classifier cuts for this run only.
     """
     from policies.doc import Doc
     from policies.rules.offensive import OffensiveRule
 
     pack = pack or load_pack()
     rule = next(r for r in pack.rules if isinstance(r, OffensiveRule))
-    cut = rule.threshold if threshold is None else threshold
     preds: list[int] = []
+    tiers: Counter[str] = Counter()
     for text in texts:
         doc = Doc(Draft(text=text, platform="sandbox", kind="post"), Context(), pack)
-        hit = bool(rule.lexicon_findings(doc))
-        if not hit and rule.use_classifier:
-            score = rule.score(doc.text)
-            hit = score is not None and score >= cut
-        preds.append(1 if hit else 0)
+        found = rule.lexicon_findings(doc)
+        if found:
+            tiers["lexicon"] += 1
+        else:
+            found = rule.model_findings(doc, threshold, review_threshold)
+            if found:
+                tiers[f"model_{found[0].severity}"] += 1
+        preds.append(1 if found else 0)
     tp = sum(1 for y, p in zip(labels, preds, strict=True) if y == 1 and p == 1)
     return {
         "n": len(texts),
@@ -243,6 +248,8 @@ def evaluate_offensive(
         ),
         "offensive_precision": _ratio(tp, sum(preds)),
         "offensive_recall": _ratio(tp, sum(labels)),
+        "fired_by": dict(tiers),
         "classifier": rule.classifier() is not None,
-        "threshold": cut,
+        "threshold": rule.threshold if threshold is None else threshold,
+        "review_threshold": rule.review_threshold if review_threshold is None else review_threshold,
     }

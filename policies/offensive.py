@@ -31,8 +31,10 @@ lookup per token plus a bigram lookup per token pair. The pair is held as a comp
 ``sum()`` adds both halves in C.
 
 Public API: ``OffensiveClassifier.load()`` (cached), ``.score(text)`` (probability of offensive),
-``.threshold`` (the macro-F1-optimal cut from cross-validation), ``.predict(text)`` and
-``.top_terms(text, k)`` (what pushed the score up, so a finding can explain itself).
+``.threshold`` (the macro-F1-optimal cut from cross-validation), ``.predict(text)``,
+``.top_terms(text, k)`` (what pushed the score up, so a finding can explain itself),
+``.insults_in(text)`` (the text's words from the learned insult vocabulary, which gates the rule's
+review band) and ``.tier(text, block, review)``.
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -280,6 +282,11 @@ class OffensiveClassifier:
         if not 0.0 <= self.threshold <= 1.0:
             raise ValueError("corrupt model: threshold outside [0, 1]")
         self.meta: dict[str, Any] = dict(data.get("meta") or {})
+        # word -> its offensive share in train (optional: older models have no review band)
+        raw_insults = data.get("insult_words") or {}
+        if not isinstance(raw_insults, dict):
+            raise ValueError("corrupt model: insult_words is not a mapping")
+        self.insult_words: dict[str, float] = {str(k): float(v) for k, v in raw_insults.items()}
         n_docs = int(data["n_docs"])
         # n-gram -> complex(weight * idf, idf ** 2); word and character n-grams are separate
         # vocabularies (the same string can be both, e.g. "you" and the 3-gram "you").
@@ -371,6 +378,35 @@ class OffensiveClassifier:
     def predict(self, text: str) -> bool:
         """True when :meth:`score` reaches :attr:`threshold`."""
         return self.score(text) >= self.threshold
+
+    def insults_in(self, text: str, extra: frozenset[str] = frozenset()) -> list[str]:
+        """Distinct words of the text in the insult vocabulary (or ``extra``), in text order."""
+        seen: list[str] = []
+        for window in _windows(_clean_input(text)):
+            for raw in _TOKEN.findall(normalize(window)):
+                t = fold_token(raw)
+                if (t in self.insult_words or t in extra) and t not in seen:
+                    seen.append(t)
+        return seen
+
+    def tier(
+        self,
+        text: str,
+        flag: float,
+        review: float,
+        extra: Iterable[str] = (),
+        dropped: Iterable[str] = (),
+    ) -> str | None:
+        """ "flag" (score >= flag), "review" (score >= review and an insult word, ``extra``
+        added to the vocabulary and ``dropped`` removed) or None."""
+        s = self.score(text)
+        if s >= flag:
+            return "flag"
+        if s >= review:
+            skip = frozenset(dropped)
+            if any(w not in skip for w in self.insults_in(text, frozenset(extra))):
+                return "review"
+        return None
 
     def top_terms(self, text: str, k: int = 3) -> list[tuple[str, float]]:
         """The k terms that pushed the score up most, as (term, contribution to the logit).

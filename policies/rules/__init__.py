@@ -26,6 +26,7 @@ def register(kind: str) -> Callable[[type[Rule]], type[Rule]]:
 
     def deco(cls: type[Rule]) -> type[Rule]:
         """Record the class under its kind name."""
+        cls.kind = kind
         REGISTRY[kind] = cls
         return cls
 
@@ -73,6 +74,7 @@ class Rule:
         *,
         view: str | None = None,
         message: str | None = None,
+        severity: str | None = None,
         **fields: Any,
     ) -> Finding:
         """Build a Finding; a span given in a view is mapped back to the original text."""
@@ -87,7 +89,7 @@ class Rule:
         return Finding(
             rule_id=self.id,
             guideline=self.guideline,
-            severity=self.severity,  # type: ignore[arg-type]
+            severity=severity or self.severity,  # type: ignore[arg-type]
             message=text,
             span=orig,
             suggestion=suggestion,

@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from policies.doc import Doc
     from policies.engine import PackBuilder
 
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LATIN = re.compile(r"[a-zA-ZÀ-ÿ]")
+# runs, not single characters: the counts below sum run lengths (far fewer list items)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
+_LATIN = re.compile(r"[a-zA-ZÀ-ÿ]+")
 _WORD = re.compile(r"[a-zñáéíóúü']+")
 _MENTION_OR_LINK = re.compile(r"@\w+|https?://\S+|\S+\.(?:com|co|mx|es|tw|cn)\S*")
 
@@ -60,12 +61,15 @@ class LanguageRule(Rule):
         self.min_words = int(spec.get("min_words_for_model", 3))
         self.names = {str(k): str(v) for k, v in (spec.get("language_names") or {}).items()}
 
-    def detect(self, text: str) -> str | None:
-        """Best guess of text's language among the pack's languages, or None if too short."""
+    def detect(self, text: str, use_model: bool = True) -> str | None:
+        """Best guess of text's language among the pack's languages, or None if too short.
+
+        ``use_model=False`` answers from script, common words and letters alone (None where
+        lingua would have been asked): cheap enough for every draft."""
         # a post's worth of text is plenty to tell three languages apart
         text = _MENTION_OR_LINK.sub(" ", text[: self.max_chars])
-        cjk = len(_CJK.findall(text))
-        latin = len(_LATIN.findall(text))
+        cjk = sum(map(len, _CJK.findall(text)))
+        latin = sum(map(len, _LATIN.findall(text)))
         if cjk + latin < 2:
             return None
         if cjk >= 2 and cjk / (cjk + latin) >= self.cjk_share:
@@ -74,9 +78,10 @@ class LanguageRule(Rule):
             return None
         lower = text.lower()
         words = _WORD.findall(lower)
-        en = sum(1 for w in words if w in self.common.get("en", ()))
-        es = sum(1 for w in words if w in self.common.get("es", ()))
-        es += sum(1 for c in lower if c in self.es_letters)
+        # counted with C-level loops: this runs on every draft (the offensive rule asks too)
+        en = sum(map(self.common.get("en", frozenset()).__contains__, words))
+        es = sum(map(self.common.get("es", frozenset()).__contains__, words))
+        es += sum(map(lower.count, self.es_letters))
         # one-sided evidence is enough: Spanish function words and letters are rare in English
         if en >= es + self.margin or (en >= 1 and es == 0):
             return "en"
@@ -86,6 +91,8 @@ class LanguageRule(Rule):
             return None  # mostly symbols or other scripts: not a language we can judge
         if len(words) < self.min_words or sum(map(len, words)) < self.min_latin_share * latin:
             return None  # too few words to tell (a product name), or letters but not words
+        if not use_model:
+            return None
         # lingua gets only the words: faster, and symbols and digits carry no language
         sample = " ".join(words)[:160]
         values = _detector(self.languages).compute_language_confidence_values(sample)
@@ -101,7 +108,8 @@ class LanguageRule(Rule):
         theirs = self.detect(doc.reply_to)
         if theirs is None:
             return []
-        ours = self.detect(doc.text) or doc.draft.lang
+        ours = doc.language if doc.pack.language_detector is self else self.detect(doc.text)
+        ours = ours or doc.draft.lang
         if ours is None or ours == theirs:
             return []
         return [

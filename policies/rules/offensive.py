@@ -1,10 +1,21 @@
 """``offensive``: profanity, slurs, insults and threats (G3), masked or not.
 
-Two signals: a multilingual lexicon from the pack (run on the folded view, so leetspeak, spaced
-letters, look-alike letters and invisible characters are already undone), masked spellings as
-regexes ("f*ck"), threat phrasings; and the trained classifier in ``policies/offensive.py``
-(``OffensiveClassifier.load().score(text)``), whose threshold the pack sets. The classifier only
-runs when the lexicon found nothing and the draft has enough Latin text for an English model.
+Two signals, in two tiers:
+
+* **block**: the pack's multilingual lexicon (run on the folded view, so leetspeak, spaced
+  letters, look-alike letters and invisible characters are already undone), masked spellings as
+  regexes ("f*ck"), threat phrasings; and the trained classifier in ``policies/offensive.py`` when
+  it is near-certain (``classifier.threshold``);
+* **review**: the classifier's middle band: from ``classifier.review_without_insult`` on its
+  own, and from ``classifier.review_threshold`` when the draft also holds a word of the insult
+  vocabulary learned with the model (plus the pack's ``insult_words``, minus its
+  ``not_insults``). Ordinary cheerful drafts
+  can score in that band -- the model was trained on political Twitter, not on sneaker posts --
+  but they carry no insult, so they stay allowed; a human looks at the rest.
+
+The classifier is English (TweetEval): it runs only when the lexicon found nothing, the draft
+has ``min_latin_words`` Latin words and is not detected as another language. Its findings name
+the words that drove the score and point at the strongest one.
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from policies.matching import Span
 from policies.rules import Rule, register
 from policies.types import Finding
 
@@ -35,9 +47,14 @@ def load_classifier() -> Any | None:
         return None
 
 
+def _word_span(text: str, word: str) -> Span | None:
+    m = re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text)
+    return m.span() if m else None
+
+
 @register("offensive")
 class OffensiveRule(Rule):
-    """Lexicon + masked regexes + threats, backed by the trained classifier."""
+    """Lexicon + masked regexes + threats, backed by the trained classifier in two tiers."""
 
     def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
         super().__init__(spec, builder)
@@ -49,8 +66,16 @@ class OffensiveRule(Rule):
         clf = spec.get("classifier") or {}
         self.use_classifier = bool(clf.get("enabled", False))
         self.threshold = float(clf.get("threshold", 0.9))
+        # above 1: no review band
+        self.review_threshold = float(clf.get("review_threshold", 2.0))
+        self.review_alone = float(clf.get("review_without_insult", 2.0))
+        self.review_severity = str(clf.get("review_severity", "review"))
         self.min_words = int(clf.get("min_latin_words", 3))
+        self.languages = frozenset(str(x) for x in clf.get("languages") or ())
+        self.extra_insults = frozenset(str(w).lower() for w in clf.get("insult_words") or ())
+        self.not_insults = frozenset(str(w).lower() for w in clf.get("not_insults") or ())
         self.classifier_message = str(clf.get("message", self.message))
+        self.review_message = str(clf.get("review_message", self.classifier_message))
         self._classifier: Any = None
         self._loaded = False
 
@@ -85,15 +110,70 @@ class OffensiveRule(Rule):
             return None
         return float(clf.score(text))
 
-    def evaluate(self, doc: Doc) -> list[Finding]:
-        """Return lexicon findings, or a classifier finding when the model is confident."""
-        out = self.lexicon_findings(doc)
-        if out or not self.use_classifier:
-            return out
-        if len(_LATIN_WORD.findall(doc.folded.text)) < self.min_words:
-            return out
+    def insults(self, text: str) -> list[str]:
+        """The text's words from the insult vocabulary (model's + pack's - pack's exclusions)."""
+        clf = self.classifier()
+        if clf is None:
+            return []
+        return [w for w in clf.insults_in(text, self.extra_insults) if w not in self.not_insults]
+
+    def model_applies(self, doc: Doc) -> bool:
+        """Whether the English model should read this draft at all (enough Latin words)."""
+        return self.use_classifier and len(_LATIN_WORD.findall(doc.text)) >= self.min_words
+
+    def language_ok(self, doc: Doc) -> bool:
+        """False when the draft is recognisably in a language the model wasn't trained on."""
+        if not self.languages:
+            return True
+        # script and common words only: the statistical detector costs more than the model
+        lang = doc.language_hint
+        return lang is None or lang in self.languages
+
+    def model_findings(
+        self, doc: Doc, threshold: float | None = None, review_threshold: float | None = None
+    ) -> list[Finding]:
+        """The classifier's finding: block when near-certain, review in the gated middle band."""
+        block_at = self.threshold if threshold is None else threshold
+        review_at = self.review_threshold if review_threshold is None else review_threshold
+        clf = self.classifier()
+        if clf is None or not self.model_applies(doc):
+            return []
         # the model has its own preprocessing (shared with its training), so it gets the raw text
-        score = self.score(doc.text)
-        if score is not None and score >= self.threshold:
-            out.append(self.finding(doc, None, message=self.classifier_message, score=score))
-        return out
+        score = float(clf.score(doc.text))
+        if score < min(block_at, review_at, self.review_alone) or not self.language_ok(doc):
+            return []  # the language is checked only for the few drafts that would be flagged
+        if score >= block_at or score >= self.review_alone:
+            drivers = [t for t, _ in clf.top_terms(doc.text, 3)]
+            severity, message = self.severity, self.classifier_message
+            if score < block_at:
+                severity = self.review_severity
+        else:
+            drivers = self.insults(doc.text)
+            if not drivers:
+                return []
+            severity, message = self.review_severity, self.review_message
+        span = self._locate(doc, drivers)
+        terms = ", ".join(f"'{t}'" for t in drivers[:3]) or "the wording as a whole"
+        return [
+            self.finding(doc, span, message=message, severity=severity, score=score, terms=terms)
+        ]
+
+    def _locate(self, doc: Doc, words: list[str]) -> Span | None:
+        """The original span of the first of these words found in the draft (folded view)."""
+        for w in words:
+            if " " in w:
+                w = w.split(" ", 1)[0]
+            if not any(c.isalnum() for c in w):
+                continue
+            for view in ("folded", "plain"):
+                span = _word_span(doc.view(view).text, w)
+                if span is not None:
+                    return doc.original_span(view, span)
+        return None
+
+    def evaluate(self, doc: Doc) -> list[Finding]:
+        """Return lexicon findings, or the classifier's tiered finding."""
+        out = self.lexicon_findings(doc)
+        if out:
+            return out
+        return self.model_findings(doc)
