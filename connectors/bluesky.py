@@ -13,7 +13,10 @@ returning anything twice.
 
 Push (platform-only extra): ``stream_mentions`` reads post commits from a firehose and hands over
 the ones addressed to us; it returns when asked to stop and raises ``Transient`` when the
-connection drops, so the caller falls back to polling.
+connection drops, so the caller falls back to polling. The firehose's sequence number of the last
+message handled is kept in the saved state, so a reconnect resumes where the stream stopped
+(only if that was recently: an old cursor would replay a relay's whole backlog, and the poll
+covers the gap anyway).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -414,6 +418,10 @@ class BlueskyConnector(Connector):
         self.lookback = timedelta(seconds=float(config.get("lookback_seconds", 600)))
         #: pages of 100 read on the very first fetch, when there is no cursor yet
         self.first_fetch_pages = int(config.get("first_fetch_pages", 3))
+        #: a saved firehose position older than this is dropped (start live, let the poll catch up)
+        self.firehose_resume = timedelta(seconds=float(config.get("firehose_resume_seconds", 300)))
+        #: how often the firehose position is handed to the hub for saving while streaming
+        self.firehose_save_every = float(config.get("firehose_save_seconds", 30))
         self._password = str(secrets.get("app_password") or "")
         self._state: dict[str, Any] = dict(state or {})
         self._on_state_change = on_state_change
@@ -728,15 +736,24 @@ class BlueskyConnector(Connector):
         self,
         on_mention: Callable[[IncomingMention], None],
         stop_event: threading.Event,
+        on_connect: Callable[[], None] | None = None,
     ) -> None:
         """Platform-only extra: push mentions from the firehose as they are committed.
+
+        ``on_connect`` is called once the websocket handshake is done. The stream resumes from
+        the saved sequence number when it is recent (see ``firehose_resume_seconds``); each
+        message's number is recorded only after ``on_mention`` returned for it, so a mention
+        whose handling failed is sent again on the next connection.
 
         Returns when ``stop_event`` is set; raises ``Transient`` when the connection drops or
         can't be made (poll instead), and re-raises whatever ``on_mention`` raised.
         """
         did = self.did
-        stream = _OneShotFirehose(base_uri=self.firehose)
+        stream = _OneShotFirehose(
+            base_uri=self.firehose, cursor=self._resume_seq(), on_connect=on_connect
+        )
         failure: list[BaseException] = []
+        saved_at = [time.monotonic()]
 
         def on_message(frame: Any) -> None:
             try:
@@ -744,10 +761,15 @@ class BlueskyConnector(Connector):
             except Exception as exc:  # one odd frame costs that frame, not the stream
                 log.warning("bluesky: skipping an undecodable firehose frame: %s", exc)
                 return
-            if not isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
-                return
-            for mention in self._mentions_in_commit(message, did):
-                on_mention(mention)  # its errors end the stream and reach our caller
+            if isinstance(message, models.ComAtprotoSyncSubscribeRepos.Commit):
+                for mention in self._mentions_in_commit(message, did):
+                    on_mention(mention)  # its errors end the stream and reach our caller
+            seq = getattr(message, "seq", None)
+            if isinstance(seq, int):
+                self._remember_seq(seq)
+                if time.monotonic() - saved_at[0] >= self.firehose_save_every:
+                    saved_at[0] = time.monotonic()
+                    self._save_state()
 
         def on_callback_error(exc: BaseException) -> None:
             failure.append(exc)
@@ -768,10 +790,44 @@ class BlueskyConnector(Connector):
         finally:
             finished.set()
             watcher.join()
+            self._save_state()
         if failure:
             raise failure[0]
         if not stop_event.is_set():
             raise Transient(f"The Bluesky firehose disconnected: {stream.disconnect_reason}")
+
+    @property
+    def firehose_seq(self) -> int | None:
+        """The sequence number of the last firehose message handled, if any."""
+        with self._lock:
+            saved = _dict(self._state.get("firehose"))
+        seq = saved.get("seq")
+        return seq if isinstance(seq, int) else None
+
+    def _remember_seq(self, seq: int) -> None:
+        with self._lock:
+            self._state["firehose"] = {
+                "service": self.firehose,
+                "seq": seq,
+                "at": _iso(datetime.now(UTC)),
+            }
+
+    def _resume_seq(self) -> int | None:
+        """The saved position, if it is for this firehose and recent enough to replay from."""
+        with self._lock:
+            saved = _dict(self._state.get("firehose"))
+        seq, at = saved.get("seq"), _parse_time(saved.get("at"))
+        if saved.get("service") != self.firehose or not isinstance(seq, int) or at is None:
+            return None
+        if datetime.now(UTC) - at > self.firehose_resume:
+            return None
+        return seq
+
+    def _save_state(self) -> None:
+        with self._lock:
+            state = dict(self._state)
+        if self._on_state_change is not None and "firehose" in state:
+            self._on_state_change(state)
 
     def _mentions_in_commit(
         self, commit: models.ComAtprotoSyncSubscribeRepos.Commit, did: str
@@ -855,10 +911,24 @@ class BlueskyConnector(Connector):
 class _OneShotFirehose(FirehoseSubscribeReposClient):
     """The SDK's firehose client, minus its endless reconnecting: the hub polls instead."""
 
-    def __init__(self, base_uri: str) -> None:
+    def __init__(
+        self,
+        base_uri: str,
+        cursor: int | None = None,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        params = {"cursor": cursor} if cursor is not None else None
         # No receive timeout: a quiet PDS is not a dead one (websocket pings notice those).
-        super().__init__(base_uri=base_uri, recv_timeout=None)
+        super().__init__(base_uri=base_uri, params=params, recv_timeout=None)
         self.disconnect_reason = "the connection closed"
+        self._on_connect = on_connect
+
+    def _get_client(self) -> Any:
+        # The SDK has no "connected" callback; the handshake is done when connect() returns.
+        client = super()._get_client()
+        if self._on_connect is not None:
+            self._on_connect()
+        return client
 
     def _handle_websocket_error_or_stop(self, exception: Exception) -> bool:
         self.disconnect_reason = f"{type(exception).__name__}: {exception}"

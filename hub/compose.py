@@ -19,9 +19,15 @@ MIX_WINDOW = timedelta(days=30)
 _COUNTED = ("scheduled", "sending", "sent", "approved", "in_review")
 
 
-def author_history(session: Session, author_id: int) -> policies.AuthorHistory:
-    """The author's own posts of the last 30 days and how many of them promoted products."""
+def author_history(
+    session: Session, author_id: int, exclude_id: int | None = None
+) -> policies.AuthorHistory:
+    """The author's own posts of the last 30 days and how many of them promoted products.
+
+    ``exclude_id`` leaves out the item being re-checked (an edit), so it is not counted twice.
+    """
     since = utcnow() - MIX_WINDOW
+    extra = [OutboundItem.id != exclude_id] if exclude_id is not None else []
     row = session.execute(
         select(
             func.count(OutboundItem.id),
@@ -33,6 +39,7 @@ def author_history(session: Session, author_id: int) -> policies.AuthorHistory:
             OutboundItem.kind == "post",
             OutboundItem.state.in_(_COUNTED),
             OutboundItem.created_at >= since,
+            *extra,
         )
     ).one()
     return policies.AuthorHistory(posts_30d=int(row[0]), product_posts_30d=int(row[1]))
@@ -45,10 +52,14 @@ def check_text(
     platform: str,
     kind: str,
     in_reply_to: str | None = None,
+    exclude_id: int | None = None,
 ) -> policies.Decision:
-    """Run the policy engine on a draft (nothing stored): the live check while typing."""
+    """Run the policy engine on a draft (nothing stored): the live check while typing.
+
+    ``exclude_id``: the outbound item this text is a new version of (left out of the mix).
+    """
     draft = policies.Draft(text=text, platform=platform, kind=kind, in_reply_to=in_reply_to)
-    history = author_history(session, author.id) if kind == "post" else None
+    history = author_history(session, author.id, exclude_id) if kind == "post" else None
     return policies.check(
         draft, policies.Context(history=history, now=utcnow()), pack=active_pack(session)
     )

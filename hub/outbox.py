@@ -39,15 +39,16 @@ from .moderation import MoveError, can_work
 
 log = logging.getLogger(__name__)
 
+# An author may edit (→ draft, then re-checked) or withdraw anything not yet sending or done.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"checked", "withdrawn"}),
     "checked": frozenset({"in_review", "scheduled", "draft", "withdrawn"}),
-    "in_review": frozenset({"approved", "rejected", "withdrawn"}),
-    "approved": frozenset({"scheduled"}),
-    "rejected": frozenset({"draft"}),
+    "in_review": frozenset({"approved", "rejected", "draft", "withdrawn"}),
+    "approved": frozenset({"scheduled", "withdrawn"}),
+    "rejected": frozenset({"draft", "withdrawn"}),
     "scheduled": frozenset({"sending", "withdrawn", "draft"}),
     "sending": frozenset({"sent", "failed", "scheduled"}),
-    "failed": frozenset({"scheduled", "withdrawn"}),
+    "failed": frozenset({"scheduled", "draft", "withdrawn"}),
     "sent": frozenset(),
     "withdrawn": frozenset(),
 }
@@ -70,6 +71,31 @@ def move_item(
     item.state = to
     item.updated_at = utcnow()
     record_event(session, f"outbound.{to}", "outbound", item.id, actor_id, state_from=old, **data)
+
+
+def take_item(
+    session: Session, item: OutboundItem, to: str, actor_id: int | None, **data: object
+) -> bool:
+    """Move an item only if its state is still the one we read (a conditional UPDATE).
+
+    The sender claims due rows the same way (``WHERE state = 'scheduled'``), so an author's edit
+    or withdrawal and a send can never both win. Returns False, with ``item`` refreshed to what
+    the other party made of it, when the row had moved meanwhile.
+    """
+    old = item.state
+    if to not in TRANSITIONS[old]:
+        raise OutboxError(f"A {old} item cannot become {to}.")
+    res = session.execute(
+        update(OutboundItem)
+        .where(OutboundItem.id == item.id, OutboundItem.state == old)
+        .values(state=to, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(item)
+    if res.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    record_event(session, f"outbound.{to}", "outbound", item.id, actor_id, state_from=old, **data)
+    return True
 
 
 @dataclass(frozen=True)
@@ -147,7 +173,14 @@ def submit_reply(session: Session, form: SubmitReply, author: Staff) -> SubmitRe
         pack_version=decision.pack_version,
     )
     if decision.verdict == "review":
-        move_item(session, item, "in_review", author.id)
+        from .review import required_approvals_for  # hub.review imports this module
+
+        item.review_started_at = utcnow()
+        item.required_approvals = required_approvals_for(session, decision.findings)
+        item.review_reason = "Waiting for compliance review: " + "; ".join(
+            f"{f.guideline} {f.message}" for f in decision.findings if f.severity == "review"
+        )
+        move_item(session, item, "in_review", author.id, required_approvals=item.required_approvals)
         return SubmitResult(item, decision, "in_review")
     item.not_before = utcnow()
     move_item(session, item, "scheduled", author.id, confirmed_warnings=form.confirm_warnings)

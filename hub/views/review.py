@@ -1,17 +1,216 @@
-"""Placeholder blueprint (being built)."""
+"""Compliance's review queue: held drafts, one page each, approve, reject or edit-and-approve."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
 
+from ..audit import history
 from ..auth import role_required
+from ..compose import finding_dict, highlight
+from ..db import get_session
+from ..models import OutboundItem
+from ..review import (
+    KINDS,
+    MIN_OVERRIDE_REASON,
+    MIN_REJECT_REASON,
+    Approve,
+    EditApprove,
+    EditBlocked,
+    QueueFilters,
+    Reject,
+    ReviewConflict,
+    ReviewError,
+    ReviewForbidden,
+    ReviewOutcome,
+    approve_item,
+    edit_and_approve,
+    format_wait,
+    list_in_review,
+    queue_choices,
+    reject_item,
+    review_detail,
+    rule_choices,
+    save_two_person_rules,
+    two_person_rules,
+)
 
 bp = Blueprint("review", __name__, url_prefix="/review")
+#: form fields longer than this are cut before the service sees them (it then reports the limit)
+MAX_FIELD = 10_000
+
+
+def _field(name: str) -> str:
+    return request.form.get(name, "")[:MAX_FIELD]
+
+
+def _item(item_id: int) -> OutboundItem:
+    item = get_session().get(OutboundItem, item_id)
+    if item is None:
+        abort(404, "That item does not exist.")
+    return item
 
 
 @bp.route("/")
 @role_required("compliance")
 def index() -> Any:
-    return "coming soon"
+    """Held drafts, oldest first."""
+    session = get_session()
+    kind = request.args.get("kind", "")
+    if kind and kind not in KINDS:
+        abort(400, f"Kind must be one of: {', '.join(KINDS)}.")
+    filters = QueueFilters(
+        kind=kind,
+        platform=request.args.get("platform", "")[:20],
+        guideline=request.args.get("guideline", "")[:10],
+    )
+    return render_template(
+        "review/index.html",
+        rows=list_in_review(session, filters),
+        f=filters,
+        choices=queue_choices(session),
+        format_wait=format_wait,
+    )
+
+
+def _page(
+    item: OutboundItem,
+    edit_text: str | None = None,
+    edit_decision: Any = None,
+    status: int = 200,
+    form_action: str = "",
+) -> Any:
+    session = get_session()
+    detail = review_detail(session, item)
+    findings = list(detail.decision.findings) if detail.decision else []
+    edit_findings = [finding_dict(f) for f in edit_decision.findings] if edit_decision else []
+    return render_template(
+        "review/show.html",
+        d=detail,
+        item=item,
+        pieces=highlight(item.text, findings),
+        findings=findings,
+        versions=[(v, highlight(v.text, list(v.findings))) for v in detail.versions],
+        edit_text=item.text if edit_text is None else edit_text,
+        decision=edit_decision,
+        edit_findings=edit_findings,
+        edit_pieces=highlight((edit_text or "").strip(), edit_findings),
+        events=history(session, "outbound", item.id),
+        own=item.author_id == current_user.id,
+        format_wait=format_wait,
+        min_reject=MIN_REJECT_REASON,
+        min_override=MIN_OVERRIDE_REASON,
+        form_action=form_action,
+        form_reason=_field("reason") if form_action else "",
+    ), status
+
+
+@bp.route("/<int:item_id>")
+@role_required("compliance")
+def show(item_id: int) -> Any:
+    """One held draft with its findings, versions, mix and history."""
+    return _page(_item(item_id))
+
+
+def _done(outcome: ReviewOutcome) -> Any:
+    if outcome.action == "reject":
+        flash("Rejected; the author sees your reason on their page.", "ok")
+        return redirect(url_for("review.index"))
+    if outcome.released:
+        flash("Approved and scheduled; the outbox will publish it.", "ok")
+        return redirect(url_for("review.index"))
+    flash(
+        f"Approval recorded ({outcome.approvals} of {outcome.required}); "
+        "it needs another reviewer before it goes out.",
+        "warn",
+    )
+    return redirect(url_for("review.show", item_id=outcome.item.id))
+
+
+def _refused(item_id: int, exc: ReviewError) -> Any:
+    """Translate a refusal: 403 for separation of duties, otherwise the page with the message."""
+    session = get_session()
+    session.rollback()
+    if isinstance(exc, ReviewForbidden):
+        abort(403, str(exc))
+    flash(str(exc), "error")
+    item = _item(item_id)
+    if isinstance(exc, ReviewConflict):
+        return redirect(url_for("review.show", item_id=item.id))
+    return None
+
+
+@bp.route("/<int:item_id>/approve", methods=["POST"])
+@role_required("compliance")
+def approve(item_id: int) -> Any:
+    session = get_session()
+    _item(item_id)
+    try:
+        outcome = approve_item(session, Approve(item_id, _field("reason")), current_user)
+        session.commit()
+    except ReviewError as exc:
+        return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action="approve")
+    return _done(outcome)
+
+
+@bp.route("/<int:item_id>/reject", methods=["POST"])
+@role_required("compliance")
+def reject(item_id: int) -> Any:
+    session = get_session()
+    _item(item_id)
+    try:
+        outcome = reject_item(session, Reject(item_id, _field("reason")), current_user)
+        session.commit()
+    except ReviewError as exc:
+        return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action="reject")
+    return _done(outcome)
+
+
+@bp.route("/<int:item_id>/edit", methods=["POST"])
+@role_required("compliance")
+def edit(item_id: int) -> Any:
+    """Edit-and-approve; a blocked edit comes back with its findings and the text kept."""
+    session = get_session()
+    _item(item_id)
+    text = _field("text")
+    try:
+        outcome = edit_and_approve(
+            session, EditApprove(item_id, text, _field("reason")), current_user
+        )
+        session.commit()
+    except EditBlocked as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return _page(_item(item_id), text, exc.decision, status=422, form_action="edit")
+    except ReviewError as exc:
+        return _refused(item_id, exc) or _page(_item(item_id), text, status=422, form_action="edit")
+    return _done(outcome)
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@role_required("compliance")
+def settings() -> Any:
+    """Which rules' findings need two distinct approvers."""
+    session = get_session()
+    status = 200
+    chosen = two_person_rules(session)
+    if request.method == "POST":
+        picked = [r[:60] for r in request.form.getlist("rules")]
+        try:
+            save_two_person_rules(session, picked, current_user)
+            session.commit()
+        except ReviewForbidden as exc:
+            session.rollback()
+            abort(403, str(exc))
+        except ReviewError as exc:
+            session.rollback()
+            flash(str(exc), "error")
+            chosen, status = picked, 422
+        else:
+            flash("Saved. New submissions use these rules.", "ok")
+            return redirect(url_for("review.settings"))
+    return render_template(
+        "review/settings.html", rules=rule_choices(session), chosen=set(chosen)
+    ), status

@@ -26,7 +26,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -229,7 +229,7 @@ class _Process:
         shutil.rmtree(self.tmpdir, ignore_errors=True)
 
 
-def start_network(*, rate_limits: bool = True) -> Iterator[BlueskyNetwork]:
+def start_network(*, rate_limits: bool = True) -> Generator[BlueskyNetwork, None, None]:
     """Install if needed, start the network, yield it, and always tear it down."""
     install_seconds = install()
     started = time.monotonic()
@@ -254,16 +254,38 @@ def start_network(*, rate_limits: bool = True) -> Iterator[BlueskyNetwork]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
-def bluesky_network(request: pytest.FixtureRequest) -> Iterator[BlueskyNetwork]:
-    """The local Bluesky network (PDS rate limits on) for the whole test session."""
-    for network in start_network(rate_limits=True):
+_shared: list[BlueskyNetwork] = []
+
+
+def shared_network(config: pytest.Config) -> BlueskyNetwork:
+    """One network per test process, however many test modules ask for it.
+
+    Each module that imports ``bluesky_network`` registers its own copy of the fixture, and
+    pytest would start one network per module; this keeps the first one and stops it when the
+    session ends.
+    """
+    if not _shared:
+        running = start_network(rate_limits=True)
+        network = next(running)
+        _shared.append(network)
+
+        def stop() -> None:
+            _shared.clear()
+            running.close()  # runs start_network's finally: stop the servers, clean up
+
+        config.add_cleanup(stop)
         _say(
-            request.config,
+            config,
             f"bluesky peer: install check {network.install_seconds:.1f} s, "
             f"network start {network.startup_seconds:.1f} s",
         )
-        yield network
+    return _shared[0]
+
+
+@pytest.fixture(scope="session")
+def bluesky_network(request: pytest.FixtureRequest) -> BlueskyNetwork:
+    """The local Bluesky network (PDS rate limits on) for the whole test session."""
+    return shared_network(request.config)
 
 
 def _say(config: pytest.Config, line: str) -> None:

@@ -1,0 +1,567 @@
+"""Employee posts: compose, check, schedule, edit and withdraw a personal post until it is sent.
+
+A post follows the outbox's state machine (hub.outbox.TRANSITIONS) and is routed by the policy
+verdict exactly like a reply: allow → scheduled, warn → scheduled once the author confirms,
+review → in_review, block → back to the author (or in_review when they ask compliance for an
+override with a written reason). Every version of the text keeps its own PolicyDecision.
+
+Edits move the item back to ``draft`` and re-check it. Review approvals given to an earlier
+version stop counting: :func:`approvals` counts only ReviewActions dated after the current
+version's decision (``item.decision.created_at``), which is written in the same transaction as
+the ``outbound.edited`` audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+import grapheme
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+import policies
+from connectors.base import clean_text
+from policies.rules.length import LengthRule, weighted_length
+
+from .audit import record_event
+from .compose import check_text, record_decision
+from .models import OutboundItem, PlatformAccount, PolicyDecision, ReviewAction, Staff, utcnow
+from .outbox import OutboxError, SubmitResult, move_item, take_item
+from .packs import active_pack
+from .review import required_approvals_for
+
+#: the most a post may hold (the pack's content rules read 5,000 characters, like replies)
+MAX_POST_CHARS = 5000
+MIN_OVERRIDE_REASON = 20
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+#: datetime-local inputs have minute precision: "this minute" is not yet "in the past"
+SCHEDULE_GRACE = timedelta(minutes=2)
+EDITABLE = frozenset({"draft", "checked", "in_review", "rejected", "scheduled", "failed"})
+WITHDRAWABLE = EDITABLE | {"approved"}
+#: states in which the post counts towards the author's content mix (as hub.compose counts)
+#: length counters for platforms the pack's length rule doesn't list; the sandbox stands in for
+#: X in the demo, so it counts like X does
+FALLBACK_LIMITS: dict[str, dict[str, Any]] = {
+    "sandbox": {"counter": "twitter", "max": 280, "name": "Sandbox (counted like X)"},
+}
+APPROVING = ("approve", "edit_approve", "override")
+
+
+class PostError(OutboxError):
+    """A post that cannot go ahead as asked; the message is for the author."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """A post as the composer sends it."""
+
+    account_id: int | None
+    text: str
+    #: generated when the form is rendered; a resubmitted form maps to the same row
+    idempotency_key: str
+    #: None = now
+    schedule_at: datetime | None = None
+    confirm_warnings: bool = False
+    #: the author's written reason for asking compliance to override a block
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class PostEdit:
+    """A new version of an existing post."""
+
+    text: str
+    schedule_at: datetime | None = None
+    confirm_warnings: bool = False
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class LengthCount:
+    """The draft's length as its platform counts it, for the composer's counter."""
+
+    length: int
+    limit: int
+    platform_name: str
+    counter: str
+    #: the text was too long to count exactly; ``length`` is a lower bound of "too long"
+    approximate: bool = False
+
+    @property
+    def over(self) -> int:
+        """How many characters too many (0 when it fits)."""
+        return max(0, self.length - self.limit)
+
+
+@dataclass(frozen=True)
+class MixMeter:
+    """The author's personal/product mix if this post is published, for the mix meter."""
+
+    is_product: bool
+    product_after: int
+    total_after: int
+    share_after: float
+    limit: float
+
+    @property
+    def over_limit(self) -> bool:
+        """True when publishing this would exceed the limit (exactly the limit is fine)."""
+        return self.is_product and Fraction(self.product_after, self.total_after) > Fraction(
+            str(self.limit)
+        )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def postable_accounts(session: Session, user: Staff) -> list[PlatformAccount]:
+    """Active brand accounts plus the user's own connected accounts; nobody else's."""
+    return list(
+        session.scalars(
+            select(PlatformAccount)
+            .where(
+                PlatformAccount.active.is_(True),
+                or_(PlatformAccount.owner_id.is_(None), PlatformAccount.owner_id == user.id),
+            )
+            # brand accounts first: the composer preselects the first one
+            .order_by(
+                PlatformAccount.owner_id.is_not(None), PlatformAccount.platform, PlatformAccount.id
+            )
+        )
+    )
+
+
+def postable_account(session: Session, user: Staff, account_id: int | None) -> PlatformAccount:
+    """The account the user picked, if they may post to it."""
+    if account_id is None:
+        raise PostError("Pick the account to post from.")
+    for account in postable_accounts(session, user):
+        if account.id == account_id:
+            return account
+    raise PostError("You can't post to that account.", status=403)
+
+
+def visible_post(session: Session, user: Staff, item_id: int) -> OutboundItem | None:
+    """The post if ``user`` wrote it (admins see every post), else None."""
+    item = session.get(OutboundItem, item_id)
+    if item is None or item.kind != "post":
+        return None
+    if item.author_id != user.id and user.role != "admin":
+        return None
+    return item
+
+
+def my_items(session: Session, user: Staff, kind: str, limit: int = 200) -> list[OutboundItem]:
+    """The user's own posts (or replies), newest first."""
+    return list(
+        session.scalars(
+            select(OutboundItem)
+            .where(OutboundItem.author_id == user.id, OutboundItem.kind == kind)
+            .order_by(OutboundItem.created_at.desc(), OutboundItem.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def versions(session: Session, item: OutboundItem) -> list[PolicyDecision]:
+    """Every checked version of a post (its text and findings), newest first."""
+    return list(
+        session.scalars(
+            select(PolicyDecision)
+            .where(PolicyDecision.outbound_id == item.id)
+            .order_by(PolicyDecision.created_at.desc(), PolicyDecision.id.desc())
+        )
+    )
+
+
+def approvals(session: Session, item: OutboundItem) -> int:
+    """Distinct reviewers who approved the current version (after its decision was made)."""
+    query = select(func.count(func.distinct(ReviewAction.reviewer_id))).where(
+        ReviewAction.outbound_id == item.id, ReviewAction.action.in_(APPROVING)
+    )
+    if item.decision is not None:
+        query = query.where(ReviewAction.at >= item.decision.created_at)
+    return int(session.scalar(query) or 0)
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC") if at else "now"
+
+
+def describe_state(session: Session, item: OutboundItem, now: datetime | None = None) -> str:
+    """The item's state in plain words for its author."""
+    now = now or utcnow()
+    state = item.state
+    if state == "scheduled":
+        if item.not_before and item.not_before > now:
+            return f"Scheduled for {_when(item.not_before)}"
+        return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
+    if state == "in_review":
+        return (
+            f"Waiting for review ({approvals(session, item)} of "
+            f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
+        )
+    if state == "rejected":
+        reason = item.review_reason or _last_reject_reason(session, item) or "no reason given"
+        return f"Rejected: {reason}"
+    if state == "approved":
+        return f"Approved, goes out {_when(item.not_before) if item.not_before else 'now'}"
+    if state == "sending":
+        return "Being sent right now"
+    if state == "sent":
+        return f"Sent {_when(item.sent_at)}"
+    if state == "failed":
+        return f"Failed: {item.last_error or 'the platform refused it'}"
+    if state == "withdrawn":
+        return "Withdrawn"
+    return "Draft, not checked yet"
+
+
+def _last_reject_reason(session: Session, item: OutboundItem) -> str | None:
+    return session.scalar(
+        select(ReviewAction.reason)
+        .where(ReviewAction.outbound_id == item.id, ReviewAction.action == "reject")
+        .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
+        .limit(1)
+    )
+
+
+# --- the live check --------------------------------------------------------------------------
+
+
+def count_length(pack: policies.Pack, platform: str, text: str) -> LengthCount:
+    """Count ``text`` the way ``platform`` does (X weighted, Bluesky graphemes)."""
+    limits: dict[str, dict[str, Any]] = {}
+    for rule in pack.rules:
+        if isinstance(rule, LengthRule):
+            limits.update(rule.limits)
+    spec = limits.get(platform) or FALLBACK_LIMITS.get(platform) or {"counter": "chars", "max": 0}
+    maximum = int(spec["max"])
+    name = str(spec.get("name", platform))
+    counter = str(spec.get("counter", "chars"))
+    if counter == "twitter":
+        # twitter-text's parser slows down badly on huge input; past 8 × the limit it can't fit
+        if len(text) > 8 * maximum:
+            return LengthCount(len(text), maximum, name, counter, approximate=True)
+        return LengthCount(weighted_length(text), maximum, name, counter)
+    if counter == "graphemes":
+        until = maximum + 200
+        length = grapheme.length(text, until=until)
+        return LengthCount(length, maximum, name, counter, approximate=length >= until)
+    return LengthCount(len(text), maximum or len(text), name, counter)
+
+
+def mix_meter(decision: policies.Decision) -> MixMeter | None:
+    """The mix meter's numbers from a post decision (None for replies)."""
+    mix = decision.mix
+    if mix is None or mix.share_after is None:
+        return None
+    return MixMeter(
+        is_product=mix.is_product,
+        product_after=mix.product_posts_30d + (1 if mix.is_product else 0),
+        total_after=mix.posts_30d + 1,
+        share_after=mix.share_after,
+        limit=mix.limit,
+    )
+
+
+def check_post(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    editing: OutboundItem | None = None,
+) -> policies.Decision:
+    """The policy decision for a post (nothing stored); a post being edited is left out of the
+    author's mix history, or the new version would be counted twice."""
+    return check_text(
+        session, author, text, platform, "post", exclude_id=editing.id if editing else None
+    )
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def clean_post_text(raw: str) -> str:
+    """The text as it will be checked and stored; too long or empty is an error."""
+    text = clean_text(raw).strip()
+    if not text:
+        raise PostError("Write something first: the post is empty.")
+    if len(text) > MAX_POST_CHARS:
+        raise PostError(
+            f"Posts are at most {MAX_POST_CHARS:,} characters; this one has {len(text):,}."
+        )
+    return text
+
+
+def parse_schedule(raw: str, now: datetime | None = None) -> datetime | None:
+    """A "Schedule for" value (UTC, from a datetime-local input); empty means now."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    now = now or utcnow()
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise PostError(
+            "“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC)."
+        ) from None
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if at < now - SCHEDULE_GRACE:
+        raise PostError(
+            f"{_when(at)} is in the past. Pick a later time, or leave it empty to post now."
+        )
+    if at > now + MAX_SCHEDULE_AHEAD:
+        raise PostError("Posts can be scheduled at most a year ahead.")
+    return max(at, now)
+
+
+def _override_reason(raw: str) -> str:
+    reason = clean_text(raw or "").strip()
+    if len(reason) < MIN_OVERRIDE_REASON:
+        raise PostError(
+            f"Tell compliance why this should go out anyway, in at least {MIN_OVERRIDE_REASON} "
+            "characters."
+        )
+    return reason[:2000]
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+
+def _plain_findings(findings: list[policies.Finding]) -> str:
+    return "; ".join(f"{f.guideline} {f.message}" for f in findings)
+
+
+def review_reason(decision: policies.Decision, override_reason: str | None = None) -> str:
+    """What the author is told while the post waits: the guidelines that hold it, in words."""
+    if override_reason:
+        blocking = [f for f in decision.findings if f.severity == "block"]
+        return (
+            f"Waiting for compliance to decide on your override request. Blocked by: "
+            f"{_plain_findings(blocking)}. Your reason: “{override_reason}”"
+        )
+    holding = [f for f in decision.findings if f.severity == "review"]
+    return f"Waiting for compliance review: {_plain_findings(holding)}"
+
+
+def _length_error(session: Session, decision: policies.Decision, platform: str, text: str) -> None:
+    """Refuse a post its platform can't take when the pack has no length rule for it."""
+    pack = active_pack(session)
+    count = count_length(pack, platform, text)
+    length_rules = {r.id for r in pack.rules if isinstance(r, LengthRule)}
+    if count.over and not any(f.rule_id in length_rules for f in decision.findings):
+        raise PostError(
+            f"This is {count.length} characters long for {count.platform_name}; "
+            f"the limit is {count.limit}. Cut {count.over}."
+        )
+
+
+def _gate(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    decision: policies.Decision,
+    confirm_warnings: bool,
+    override_reason: str,
+) -> tuple[str | None, str | None]:
+    """Stop at block or unconfirmed warn (recording the decision); returns (outcome, override)."""
+    _length_error(session, decision, platform, text)
+    if decision.verdict == "block":
+        if override_reason.strip():
+            return None, _override_reason(override_reason)
+        record_decision(session, author, text, platform, decision, kind="post")
+        return "blocked", None
+    if decision.verdict == "warn" and not confirm_warnings:
+        record_decision(session, author, text, platform, decision, kind="post")
+        return "needs_confirmation", None
+    return None, None
+
+
+def _route(
+    session: Session,
+    item: OutboundItem,
+    author: Staff,
+    actor_id: int,
+    decision: policies.Decision,
+    not_before: datetime,
+    confirm_warnings: bool,
+    override: str | None,
+    resubmitted: bool = False,
+) -> str:
+    """Record the decision on a draft item and send it on by verdict; returns the outcome.
+
+    A post compliance rejected goes back to review when edited, whatever the new verdict: the
+    reviewer may have rejected it for something no rule sees.
+    """
+    row = record_decision(session, author, item.text, item.account.platform, decision, item, "post")
+    item.decision_id = row.id
+    item.not_before = not_before
+    move_item(
+        session, item, "checked", actor_id, verdict=decision.verdict, pack_version=row.pack_version
+    )
+    if decision.verdict in ("review", "block") or resubmitted:
+        item.review_started_at = utcnow()
+        item.review_reason = (
+            "Waiting for compliance review: you edited a post compliance had rejected."
+            if resubmitted and decision.verdict not in ("review", "block")
+            else review_reason(decision, override)
+        )
+        item.override_reason = override
+        item.required_approvals = required_approvals_for(session, decision.findings)
+        move_item(
+            session,
+            item,
+            "in_review",
+            actor_id,
+            reason=item.review_reason,
+            required_approvals=item.required_approvals,
+            override_requested=override is not None,
+        )
+        return "in_review"
+    item.review_reason = None
+    item.override_reason = None
+    move_item(
+        session,
+        item,
+        "scheduled",
+        actor_id,
+        not_before=not_before.isoformat(),
+        confirmed_warnings=confirm_warnings,
+    )
+    return "scheduled"
+
+
+def submit_post(
+    session: Session, form: NewPost, author: Staff, now: datetime | None = None
+) -> SubmitResult:
+    """Check a new post and route it by verdict (see the module docstring)."""
+    existing = session.scalar(
+        select(OutboundItem).where(OutboundItem.idempotency_key == form.idempotency_key)
+    )
+    if existing is not None:
+        if existing.author_id != author.id:
+            raise PostError("This form was already used by someone else; reload the page.")
+        return SubmitResult(existing, existing.decision, "duplicate")
+    account = postable_account(session, author, form.account_id)
+    text = clean_post_text(form.text)
+    now = now or utcnow()
+    decision = check_post(session, author, text, account.platform)
+    outcome, override = _gate(
+        session,
+        author,
+        text,
+        account.platform,
+        decision,
+        form.confirm_warnings,
+        form.override_reason,
+    )
+    if outcome is not None:
+        return SubmitResult(None, decision, outcome)
+    item = OutboundItem(
+        kind="post",
+        account_id=account.id,
+        account=account,
+        author_id=author.id,
+        text=text,
+        state="draft",
+        idempotency_key=form.idempotency_key,
+    )
+    session.add(item)
+    session.flush()
+    record_event(
+        session, "outbound.draft", "outbound", item.id, author.id, account_id=account.id, text=text
+    )
+    outcome = _route(
+        session,
+        item,
+        author,
+        author.id,
+        decision,
+        form.schedule_at or now,
+        form.confirm_warnings,
+        override,
+    )
+    return SubmitResult(item, decision, outcome)
+
+
+def edit_post(
+    session: Session, item: OutboundItem, form: PostEdit, actor: Staff, now: datetime | None = None
+) -> SubmitResult:
+    """Re-check a new version of a post and re-route it; earlier versions and approvals stay
+    on record, but approvals no longer count for the new text."""
+    if item.state not in EDITABLE:
+        raise PostError(_too_late(item), status=409)
+    author = item.author
+    text = clean_post_text(form.text)
+    now = now or utcnow()
+    not_before = form.schedule_at or now
+    if (
+        text == item.text
+        and item.state in ("scheduled", "in_review")
+        and (form.schedule_at is None or form.schedule_at == item.not_before)
+    ):
+        return SubmitResult(item, item.decision, "unchanged")
+    platform = item.account.platform
+    decision = check_post(session, author, text, platform, editing=item)
+    outcome, override = _gate(
+        session, author, text, platform, decision, form.confirm_warnings, form.override_reason
+    )
+    if outcome is not None:
+        return SubmitResult(None, decision, outcome)
+    earlier = approvals(session, item)
+    was_rejected = item.state == "rejected"
+    previous_decision_id = item.decision_id
+    old_text = item.text
+    if item.state != "draft" and not take_item(session, item, "draft", actor.id, why="edited"):
+        raise PostError(_too_late(item), status=409)
+    item.text = text
+    record_event(
+        session,
+        "outbound.edited",
+        "outbound",
+        item.id,
+        actor.id,
+        text=text,
+        text_changed=text != old_text,
+        previous_decision_id=previous_decision_id,
+        approvals_no_longer_counted=earlier,
+    )
+    result = _route(
+        session,
+        item,
+        author,
+        actor.id,
+        decision,
+        not_before,
+        form.confirm_warnings,
+        override,
+        resubmitted=was_rejected,
+    )
+    return SubmitResult(item, decision, result)
+
+
+def withdraw_post(session: Session, item: OutboundItem, actor: Staff) -> None:
+    """Take a post back before it is sent."""
+    if item.state not in WITHDRAWABLE:
+        raise PostError(_too_late(item), status=409)
+    if not take_item(session, item, "withdrawn", actor.id, why="withdrawn by the author"):
+        raise PostError(_too_late(item), status=409)
+
+
+def _too_late(item: OutboundItem) -> str:
+    if item.state == "sending":
+        return "It is being sent right now and can no longer be changed."
+    if item.state == "sent":
+        return "It has been sent already and can no longer be changed."
+    if item.state == "withdrawn":
+        return "It was withdrawn and can no longer be changed."
+    return f"It changed meanwhile (now: {item.state}); reload the page and try again."

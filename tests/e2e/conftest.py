@@ -1,0 +1,106 @@
+"""Browser-test fixtures: a real `hub run` subprocess on the test database, and Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def hub_server(app, make_staff, tmp_path):  # type: ignore[no-untyped-def]
+    """`hub run` in a subprocess on the test database, polling and sending every second."""
+    from hub.accounts import create_account
+    from hub.db import job_session
+    from hub.demo import demo_data, load_teams_and_rules
+
+    with job_session(app) as s:
+        load_teams_and_rules(s, demo_data())
+        create_account(s, app, "sandbox", "KestrelFootwear", {"handle": "KestrelFootwear"})
+    manager = make_staff("manager", name="Morgan Reyes", email="morgan@example.test")
+    port = _free_port()
+    env = dict(
+        os.environ,
+        HUB_INSTANCE_PATH=str(tmp_path / "instance"),
+        HUB_DATABASE_URL=app.config["DATABASE_URL"],
+        HUB_SANDBOX_URL=app.config["SANDBOX_URL"],
+        HUB_SECRET_KEY="e2e-secret",
+        HUB_ENCRYPTION_KEY=app.config["ENCRYPTION_KEY"],
+        HUB_POLL_SECONDS="1",
+        HUB_SEND_SECONDS="1",
+    )
+    with open(tmp_path / "hub.log", "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "hub.cli", "run", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            assert proc.poll() is None, (tmp_path / "hub.log").read_text()
+            time.sleep(0.2)
+    yield base, manager
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+@pytest.fixture
+def page():  # type: ignore[no-untyped-def]
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        yield context.new_page()
+        context.close()
+        browser.close()
+
+
+def _reload_until(page: Page, selector: str, seconds: float = 40) -> None:
+    deadline = time.time() + seconds
+    while page.locator(selector).count() == 0:
+        assert time.time() < deadline, f"{selector} never appeared on {page.url}"
+        time.sleep(0.7)
+        page.reload()
+
+
+@pytest.fixture
+def reload_until():  # type: ignore[no-untyped-def]
+    """reload_until(page, selector, seconds=40): reload until the selector matches something."""
+    return _reload_until
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    """Where browser tests save the README's screenshots."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    return SCREENSHOTS
