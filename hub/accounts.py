@@ -287,6 +287,8 @@ class AccountStatus:
     next_poll: str
     last_success: str
     problem: str
+    #: "push: connected since …" for platforms that stream, else ""
+    push: str = ""
 
 
 def _ago(delta: timedelta) -> str:
@@ -323,6 +325,8 @@ def describe_error(last_error: str | None, error_count: int) -> str:
 
 def account_statuses(session: Session, now: datetime | None = None) -> list[AccountStatus]:
     """Every account with its polling health, for the admin page."""
+    from .scheduler import push_health  # the scheduler imports this module
+
     now = now or utcnow()
     rows = []
     for a in session.scalars(
@@ -348,6 +352,7 @@ def account_statuses(session: Session, now: datetime | None = None) -> list[Acco
                 next_poll=next_poll,
                 last_success=_when(a.last_success_at),
                 problem=describe_error(a.last_error, a.error_count),
+                push=push_health(a) if a.platform == "bluesky" else "",
             )
         )
     return rows

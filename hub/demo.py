@@ -87,6 +87,7 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
     if account is None:
         account = create_account(session, app, "sandbox", BRAND, {"handle": BRAND})
     _load_history(session, data)
+    _load_posts(session, account, data)
     store = SandboxStore(app.config["SANDBOX_URL"])
     for m in data["mentions"]:
         name = next(c["name"] for c in data["customers"] if c["handle"] == m["handle"])
@@ -95,6 +96,28 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
     passwords_file.write_text("\n".join("\t".join(a) for a in accounts))
     passwords_file.chmod(0o600)
     return accounts
+
+
+def _load_posts(session: Session, account: PlatformAccount, data: dict[str, Any]) -> None:
+    """Employees' posts through the real composer path (policy check, mix, review), so the demo
+    has sent posts, a scheduled one and one waiting for compliance."""
+    from .posts import NewPost, submit_post
+
+    for i, p in enumerate(data.get("posts", [])):
+        author = session.scalar(select(Staff).where(Staff.email == p["author"]))
+        if author is None:
+            continue
+        hours = p.get("schedule_hours")
+        submit_post(
+            session,
+            NewPost(
+                account_id=account.id,
+                text=p["text"],
+                idempotency_key=f"demo-post-{i}",
+                schedule_at=utcnow() + timedelta(hours=hours) if hours else None,
+            ),
+            author,
+        )
 
 
 def _load_history(session: Session, data: dict[str, Any]) -> None:
