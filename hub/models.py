@@ -232,7 +232,10 @@ class OutboundItem(Base):
     """A reply or post on its way out; ``state`` follows hub.outbox.TRANSITIONS."""
 
     __tablename__ = "outbound_items"
-    __table_args__ = (Index("ix_outbound_due", "state", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbound_due", "state", "not_before"),
+        Index("ix_outbound_report", "kind", "created_at", "state", "author_id", "decision_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))  # reply | post
@@ -271,7 +274,10 @@ class PolicyDecision(Base):
     """What the policy engine said about one version of a draft."""
 
     __tablename__ = "policy_decisions"
-    __table_args__ = (Index("ix_decisions_author_time", "author_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_decisions_author_time", "author_id", "created_at"),
+        Index("ix_decisions_report", "created_at", "verdict", "platform", "team_id", "author_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: the outbound item this version belongs to (no FK: items point back via decision_id,
@@ -297,7 +303,12 @@ class DecisionFinding(Base):
     """One finding of a decision as a row, so reports can count by guideline with an index."""
 
     __tablename__ = "decision_findings"
-    __table_args__ = (Index("ix_findings_time", "created_at", "guideline"),)
+    __table_args__ = (
+        Index("ix_findings_time", "created_at", "guideline"),
+        Index(
+            "ix_findings_report", "created_at", "rule_id", "guideline", "severity", "decision_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     decision_id: Mapped[int] = mapped_column(ForeignKey("policy_decisions.id"), index=True)
@@ -314,6 +325,7 @@ class ReviewAction(Base):
     """A compliance officer's act on a held item; approvals are counted per distinct reviewer."""
 
     __tablename__ = "review_actions"
+    __table_args__ = (Index("ix_review_actions_report", "at", "action", "outbound_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_items.id"), index=True)

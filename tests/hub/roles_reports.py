@@ -2,6 +2,19 @@
 
 ANON, EMP, MGR, COMP, ADMIN = "anon", "employee", "manager", "compliance", "admin"
 
-ROWS = [
-    ("GET", "/reports/", {COMP, ADMIN}),
+CSV_TABLES = [
+    "verdicts",
+    "guidelines",
+    "employees",
+    "teams",
+    "platforms",
+    "trend",
+    "top_findings",
+    "mix",
+    "review_time",
+    "overrides",
+]
+
+ROWS = [("GET", "/reports/", {COMP, ADMIN})] + [
+    ("GET", f"/reports/{name}.csv", {COMP, ADMIN}) for name in CSV_TABLES
 ]

@@ -1,0 +1,468 @@
+"""Benchmark: the compliance report pages over a million policy decisions, and a naive baseline.
+
+Seeds a throwaway database (SQLite by default, PostgreSQL with --postgresql) migrated with
+hub.migrate.upgrade: ``--rows`` decisions (default 1,000,000) over 365 days by 200 staff in 7
+teams, about 1.3 findings each, an outbound item per post and review actions for held posts.
+Then, signed in as a compliance officer through the Flask test client, times the report page and
+every CSV export for the last 30 and 365 days (p50/p95 over ``--requests`` requests), and the
+baseline: load the period's decisions through the ORM and count in Python. Prints the ratio
+baseline / ours for the whole page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import math
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, insert, literal_column, select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from hub.auth import hash_password  # noqa: E402
+from hub.db import make_engine  # noqa: E402
+from hub.migrate import upgrade  # noqa: E402
+from hub.models import (  # noqa: E402
+    DecisionFinding,
+    OutboundItem,
+    PlatformAccount,
+    PolicyDecision,
+    ReviewAction,
+    Staff,
+    Team,
+)
+from hub.reports import TABLES  # noqa: E402
+
+PG_ADMIN_URL = os.environ.get(
+    "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PASSWORD = "bench-password"
+VERDICTS = ("allow", "warn", "review", "block")
+PLATFORMS = ("x", "bluesky", "sandbox")
+RULES = {
+    "warn": [
+        ("g8-competitor-trash-talk", "G8"),
+        ("g9-boilerplate", "G9"),
+        ("g10-stiff-tone", "G10"),
+        ("g10-language", "G10"),
+    ],
+    "review": [
+        ("g6-disclosure", "G6"),
+        ("g7-content-mix", "G7"),
+        ("g11-political", "G11"),
+        ("g14-links", "G14"),
+        ("g15-press-legal", "G15"),
+        ("g16-asking-for-data", "G16"),
+    ],
+    "block": [
+        ("g5-customer-data", "G5"),
+        ("g3-offensive", "G3"),
+        ("g2-disparagement", "G2"),
+        ("g4-codenames", "G4"),
+        ("g4-unreleased", "G4"),
+        ("g12-promises", "G12"),
+        ("g13-medical-claims", "G13"),
+        ("platform-length", "platform"),
+    ],
+}
+TEXTS = [
+    "Thanks for reaching out! We're looking into order {n} right now.",
+    "Our new Ridge Runner is 20% off this weekend, grab a pair in the shop",
+    "Sorry about the delay, the courier says your parcel arrives tomorrow ({n})",
+    "Honestly the other brand's shoes fall apart after a month",
+    "Can you DM us your email and phone so we can fix this? #{n}",
+    "Loved seeing you at the trail run on Saturday!",
+    "We can't comment on the Q3 numbers, but stay tuned",
+    "Per our policy, kindly be advised that your request has been processed.",
+]
+BATCH = 50_000
+
+
+def _cumulative(weights: list[float]) -> list[float]:
+    """Cumulative weights, so random.choices need not add them up on every call."""
+    return list(itertools.accumulate(weights))
+
+
+def seed(engine: Engine, rows: int, today: date, rng: random.Random) -> dict[str, int]:
+    """Bulk-insert the data set with Core executemany in big transactions; returns counts."""
+    t0 = time.perf_counter()
+    start = datetime.combine(today - timedelta(days=364), datetime.min.time(), UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Team),
+            [{"id": i + 1, "slug": f"team{i + 1}", "name": f"Team {i + 1}"} for i in range(7)],
+        )
+        dummy = hash_password("not-used-123")
+        conn.execute(
+            insert(Staff),
+            [
+                {
+                    "id": i + 1,
+                    "email": f"staff{i + 1}@bench.test",
+                    "name": f"Staff {i + 1:03d}",
+                    "password_hash": dummy,
+                    "role": "employee",
+                    "languages": ["en"],
+                    "team_id": i % 7 + 1,
+                    "active": True,
+                    "created_at": start,
+                }
+                for i in range(200)
+            ],
+        )
+        conn.execute(
+            insert(Staff),
+            [
+                {
+                    "id": 201,
+                    "email": "officer@bench.test",
+                    "name": "Bench Officer",
+                    "password_hash": hash_password(PASSWORD),
+                    "role": "compliance",
+                    "languages": ["en"],
+                    "team_id": None,
+                    "active": True,
+                    "created_at": start,
+                }
+            ],
+        )
+        conn.execute(
+            insert(PlatformAccount),
+            [
+                {
+                    "id": i + 1,
+                    "platform": p,
+                    "handle": "Kestrel",
+                    "active": True,
+                    "config": {},
+                    "error_count": 0,
+                }
+                for i, p in enumerate(("x", "bluesky", "sandbox"))
+            ],
+        )
+    authors = list(range(1, 201))
+    author_w = _cumulative([1.0 / (i + 1) ** 0.7 for i in range(200)])
+    verdict_w = _cumulative([70, 15, 9, 6])
+    platform_w = _cumulative([45, 30, 25])
+    # the same JSON for every row: put it in the SQL once rather than encoding it per row
+    decision_insert = insert(PolicyDecision).values(findings=literal_column("'[]'"))
+    span = 365 * 86400
+    # sorted times: ids grow with time, as they do in a real hub
+    times = sorted(rng.randrange(span * 1000) for _ in range(rows))
+    counts: Counter[str] = Counter()
+    next_finding = next_item = next_action = 1
+    for lo in range(0, rows, BATCH):
+        decisions, findings, items, actions = [], [], [], []
+        for i in range(lo, min(rows, lo + BATCH)):
+            did = i + 1
+            at = start + timedelta(milliseconds=times[i])
+            author = rng.choices(authors, cum_weights=author_w)[0]
+            verdict = rng.choices(VERDICTS, cum_weights=verdict_w)[0]
+            kind = "post" if rng.random() < 0.2 else "reply"
+            platform = rng.choices(PLATFORMS, cum_weights=platform_w)[0]
+            is_product = (rng.random() < 0.3) if kind == "post" else None
+            decisions.append(
+                {
+                    "id": did,
+                    "outbound_id": None,
+                    "author_id": author,
+                    "text": rng.choice(TEXTS).format(n=did),
+                    "verdict": verdict,
+                    "pack_version": "bench",
+                    "platform": platform,
+                    "elapsed_ms": 1.0,
+                    "is_product": is_product,
+                    "created_at": at,
+                    "kind": kind,
+                    "team_id": (author - 1) % 7 + 1,
+                }
+            )
+            n = rng.choice((0, 1, 1, 2, 2)) if verdict == "allow" else rng.choice((1, 1, 2, 3))
+            pool = RULES["warn"] if verdict in ("allow", "warn") else RULES[verdict]
+            for k in range(n):
+                rule, guideline = rng.choice(pool if k == 0 else RULES["warn"])
+                severity = "warn" if k or verdict == "allow" else verdict
+                findings.append(
+                    {
+                        "id": next_finding,
+                        "decision_id": did,
+                        "rule_id": rule,
+                        "guideline": guideline,
+                        "severity": severity,
+                        "created_at": at,
+                    }
+                )
+                next_finding += 1
+            if kind != "post":
+                continue
+            held = verdict == "review" or (verdict == "block" and rng.random() < 0.2)
+            started = at + timedelta(seconds=rng.randrange(5, 120)) if held else None
+            state = "sent"
+            if verdict == "block" and not held:
+                state = "draft"
+            elif held and at > start + timedelta(days=363):
+                state = "in_review"
+            elif held and rng.random() < 0.15:
+                state = "rejected"
+            items.append(
+                {
+                    "id": next_item,
+                    "kind": "post",
+                    "account_id": ("x", "bluesky", "sandbox").index(platform) + 1,
+                    "author_id": author,
+                    "mention_id": None,
+                    "text": decisions[-1]["text"],
+                    "state": state,
+                    "idempotency_key": f"b{did}",
+                    "attempts": 0,
+                    "decision_id": did,
+                    "created_at": at,
+                    "updated_at": at,
+                    "review_started_at": started,
+                    "required_approvals": 1,
+                }
+            )
+            if held and state != "in_review":
+                assert started is not None
+                wait = timedelta(minutes=rng.expovariate(1 / 90))
+                action = (
+                    "override"
+                    if verdict == "block"
+                    else ("reject" if state == "rejected" else "approve")
+                )
+                actions.append(
+                    {
+                        "id": next_action,
+                        "outbound_id": next_item,
+                        "reviewer_id": 201,
+                        "action": action,
+                        "reason": "bench: fine in context" if action != "approve" else None,
+                        "decision_id": None,
+                        "at": started + wait,
+                    }
+                )
+                next_action += 1
+            next_item += 1
+        with engine.begin() as conn:
+            conn.execute(decision_insert, decisions)
+            conn.execute(insert(DecisionFinding), findings)
+            if items:
+                conn.execute(insert(OutboundItem), items)
+            if actions:
+                conn.execute(insert(ReviewAction), actions)
+        counts.update(
+            decisions=len(decisions), findings=len(findings), items=len(items), actions=len(actions)
+        )
+        print(
+            f"  seeded {min(rows, lo + BATCH):>9,} decisions  ({time.perf_counter() - t0:5.1f} s)",
+            end="\r",
+            flush=True,
+        )
+    with engine.begin() as conn:
+        # the statistics a real database gathers by itself (autovacuum; SQLite's optimize)
+        conn.execute(text("ANALYZE"))
+    print(
+        f"  seeded {rows:,} decisions, {counts['findings']:,} findings, "
+        f"{counts['items']:,} posts, {counts['actions']:,} review actions "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
+    return dict(counts)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+
+
+def timed(fn: Callable[[], Any], n: int) -> tuple[list[float], list[float]]:
+    """Wall and CPU milliseconds per call of fn, after one warm-up call.
+
+    CPU time (this process: Flask, SQLAlchemy and, on SQLite, the database itself) shows what
+    the work costs when the machine is shared; wall time is what a user waits.
+    """
+    fn()
+    wall, cpu = [], []
+    gc.collect()
+    for _ in range(n):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        wall.append((time.perf_counter() - t0) * 1000.0)
+        cpu.append((time.process_time() - c0) * 1000.0)
+    return wall, cpu
+
+
+def _stats(ms: list[float]) -> str:
+    return f"{statistics.median(ms):9.1f} {percentile(ms, 0.95):9.1f}"
+
+
+def naive_report(session: Any, start: datetime, end: datetime) -> dict[str, Any]:
+    """The baseline: every decision of the period through the ORM, counted in Python."""
+    decisions = session.scalars(
+        select(PolicyDecision).where(
+            PolicyDecision.created_at >= start, PolicyDecision.created_at < end
+        )
+    ).all()
+    by_verdict: Counter[str] = Counter()
+    by_author: dict[int, Counter[str]] = defaultdict(Counter)
+    by_team: dict[int | None, Counter[str]] = defaultdict(Counter)
+    by_platform: dict[str, Counter[str]] = defaultdict(Counter)
+    by_day: dict[str, Counter[str]] = defaultdict(Counter)
+    by_guideline: Counter[tuple[str, str]] = Counter()
+    for d in decisions:
+        by_verdict[d.verdict] += 1
+        by_author[d.author_id][d.verdict] += 1
+        by_team[d.team_id][d.verdict] += 1
+        by_platform[d.platform][d.verdict] += 1
+        by_day[d.created_at.date().isoformat()][d.verdict] += 1
+    findings = session.scalars(
+        select(DecisionFinding).where(
+            DecisionFinding.created_at >= start, DecisionFinding.created_at < end
+        )
+    ).all()
+    for f in findings:
+        by_guideline[(f.guideline, f.severity)] += 1
+    session.expunge_all()
+    return {"verdicts": by_verdict, "authors": len(by_author), "days": len(by_day)}
+
+
+@contextmanager
+def database(postgresql: bool, tmp: Path) -> Iterator[str]:
+    """A fresh database URL, dropped afterwards."""
+    if not postgresql:
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+def main() -> None:
+    """Seed, time, print."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=20)
+    parser.add_argument("--baseline-requests", type=int, default=3)
+    parser.add_argument("--postgresql", action="store_true")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--db", type=Path, help="SQLite file to keep the seeded data in and reuse when it exists"
+    )
+    args = parser.parse_args()
+
+    today = datetime.now(UTC).date()
+    with tempfile.TemporaryDirectory(prefix="hub-bench-reports-") as tmpdir:
+        tmp = Path(tmpdir)
+        if args.db is not None and not args.postgresql:
+            reuse = args.db.exists()
+            url = f"sqlite:///{args.db.resolve()}"
+            if not reuse:
+                _prepare(url, args, today)
+            else:
+                print(f"reports benchmark on sqlite: reusing {args.db}")
+            run(url, tmp, today, args)
+            return
+        with database(args.postgresql, tmp) as url:
+            _prepare(url, args, today)
+            run(url, tmp, today, args)
+
+
+def _prepare(url: str, args: argparse.Namespace, today: date) -> None:
+    engine = make_engine(url)
+    upgrade(engine)
+    print(f"reports benchmark on {engine.dialect.name}: seeding {args.rows:,} decisions")
+    seed(engine, args.rows, today, random.Random(args.seed))
+    engine.dispose()
+
+
+def run(url: str, tmp: Path, today: date, args: argparse.Namespace) -> None:
+    """Time every report URL and the baseline for 30 and 365 days."""
+    os.environ["HUB_INSTANCE_PATH"] = str(tmp)
+    from hub import create_app
+
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": url,
+            "SANDBOX_URL": f"sqlite:///{tmp / 'sandbox.db'}",
+            "SECRET_KEY": "bench",
+            "ENCRYPTION_KEY": "UPAOHjJek0vHHZhQ_uMolDu_2sP75d8Om3cbsZsjy-Q=",
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    client = app.test_client()
+    resp = client.post("/login", data={"email": "officer@bench.test", "password": PASSWORD})
+    assert resp.status_code == 302, resp.status_code
+    urls = ["/reports/"] + [f"/reports/{name}.csv" for name in TABLES]
+    print(f"\n{'period':>7}  {'url':<28} {'p50 ms':>9} {'p95 ms':>9} {'cpu p50':>9} {'cpu p95':>9}")
+    summary = []
+    for days in (30, 365):
+        query = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
+        page_times: list[float] = []
+        for u in urls:
+
+            def get(u: str = u, query: dict[str, str] = query) -> None:
+                r = client.get(u, query_string=query)
+                assert r.status_code == 200, (u, r.status_code, r.text[:300])
+
+            times, cpu = timed(get, args.requests)
+            if u == "/reports/":
+                page_times = times
+            print(f"{days:>5} d  {u:<28} {_stats(times)} {_stats(cpu)}", flush=True)
+        start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), UTC)
+        end = start + timedelta(days=days)
+
+        def baseline(start: datetime = start, end: datetime = end) -> None:
+            with app.extensions["hub.sessionmaker"]() as s:
+                naive_report(s, start, end)
+
+        base, base_cpu = timed(baseline, args.baseline_requests)
+        print(
+            f"{days:>5} d  {'baseline (ORM + Python)':<28} {_stats(base)} {_stats(base_cpu)}",
+            flush=True,
+        )
+        summary.append(
+            (
+                days,
+                statistics.median(page_times),
+                percentile(page_times, 0.95),
+                statistics.median(base),
+            )
+        )
+    print()
+    for days, p50, p95, base in summary:
+        print(
+            f"{days:>3} days: report page p50 {p50:.0f} ms, p95 {p95:.0f} ms; naive baseline "
+            f"p50 {base:.0f} ms (decision counts only); ratio baseline/ours "
+            f"{base / p50:.1f}x"
+        )
+    app.extensions["hub.engine"].dispose()
+
+
+if __name__ == "__main__":
+    main()
