@@ -97,6 +97,11 @@ class Doc:
         self._found[fkey] = found
         return found
 
+    def scanned(self, view_name: str) -> dict[int, list[Span]]:
+        """The draft view's automaton pass: {group id: spans} of the word lists found."""
+        found = self._scans.get((view_name, "draft"))
+        return found if found is not None else self._scan(view_name, "draft")
+
     def _scan(self, view_name: str, source: str) -> dict[int, list[Span]]:
         scanned = self.pack.lexicon.scan(view_name, self.view(view_name, source).text)
         self._scans[(view_name, source)] = scanned

@@ -69,6 +69,29 @@ class Pack:
     links: LinkExtractor
     spec: Mapping[str, Any] = field(repr=False)
     max_chars: int = 5000
+    _applicable: dict[tuple[str, str], tuple[Rule, ...]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def rules_for(self, draft: Draft) -> tuple[Rule, ...]:
+        """The rules whose kind and platform filters admit this kind of draft (in pack order).
+
+        Rules that override ``applies`` are always listed (check() still asks them)."""
+        key = (draft.kind, draft.platform)
+        found = self._applicable.get(key)
+        if found is None:
+            found = tuple(
+                r
+                for r in self.rules
+                if type(r).applies is not Rule.applies
+                or (
+                    (r.kinds is None or draft.kind in r.kinds)
+                    and (r.platforms is None or draft.platform in r.platforms)
+                )
+            )
+            if len(self._applicable) < 256:  # hostile platform names must not grow it
+                self._applicable[key] = found
+        return found
 
     @cached_property
     def language_detector(self) -> Any | None:
@@ -153,8 +176,13 @@ def check(draft: Draft, context: Context | None = None, pack: Pack | None = None
     context = context or Context()
     doc = Doc(draft, context, pack)
     findings: list[Finding] = []
-    for rule in pack.rules:
-        if rule.applies(doc):
+    try:
+        rules = pack.rules_for(draft)
+    except TypeError:  # an unhashable kind or platform: ask every rule
+        rules = tuple(r for r in pack.rules if r.applies(doc))
+    base_applies = Rule.applies
+    for rule in rules:
+        if type(rule).applies is base_applies or rule.applies(doc):
             findings.extend(rule.evaluate(doc))
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.span or (-1, -1), f.rule_id))
     ordered = tuple(findings)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from policies.normalize import Normalizer
+from policies.prefilter import Test, any_prefilter
 
 Span = tuple[int, int]
 
@@ -33,6 +34,19 @@ def _is_word_char(c: str) -> bool:
     if 0x2E80 <= o <= 0x9FFF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FFFF:
         return False
     return c.isalnum() or c == "_"
+
+
+class _WordChars(dict[str, bool]):
+    """_is_word_char, memoised per character (the scan asks up to four times per hit)."""
+
+    def __missing__(self, c: str) -> bool:
+        value = _is_word_char(c)
+        if len(self) < 20_000:  # hostile input must not grow it forever
+            self[c] = value
+        return value
+
+
+_WORD_CHARS = _WordChars()
 
 
 @dataclass
@@ -51,6 +65,8 @@ class TermGroup:
     regexes: list[re.Pattern[str]] = field(default_factory=list)
     has_terms: bool = False
     regex: re.Pattern[str] | None = None  # the group's regexes as one alternation
+    # False only when none of the regexes can match (see policies/prefilter.py); None: always run
+    gate: Test | None = None
 
 
 class Lexicon:
@@ -93,6 +109,7 @@ class Lexicon:
                 group.regex = re.compile(
                     "|".join(f"(?:{rx.pattern})" for rx in group.regexes), group.regexes[0].flags
                 )
+                group.gate = any_prefilter(group.regexes)
         for view, table in self._pending.items():
             auto = ahocorasick.Automaton()
             for key, entries in table.items():
@@ -108,17 +125,18 @@ class Lexicon:
         if auto is None or not text:
             return hits
         n = len(text)
+        word = _WORD_CHARS
         for end_idx, (length, entries) in auto.iter(text):
             start = end_idx - length + 1
             end = end_idx + 1
-            before = text[start - 1] if start > 0 else ""
-            after = text[end] if end < n else ""
-            left_word = _is_word_char(text[start])
-            right_word = _is_word_char(text[end - 1])
+            # is the match glued to a word character on that side (only matters for a term
+            # that starts/ends with one)?
+            glued_left = start > 0 and word[text[start]] and word[text[start - 1]]
+            glued_right = end < n and word[text[end_idx]] and word[text[end]]
             for e in entries:
-                if left_word and not e.left_open and _is_word_char(before):
+                if glued_left and not e.left_open:
                     continue
-                if right_word and not e.right_open and _is_word_char(after):
+                if glued_right and not e.right_open:
                     continue
                 hits.setdefault(e.group, []).append((start, end))
         return hits
@@ -127,7 +145,7 @@ class Lexicon:
 def find(group: TermGroup, text: str, scanned: dict[int, list[Span]]) -> list[Span]:
     """Spans of a group's terms and regexes in text (scanned = Lexicon.scan of that text)."""
     spans = scanned.get(group.gid)
-    if group.regex is None:
-        return spans or []
+    if group.regex is None or (group.gate is not None and not group.gate(text)):
+        return spans + [] if spans else []
     found = [m.span() for m in group.regex.finditer(text) if m.end() > m.start()]
     return spans + found if spans else found

@@ -76,9 +76,15 @@ class Normalizer:
         self._table = _Table(self)
         self._nonunit: set[str] = set()  # characters that map to 0 or 2+ characters
         leet_chars = "".join(re.escape(c) for c in self.leet)
-        # a leet character inside a word: letter+digit, digit/symbol+letter, or a trailing "$$"
+        # a leet character inside a word: letter+digit, digit/symbol+letter, or a trailing "$$".
+        # Written to start at the digit or leet character (the look-behinds re-check the letter
+        # before it) so the regex engine skips straight to those characters instead of trying
+        # every letter: same answer as "[^\W\d_][0-9]|[L][^\W\d_]|[^\W\d_][L]{2}".
         self._leet_probe = (
-            re.compile(f"[^\\W\\d_][0-9]|[{leet_chars}][^\\W\\d_]|[^\\W\\d_][{leet_chars}]{{2}}")
+            re.compile(
+                f"[0-9{leet_chars}](?:(?<=[^\\W\\d_][0-9])|(?<=[{leet_chars}])(?=[^\\W\\d_])"
+                f"|(?<=[^\\W\\d_][{leet_chars}])[{leet_chars}])"
+            )
             if leet_chars
             else None
         )

@@ -8,7 +8,9 @@ it in the author's own words.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
@@ -67,20 +69,32 @@ class BoilerplateRule(Rule):
         self.min_chars = int(spec.get("min_sentence_chars", 6))
         self.max_chars = int(spec.get("max_sentence_chars", 600))
 
+    def _shared(self, tokens: set[str]) -> Counter[int]:
+        """Phrase index -> how many of these tokens it holds, in first-seen order."""
+        index = self._index
+        return Counter(
+            chain.from_iterable(map(index.__getitem__, filter(index.__contains__, tokens)))
+        )
+
+    def _any_candidate(self, hits: Counter[int]) -> bool:
+        return any(h >= self.min_overlap * self._sizes[i] for i, h in hits.items())
+
     def evaluate(self, doc: Doc) -> list[Finding]:
         """Return a finding per canned sentence."""
         if not self.phrases:
             return []
         plain = doc.plain
+        # a sentence's words are words of the whole draft (sentences split at punctuation,
+        # never inside a word), so when the draft as a whole shares too few words with every
+        # canned line, no sentence can: one pass instead of one per sentence
+        if not self._any_candidate(self._shared(_tokens(plain.text))):
+            return []
         out: list[Finding] = []
         for m in _SENTENCE.finditer(plain.text):
             sentence = _clean(m.group())
             if not self.min_chars <= len(sentence) <= self.max_chars:
                 continue
-            hits: dict[int, int] = {}
-            for t in _tokens(sentence):
-                for i in self._index.get(t, ()):
-                    hits[i] = hits.get(i, 0) + 1
+            hits = self._shared(_tokens(sentence))
             candidates = [i for i, h in hits.items() if h >= self.min_overlap * self._sizes[i]]
             if not candidates:
                 continue

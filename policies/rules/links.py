@@ -40,16 +40,22 @@ class LinkExtractor:
             if tld
             else r"(?!x)x"
         )
+        # every bare link ends in "." + a known TLD; most drafts have none, so the costly
+        # pattern above (tried at every position) only runs on those that do
+        self._bare_probe = re.compile(rf"(?i)\.(?:{tld})(?![\w-])" if tld else r"(?!x)x")
 
     def extract(self, text: str) -> list[tuple[str, Span]]:
         """Return (host, span) for every link in text."""
         if "." not in text:
             return []
         out: list[tuple[str, Span]] = []
-        for m in self._scheme.finditer(text):
-            out.append((_host(m.group(1)), _trim(text, m.span())))
-            if len(out) >= self.max_links:
-                return out
+        if "://" in text:  # every scheme link has it
+            for m in self._scheme.finditer(text):
+                out.append((_host(m.group(1)), _trim(text, m.span())))
+                if len(out) >= self.max_links:
+                    return out
+        if not self._bare_probe.search(text):
+            return out
         for m in self._bare.finditer(text):
             span = _trim(text, m.span())
             if any(span[0] < s[1] and s[0] < span[1] for _, s in out):

@@ -93,6 +93,15 @@ class PhrasesRule(Rule):
                 )
             )
 
+        # when every trigger's anchor is a plain word list, a draft whose automaton pass found
+        # none of them cannot fire this rule: one set test instead of a walk over the triggers
+        anchors = [t.draft_groups[0] for t in self.triggers]
+        self._anchor_gids: frozenset[int] | None = (
+            frozenset(g.gid for g in anchors)
+            if anchors and all(g.regex is None and not g.regexes for g in anchors)
+            else None
+        )
+
     def _fire(self, doc: Doc, t: _Trigger) -> Span | None:
         if t.kinds is not None and doc.draft.kind not in t.kinds:
             return None
@@ -138,6 +147,8 @@ class PhrasesRule(Rule):
 
     def evaluate(self, doc: Doc) -> list[Finding]:
         """Return one finding for the first trigger that fires."""
+        if self._anchor_gids is not None and self._anchor_gids.isdisjoint(doc.scanned(self.view)):
+            return []
         for g in self.rule_unless:
             if doc.find(g):
                 return []

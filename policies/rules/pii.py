@@ -18,6 +18,7 @@ import phonenumbers
 from stdnum import luhn
 
 from policies.matching import Span
+from policies.prefilter import Test, prefilter
 from policies.rules import Rule, register
 from policies.types import Finding
 
@@ -31,6 +32,11 @@ _DIGITS = re.compile(r"\d")
 def _compile(patterns: Any, flags: int = 0) -> list[re.Pattern[str]]:
     # most detectors run on the plain view, which is already case-folded
     return [re.compile(str(p), flags) for p in patterns or []]
+
+
+def _gated(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], Test | None]]:
+    """Each regex with its prefilter (False: it cannot match this text, skip it)."""
+    return [(rx, prefilter(rx)) for rx in patterns]
 
 
 def _first(matches: Iterable[re.Match[str]], n: int) -> Iterator[re.Match[str]]:
@@ -69,6 +75,10 @@ class PiiRule(Rule):
         self.email_probe = re.compile(str(probes.get("email", ".")))
         self.obfuscated_probe = re.compile(str(probes.get("email_obfuscated", ".")))
         self.order_probe = re.compile(str(probes.get("order", ".")))
+        self._partial_card = _gated(self.partial_card)
+        self._address_cased = _gated(self.address_cased)
+        self._address = _gated(self.address)
+        self._order_number = _gated(self.order_number)
 
     def _public_number(self, digits: str) -> bool:
         return any(digits.endswith(p) or p.endswith(digits) for p in self.public_numbers if p)
@@ -119,7 +129,9 @@ class PiiRule(Rule):
                     found.append(("card", m.span()))
                     taken.append(m.span())
         if ndigits >= 4:
-            for rx in self.partial_card:
+            for rx, gate in self._partial_card:
+                if gate is not None and not gate(plain.text):
+                    continue
                 for m in _first(rx.finditer(plain.text), limit):
                     span = plain.to_original(*m.span())
                     if not _overlaps(span, taken):
@@ -142,9 +154,12 @@ class PiiRule(Rule):
                     found.append(("phone", (span[0] + s, span[0] + e)))
                     taken.append((span[0] + s, span[0] + e))
         if ndigits:
-            for rx in self.address_cased:
-                found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
-            for rx in self.address:
+            for rx, gate in self._address_cased:
+                if gate is None or gate(text):
+                    found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
+            for rx, gate in self._address:
+                if gate is not None and not gate(plain.text):
+                    continue
                 found.extend(
                     ("address", plain.to_original(*m.span()))
                     for m in _first(rx.finditer(plain.text), limit)
@@ -153,7 +168,9 @@ class PiiRule(Rule):
         for view in (plain, doc.folded) if doc.folded is not plain else (plain,):
             if not self.order_probe.search(view.text):
                 continue
-            for rx in self.order_number:
+            for rx, gate in self._order_number:
+                if gate is not None and not gate(view.text):
+                    continue
                 for m in _first(rx.finditer(view.text), limit):
                     span = view.to_original(*m.span())
                     if not _overlaps(span, taken):
