@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask
@@ -78,7 +80,7 @@ def demo() -> None:
 @click.option("--port", default=5000, type=int)
 @click.option("--no-scheduler", is_flag=True, help="web only (run `hub worker` elsewhere)")
 def run(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the hub and run its scheduler in this process (the embedded default)."""
+    """Serve the hub and run its scheduler (polling, push streams, sending) in this process."""
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -98,13 +100,20 @@ def run(host: str, port: int, no_scheduler: bool) -> None:
 
 @main.command()
 def worker() -> None:
-    """Run only the scheduler (polling and sending), for deployments with separate web workers."""
+    """Run only the scheduler (polling, push streams and sending), for deployments with
+    separate web workers. SIGTERM stops it cleanly (streams marked disconnected)."""
+    import signal
     import time
 
     from .scheduler import build_scheduler
 
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     scheduler = build_scheduler(_app())
     scheduler.start()
     try:
@@ -179,6 +188,111 @@ def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
             click.echo(f"saved, but the connection test failed: {exc}", err=True)
         else:
             click.echo(f"connected {platform} account {who}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail: verify the hash chain, apply retention, export archives."""
+
+
+@audit.command("verify")
+@click.option("--batch", default=20_000, show_default=True, help="rows fetched per round trip")
+def audit_verify(batch: int) -> None:
+    """Recompute every event's hash; name the first broken link (exit 1) or say it is intact."""
+    from .audit import describe, known_head, load_last_verify, save_last_verify, verify_app_chain
+
+    app = _app()
+    result = verify_app_chain(
+        app, batch=batch, known_head=known_head(load_last_verify(app.instance_path))
+    )
+    save_last_verify(app.instance_path, result)
+    click.echo(f"{describe(result)} ({result.seconds:.2f}s)")
+    if result.brk is not None:
+        sys.exit(1)
+
+
+@audit.command("purge")
+@click.option("--dry-run", is_flag=True, help="show what would be deleted, delete nothing")
+def audit_purge(dry_run: bool) -> None:
+    """Delete records older than the retention period, except those under legal hold."""
+    from .retention import RetentionError, purge
+
+    app = _app()
+    try:
+        with job_session(app) as session:
+            report = purge(session, dry_run=dry_run)
+    except RetentionError as exc:
+        raise click.ClickException(str(exc)) from exc
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(
+        f"retention {report.years} years: cutoff {report.cutoff:%Y-%m-%d %H:%M} UTC, "
+        f"{report.active_holds} active legal hold(s)"
+    )
+    for table, n in report.counts().items():
+        click.echo(f"  {verb} {n:>9,} {table}")
+    click.echo(f"  kept {report.held_items:>9,} old outbound items under legal hold")
+    if report.anchor:
+        click.echo(f"  audit chain anchored at event #{report.anchor['id']}")
+
+
+@audit.command("export")
+@click.option("--employee", metavar="EMAIL", help="only this employee's records")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), help="first day (UTC)")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="last day, inclusive")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="FILE.zip")
+def audit_export(employee: str | None, start: Any, end: Any, output: str) -> None:
+    """Write a self-describing archive (JSON lines, CSV, manifest with hashes)."""
+    from datetime import UTC, timedelta
+
+    from sqlalchemy import func, select
+
+    from .archive import ArchiveError, export_archive
+    from .models import Staff
+
+    start_at = start.replace(tzinfo=UTC) if start else None
+    end_at = end.replace(tzinfo=UTC) + timedelta(days=1) if end else None
+    app = _app()
+    try:
+        with job_session(app) as session:
+            staff_id = None
+            if employee:
+                staff_id = session.scalar(
+                    select(Staff.id).where(func.lower(Staff.email) == employee.strip().lower())
+                )
+                if staff_id is None:
+                    raise ArchiveError(f"no staff member with the email {employee}")
+            summary = export_archive(session, output, staff_id, start_at, end_at)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = ", ".join(f"{n:,} {t}" for t, n in summary.rows.items())
+    click.echo(f"wrote {summary.path}: {rows}")
+    click.echo(f"manifest sha256 {summary.manifest_sha256}")
+    if not summary.chain["ok"]:
+        click.echo(f"warning: hash mismatches in {summary.chain['hash_mismatch_ids']}", err=True)
+
+
+@main.group()
+def reports() -> None:
+    """Policy reports."""
+
+
+@reports.command("daily")
+@click.option("--day", default=None, metavar="YYYY-MM-DD", help="default: yesterday (UTC)")
+def reports_daily(day: str | None) -> None:
+    """Store the daily policy summary for one day (the scheduler does yesterday at 00:05 UTC)."""
+    from datetime import timedelta
+
+    from .models import utcnow
+    from .reports import ReportInputError, parse_day, store_daily_summary
+
+    try:
+        when = parse_day(day) if day else (utcnow() - timedelta(days=1)).date()
+    except ReportInputError as exc:
+        raise click.BadParameter(str(exc), param_hint="--day") from None
+    with job_session(_app()) as session:
+        data = store_daily_summary(session, when).data
+    click.echo(f"stored the summary for {when}:")
+    click.echo(json.dumps(data, indent=2, default=str))
 
 
 def _mount_policy() -> None:

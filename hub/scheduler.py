@@ -267,6 +267,19 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
         next_run_time=utcnow(),
     )
     from .reports import run_daily_summary
+    from .retention import run_retention
+
+    scheduler.add_job(
+        run_retention,
+        "cron",
+        args=[app],
+        id="retention",
+        hour=3,
+        minute=15,
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=3600,
+    )
 
     scheduler.add_job(
         run_daily_summary,

@@ -60,7 +60,6 @@ for _path in sorted(Path(__file__).parent.glob("roles_*.py")):
 @pytest.fixture
 def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
     from connectors.sandbox import SandboxStore
-
     from hub.db import job_session
     from hub.models import LegalHold, OutboundItem, PolicyDecision, PolicyPackVersion
 
