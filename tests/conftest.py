@@ -25,6 +25,20 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing() -> Iterator[None]:
+    """Tests hash hundreds of passwords: use argon2id at minimal cost. The hashes carry their
+    parameters, so the hub verifies them as usual, here and in `hub run` subprocesses."""
+    from argon2 import PasswordHasher
+
+    import hub.auth
+
+    real = hub.auth._hasher
+    hub.auth._hasher = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    yield
+    hub.auth._hasher = real
+
+
 def _backend() -> str:
     return os.environ.get("HUB_TEST_DB", "sqlite")
 
