@@ -35,6 +35,8 @@ class Doc:
         self.text = (draft.text or "")[:limit]
         self.reply_to = (draft.in_reply_to or "")[:limit]
         self._scans: dict[tuple[str, str], dict[int, list[Span]]] = {}
+        # the draft's entries of _scans again, keyed by view alone (find's hot path)
+        self._draft_scans: dict[str, dict[int, list[Span]]] = {}
         self._found: dict[tuple[int, str], list[Span]] = {}
 
     # -- views -------------------------------------------------------------------------------
@@ -81,7 +83,7 @@ class Doc:
         if group.regex is None and source == "draft":
             # the common case, kept lean (rules call this ~50 times a check): a plain word
             # list's hits are the view's automaton pass, looked up by group id
-            scanned = self._scans.get((group.view, "draft"))
+            scanned = self._draft_scans.get(group.view)
             if scanned is None:
                 scanned = self._scan(group.view, "draft")
             return scanned.get(group.gid) or _NONE
@@ -99,12 +101,14 @@ class Doc:
 
     def scanned(self, view_name: str) -> dict[int, list[Span]]:
         """The draft view's automaton pass: {group id: spans} of the word lists found."""
-        found = self._scans.get((view_name, "draft"))
+        found = self._draft_scans.get(view_name)
         return found if found is not None else self._scan(view_name, "draft")
 
     def _scan(self, view_name: str, source: str) -> dict[int, list[Span]]:
         scanned = self.pack.lexicon.scan(view_name, self.view(view_name, source).text)
         self._scans[(view_name, source)] = scanned
+        if source == "draft":
+            self._draft_scans[view_name] = scanned
         return scanned
 
     def original_span(self, view_name: str, span: Span) -> Span:

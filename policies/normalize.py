@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
+from itertools import chain, compress, repeat
 from typing import Any
 
 
@@ -131,20 +132,17 @@ class Normalizer:
         out = text.translate(self._table)
         if self._nonunit.isdisjoint(text):
             return Normalized(out, None, len(text))
-        parts: list[str] = []
-        index: list[int] = []
-        identity = True
-        for i, ch in enumerate(text):
-            m = self._map_char(ch)
-            if len(m) != 1:
-                identity = False
-            if m:
-                parts.append(m)
-                index.extend([i] * len(m))
-        out = "".join(parts)
-        if identity:
+        # some character maps to "" or to several: each output character points back at its
+        # source position (i repeated len(mapping) times). translate() has just put every
+        # character's mapping in the table, so these loops stay in C.
+        lens = list(map(len, map(self._table.__getitem__, map(ord, text))))
+        if lens.count(1) == len(lens):
             return Normalized(out, None, len(text))
-        return Normalized(out, tuple(index), len(text))
+        if max(lens) == 1:  # deletions only (invisible characters, variation selectors)
+            index = tuple(compress(range(len(text)), lens))
+        else:
+            index = tuple(chain.from_iterable(map(repeat, range(len(text)), lens)))
+        return Normalized(out, index, len(text))
 
     # -- stage 2: leetspeak and spaced-out letters ---------------------------------------------
     def _undo_leet(self, s: str) -> str:

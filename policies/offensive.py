@@ -307,6 +307,9 @@ class OffensiveClassifier:
             if sep:
                 self._next.setdefault(first, {})[second] = v
         self._tokens = _TokenCache(self._token_entry)
+        # the last text tokenised and its raw tokens: the rule asks for the score, then the
+        # insults or top terms of the same draft. Replaced as one tuple, so threads can share it.
+        self._last: tuple[str, list[str]] = ("", [])
         # Warm the cache with the vocabulary's tokens (the file lists them by falling df).
         for g in itertools.islice(self._word, PREWARM):
             if " " not in g:
@@ -339,6 +342,15 @@ class OffensiveClassifier:
 
     # -- scoring ------------------------------------------------------------------------------
 
+    def _raw_tokens(self, window: str) -> list[str]:
+        """The raw tokens of normalize(window) (callers must not modify the list)."""
+        last = self._last
+        if last[0] == window:
+            return last[1]
+        toks = _TOKEN.findall(normalize(window))
+        self._last = (window, toks)
+        return toks
+
     def _token_parts(self, token: str) -> tuple[str, complex, complex]:
         """(folded token, value of it as a word unigram, sum of its character n-grams)."""
         t = fold_token(token)
@@ -360,7 +372,7 @@ class OffensiveClassifier:
         also holds the token's table of bigram continuations. Everything except cache misses
         runs in C.
         """
-        entries = list(map(self._tokens.__getitem__, _TOKEN.findall(normalize(text))))
+        entries = list(map(self._tokens.__getitem__, self._raw_tokens(text)))
         total = sum(map(itemgetter(0), entries), 0j)
         if len(entries) > 1:
             # bigram (a, b) = entry(a).next.get(b); filter(None, ...) drops the misses
@@ -382,9 +394,10 @@ class OffensiveClassifier:
     def insults_in(self, text: str, extra: frozenset[str] = frozenset()) -> list[str]:
         """Distinct words of the text in the insult vocabulary (or ``extra``), in text order."""
         seen: list[str] = []
+        tokens = self._tokens  # folded token = entry[1]; score() has just cached these tokens
         for window in _windows(_clean_input(text)):
-            for raw in _TOKEN.findall(normalize(window)):
-                t = fold_token(raw)
+            for raw in self._raw_tokens(window):
+                t = tokens[raw][1]
                 if (t in self.insult_words or t in extra) and t not in seen:
                     seen.append(t)
         return seen
@@ -422,9 +435,10 @@ class OffensiveClassifier:
         window = windows[0] if len(windows) == 1 else max(windows, key=self._logit)
         units: list[tuple[str, complex]] = []
         toks: list[str] = []
-        for raw in _TOKEN.findall(normalize(window)):
-            t, uni, chars = self._token_parts(raw)
-            units.append((t, uni + chars))
+        tokens = self._tokens  # its entries hold exactly _token_parts' (uni + chars, t)
+        for raw in self._raw_tokens(window):
+            value, t, _ = tokens[raw]
+            units.append((t, value))
             toks.append(t)
         if self.word_ngrams >= 2:
             for g in map("{} {}".format, toks, toks[1:]):

@@ -7,6 +7,7 @@ it in the author's own words.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -62,6 +63,8 @@ class BoilerplateRule(Rule):
             for t in toks:
                 self._index.setdefault(t, []).append(i)
         self.min_overlap = float(spec.get("min_token_overlap", 0.5))
+        # phrase index -> shared-token count it needs (the same float product as in evaluate)
+        self._need = [self.min_overlap * size for size in self._sizes]
         self.cjk_overlap = float(spec.get("min_cjk_char_overlap", 0.9))
         self._cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in self.phrases]
         self.ratio = float(spec.get("min_ratio", 85))
@@ -77,7 +80,8 @@ class BoilerplateRule(Rule):
         )
 
     def _any_candidate(self, hits: Counter[int]) -> bool:
-        return any(h >= self.min_overlap * self._sizes[i] for i, h in hits.items())
+        # map over C callables instead of a generator: this runs on every draft
+        return any(map(operator.ge, hits.values(), map(self._need.__getitem__, hits.keys())))
 
     def evaluate(self, doc: Doc) -> list[Finding]:
         """Return a finding per canned sentence."""
@@ -95,7 +99,8 @@ class BoilerplateRule(Rule):
             if not self.min_chars <= len(sentence) <= self.max_chars:
                 continue
             hits = self._shared(_tokens(sentence))
-            candidates = [i for i, h in hits.items() if h >= self.min_overlap * self._sizes[i]]
+            need = self._need
+            candidates = [i for i, h in hits.items() if h >= need[i]]
             if not candidates:
                 continue
             best_i, best_score = -1, 0.0

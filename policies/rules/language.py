@@ -24,6 +24,9 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-zA-ZÀ-ÿ]+")
 _WORD = re.compile(r"[a-zñáéíóúü']+")
 _MENTION_OR_LINK = re.compile(r"@\w+|https?://\S+|\S+\.(?:com|co|mx|es|tw|cn)\S*")
+# what every match of _MENTION_OR_LINK contains: most drafts have none, and then the regex
+# (which tries its \S+ branch at every position) need not run
+_MENTION_OR_LINK_PROBES = ("@", "http", ".co", ".mx", ".es", ".tw", ".cn")
 
 _LINGUA_CODES = {"en": "ENGLISH", "es": "SPANISH", "zh": "CHINESE"}
 
@@ -67,8 +70,10 @@ class LanguageRule(Rule):
         ``use_model=False`` answers from script, common words and letters alone (None where
         lingua would have been asked): cheap enough for every draft."""
         # a post's worth of text is plenty to tell three languages apart
-        text = _MENTION_OR_LINK.sub(" ", text[: self.max_chars])
-        cjk = sum(map(len, _CJK.findall(text)))
+        text = text[: self.max_chars]
+        if any(map(text.__contains__, _MENTION_OR_LINK_PROBES)):
+            text = _MENTION_OR_LINK.sub(" ", text)
+        cjk = 0 if text.isascii() else sum(map(len, _CJK.findall(text)))
         latin = sum(map(len, _LATIN.findall(text)))
         if cjk + latin < 2:
             return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import islice
 from typing import TYPE_CHECKING, Any
 
 from policies.matching import Span
@@ -119,7 +120,11 @@ class OffensiveRule(Rule):
 
     def model_applies(self, doc: Doc) -> bool:
         """Whether the English model should read this draft at all (enough Latin words)."""
-        return self.use_classifier and len(_LATIN_WORD.findall(doc.text)) >= self.min_words
+        if not self.use_classifier:
+            return False
+        # stop at the min_words-th word instead of listing every word of the draft
+        found = sum(1 for _ in islice(_LATIN_WORD.finditer(doc.text), max(0, self.min_words)))
+        return found >= self.min_words
 
     def language_ok(self, doc: Doc) -> bool:
         """False when the draft is recognisably in a language the model wasn't trained on."""
@@ -140,16 +145,20 @@ class OffensiveRule(Rule):
             return []
         # the model has its own preprocessing (shared with its training), so it gets the raw text
         score = float(clf.score(doc.text))
-        if score < min(block_at, review_at, self.review_alone) or not self.language_ok(doc):
-            return []  # the language is checked only for the few drafts that would be flagged
+        if score < min(block_at, review_at, self.review_alone):
+            return []
+        # the language is checked only for the few drafts that would be flagged: in the middle
+        # band after the (cheaper) insult test, which clears most of them
         if score >= block_at or score >= self.review_alone:
+            if not self.language_ok(doc):
+                return []
             drivers = [t for t, _ in clf.top_terms(doc.text, 3)]
             severity, message = self.severity, self.classifier_message
             if score < block_at:
                 severity = self.review_severity
         else:
             drivers = self.insults(doc.text)
-            if not drivers:
+            if not drivers or not self.language_ok(doc):
                 return []
             severity, message = self.review_severity, self.review_message
         span = self._locate(doc, drivers)

@@ -93,14 +93,15 @@ class PhrasesRule(Rule):
                 )
             )
 
-        # when every trigger's anchor is a plain word list, a draft whose automaton pass found
-        # none of them cannot fire this rule: one set test instead of a walk over the triggers
-        anchors = [t.draft_groups[0] for t in self.triggers]
-        self._anchor_gids: frozenset[int] | None = (
-            frozenset(g.gid for g in anchors)
-            if anchors and all(g.regex is None and not g.regexes for g in anchors)
-            else None
-        )
+        # A trigger can fire only if each draft-side list it requires matched (the anchor; with
+        # min_matches 1 every other list too). A plain word list's hits are exactly its entry in
+        # the view's automaton pass, so those lists are checked with set membership before any
+        # regex, reply_to scan or trigger walk runs: most drafts rule out every trigger at once.
+        self._required: list[tuple[_Trigger, frozenset[int]]] = []
+        for t in self.triggers:
+            needed = t.draft_groups if t.min_matches <= 1 else t.draft_groups[:1]
+            gids = frozenset(g.gid for g in needed if g.regex is None and not g.regexes)
+            self._required.append((t, gids))
 
     def _fire(self, doc: Doc, t: _Trigger) -> Span | None:
         if t.kinds is not None and doc.draft.kind not in t.kinds:
@@ -147,12 +148,14 @@ class PhrasesRule(Rule):
 
     def evaluate(self, doc: Doc) -> list[Finding]:
         """Return one finding for the first trigger that fires."""
-        if self._anchor_gids is not None and self._anchor_gids.isdisjoint(doc.scanned(self.view)):
+        hit = doc.scanned(self.view).keys()
+        live = [t for t, gids in self._required if hit >= gids]
+        if not live:
             return []
         for g in self.rule_unless:
             if doc.find(g):
                 return []
-        for t in self.triggers:
+        for t in live:
             span = self._fire(doc, t)
             if span is not None:
                 return [self.finding(doc, span, view=self.view, message=t.message)]
