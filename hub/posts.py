@@ -42,11 +42,6 @@ SCHEDULE_GRACE = timedelta(minutes=2)
 EDITABLE = frozenset({"draft", "checked", "in_review", "rejected", "scheduled", "failed"})
 WITHDRAWABLE = EDITABLE | {"approved"}
 #: states in which the post counts towards the author's content mix (as hub.compose counts)
-#: length counters for platforms the pack's length rule doesn't list; the sandbox stands in for
-#: X in the demo, so it counts like X does
-FALLBACK_LIMITS: dict[str, dict[str, Any]] = {
-    "sandbox": {"counter": "twitter", "max": 280, "name": "Sandbox (counted like X)"},
-}
 APPROVING = ("approve", "edit_approve", "override")
 
 
@@ -242,7 +237,7 @@ def count_length(pack: policies.Pack, platform: str, text: str) -> LengthCount:
     for rule in pack.rules:
         if isinstance(rule, LengthRule):
             limits.update(rule.limits)
-    spec = limits.get(platform) or FALLBACK_LIMITS.get(platform) or {"counter": "chars", "max": 0}
+    spec = limits.get(platform) or {"counter": "chars", "max": 0}
     maximum = int(spec["max"])
     name = str(spec.get("name", platform))
     counter = str(spec.get("counter", "chars"))
