@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from policies.matching import TermGroup
@@ -70,9 +71,21 @@ def share_after(history: AuthorHistory, is_product: bool) -> Fraction:
     return Fraction(product, posts)
 
 
+@lru_cache(maxsize=64)
+def _limit_fraction(limit: float) -> Fraction:
+    """The limit as the exact fraction its decimal spelling means (0.25 -> 1/4), parsed once."""
+    return Fraction(str(limit))
+
+
 def over_limit(history: AuthorHistory, is_product: bool, limit: float) -> bool:
     """True when a product post would push the share over the limit (exactly the limit is ok)."""
-    return is_product and share_after(history, True) > Fraction(str(limit))
+    if not is_product:
+        return False
+    posts = max(0, history.posts_30d) + 1
+    product = max(0, history.product_posts_30d) + 1
+    cap = _limit_fraction(limit)
+    # product/posts > p/q, in integers (posts and q are positive)
+    return product * cap.denominator > cap.numerator * posts
 
 
 def compute_mix(history: AuthorHistory | None, is_product: bool | None, limit: float) -> Mix | None:
@@ -86,5 +99,7 @@ def compute_mix(history: AuthorHistory | None, is_product: bool | None, limit: f
         product_posts_30d=history.product_posts_30d,
         limit=limit,
         is_product=is_product,
-        share_after=float(share_after(history, is_product)),
+        # int / int is correctly rounded, exactly like float(Fraction(...))
+        share_after=(max(0, history.product_posts_30d) + (1 if is_product else 0))
+        / (max(0, history.posts_30d) + 1),
     )

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from policies import Pack
 
 R = "reply"
 P = "post"
@@ -189,3 +193,20 @@ def test_platform_length(run) -> None:  # type: ignore[no-untyped-def]
     assert "platform-length" not in {f.rule_id for f in run(url_heavy, platform="x").findings}
     emoji = "👍🏽" * 301  # one grapheme each on Bluesky
     assert "platform-length" in {f.rule_id for f in run(emoji, platform="bluesky").findings}
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_boilerplate_lane_arithmetic_equals_counting(pack: Pack, data: st.DataObject) -> None:
+    """The packed-integer pre-check answers exactly what counting shared tokens answers."""
+    from policies.rules.boilerplate import BoilerplateRule, _tokens
+
+    rule = pack.rule("g9-boilerplate")
+    assert isinstance(rule, BoilerplateRule)
+    vocabulary = sorted({t for p in rule.phrases for t in _tokens(p)})
+    phrase = data.draw(st.sampled_from(rule.phrases))
+    mine = sorted(_tokens(phrase))
+    tokens = set(data.draw(st.lists(st.sampled_from(mine), max_size=len(mine))))
+    others = st.sampled_from(vocabulary) | st.text(max_size=3)
+    tokens |= set(data.draw(st.lists(others, max_size=6)))
+    assert rule._any_candidate_fast(tokens) == rule.any_candidate(tokens)
