@@ -3,8 +3,9 @@
 Runs every draft of the evaluation set through ``policies.check`` and, one text at a time,
 through better-profanity's ``contains_profanity`` and alt-profanity-check's ``predict_prob``.
 Prints p50/p99 per draft and drafts/s for each, and the ratios (baseline p50 / our p99 etc.).
-Each draft is timed ``--repeat`` times; we report the plain per-call distribution and, to take
-scheduler noise out on a shared machine, the distribution of each draft's best time.
+Each draft is timed ``--repeat`` times, in rounds that interleave the contenders; we report the
+plain per-call distribution and, to take scheduler noise out on a shared machine, the
+distribution of each draft's best time.
 """
 
 from __future__ import annotations
@@ -25,31 +26,50 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def measure(fn: Callable[[int], object], n: int, repeat: int) -> dict[str, float]:
-    """Time fn(i) for each of n items, repeat times; per-call and best-of-repeat stats in ms."""
-    calls: list[float] = []
-    best: list[float] = []
-    for i in range(n):
-        fn(i)  # warm: first call per item
+def measure(
+    contenders: dict[str, Callable[[int], object]], n: int, repeat: int
+) -> dict[str, dict[str, float]]:
+    """Time each contender's fn(i) on items 0..n-1, ``repeat`` rounds; stats in ms.
+
+    Rounds are interleaved (each round runs every contender over all items, in a rotating
+    order), so a slow spell on this shared machine hits all contenders alike instead of
+    whichever happened to be running; within a round each contender first makes an untimed
+    pass, so every contender is timed in its steady state, not in the caches another left.
+    Reported per contender: the plain per-call distribution and the distribution of each
+    item's best time over the rounds."""
+    names = list(contenders)
+    calls: dict[str, list[float]] = {k: [] for k in names}
+    best: dict[str, list[float]] = {k: [float("inf")] * n for k in names}
+    for fn in contenders.values():
+        for i in range(n):
+            fn(i)  # warm: first call per item
     gc.disable()  # like timeit: keep collector pauses out of every contender's numbers
-    for i in range(n):
-        b = float("inf")
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn(i)
-            dt = (time.perf_counter() - t0) * 1000.0
-            calls.append(dt)
-            b = min(b, dt)
-        best.append(b)
-    gc.enable()
-    total_s = sum(calls) / 1000.0
-    return {
-        "p50": statistics.median(calls),
-        "p99": percentile(calls, 0.99),
-        "best_p50": statistics.median(best),
-        "best_p99": percentile(best, 0.99),
-        "per_s": len(calls) / total_s if total_s else 0.0,
-    }
+    try:
+        for r in range(repeat):
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                fn, out, b = contenders[name], calls[name], best[name]
+                for i in range(n):  # untimed pass: the previous contender evicted our caches
+                    fn(i)
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    fn(i)
+                    dt = (time.perf_counter() - t0) * 1000.0
+                    out.append(dt)
+                    if dt < b[i]:
+                        b[i] = dt
+    finally:
+        gc.enable()
+    stats: dict[str, dict[str, float]] = {}
+    for name in names:
+        total_s = sum(calls[name]) / 1000.0
+        stats[name] = {
+            "p50": statistics.median(calls[name]),
+            "p99": percentile(calls[name], 0.99),
+            "best_p50": statistics.median(best[name]),
+            "best_p99": percentile(best[name], 0.99),
+            "per_s": len(calls[name]) / total_s if total_s else 0.0,
+        }
+    return stats
 
 
 def main() -> None:
@@ -70,29 +90,27 @@ def main() -> None:
     load_ms = (time.perf_counter() - t0) * 1000.0
     warm_up()
 
-    results: dict[str, dict[str, float]] = {}
-    results["policies.check (full pack)"] = measure(
-        lambda i: check(items[i].draft, items[i].context, pack), len(items), args.repeat
-    )
+    contenders: dict[str, Callable[[int], object]] = {
+        "policies.check (full pack)": lambda i: check(items[i].draft, items[i].context, pack)
+    }
     try:
         from better_profanity import profanity
 
         profanity.load_censor_words()
-        results["better_profanity.contains_profanity"] = measure(
-            lambda i: profanity.contains_profanity(texts[i]), len(texts), args.repeat
+        contenders["better_profanity.contains_profanity"] = lambda i: profanity.contains_profanity(
+            texts[i]
         )
     except ImportError:
         print("better-profanity not installed; skipping")
     try:
         from profanity_check import predict_prob
 
-        results["profanity_check.predict_prob"] = measure(
-            lambda i: predict_prob([texts[i]]), len(texts), args.repeat
-        )
+        contenders["profanity_check.predict_prob"] = lambda i: predict_prob([texts[i]])
     except ImportError:
         print("alt-profanity-check not installed; skipping")
+    results = measure(contenders, len(items), args.repeat)
 
-    print(f"{len(items)} drafts x {args.repeat} runs each; pack load {load_ms:.0f} ms")
+    print(f"{len(items)} drafts x {args.repeat} interleaved rounds; pack load {load_ms:.0f} ms")
     print(f"{'':38} {'p50 ms':>8} {'p99 ms':>8} {'best p50':>9} {'best p99':>9} {'drafts/s':>9}")
     for name, r in results.items():
         print(

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 _TRAILING = ".,;:!?)]}>'\"」』）】。，！？…"
 
 
+_WORDISH = re.compile(r"\w")
+
+
 class LinkExtractor:
     """Finds links in text; configured with the pack's list of top-level domains."""
 
@@ -54,9 +57,16 @@ class LinkExtractor:
                 out.append((_host(m.group(1)), _trim(text, m.span())))
                 if len(out) >= self.max_links:
                     return out
-        if not self._bare_probe.search(text):
+        probe = self._bare_probe.search(text)
+        if probe is None:
             return out
-        for m in self._bare.finditer(text):
+        # A bare link is a run of [\w.-] ending in a dot + TLD, and the probe finds the first
+        # such ending: no bare link starts before the run holding it, so the pattern (tried at
+        # every position) starts there instead of at 0; look-behinds still see what precedes.
+        start = probe.start()
+        while start > 0 and (text[start - 1] in ".-" or _WORDISH.match(text, start - 1)):
+            start -= 1
+        for m in self._bare.finditer(text, start):
             span = _trim(text, m.span())
             if any(span[0] < s[1] and s[0] < span[1] for _, s in out):
                 continue

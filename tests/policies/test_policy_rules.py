@@ -210,3 +210,29 @@ def test_boilerplate_lane_arithmetic_equals_counting(pack: Pack, data: st.DataOb
     others = st.sampled_from(vocabulary) | st.text(max_size=3)
     tokens |= set(data.draw(st.lists(others, max_size=6)))
     assert rule._any_candidate_fast(tokens) == rule.any_candidate(tokens)
+
+
+LINK_PIECES = ["kestrelfootwear.com", "www.", "x.co", ".com", ".co/", "https://", "a.b.mx", "-",
+               ".", "@", "/", " ", "tienda.es/p?q=1", "ok", "中文", "_", "9", "\u200b"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(LINK_PIECES) | st.text(max_size=3), max_size=14))
+def test_bare_links_scan_from_the_first_tld(pack: Pack, parts: list[str]) -> None:
+    """Starting the bare-link scan at the run holding the first TLD finds the same links as
+    scanning the whole text."""
+    from policies.rules.links import _host, _trim
+
+    text = "".join(parts)
+    links = pack.links
+    expected: list[tuple[str, tuple[int, int]]] = []
+    if "." in text:
+        if "://" in text:
+            expected = [
+                (_host(m.group(1)), _trim(text, m.span())) for m in links._scheme.finditer(text)
+            ]
+        for m in links._bare.finditer(text):
+            span = _trim(text, m.span())
+            if not any(span[0] < s[1] and s[0] < span[1] for _, s in expected):
+                expected.append((_host(m.group(1)), span))
+    assert links.extract(text) == expected[: links.max_links]
