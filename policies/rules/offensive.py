@@ -75,6 +75,9 @@ class OffensiveRule(Rule):
         self.languages = frozenset(str(x) for x in clf.get("languages") or ())
         self.extra_insults = frozenset(str(w).lower() for w in clf.get("insult_words") or ())
         self.not_insults = frozenset(str(w).lower() for w in clf.get("not_insults") or ())
+        # harmless idioms the model misreads ("kill it at the race", "kicked my butt"): the model
+        # reads the draft with them blanked out; the word lists above still see every word
+        self.idioms = lex.add(clf.get("idioms") or [], self.view)
         self.classifier_message = str(clf.get("message", self.message))
         self.review_message = str(clf.get("review_message", self.classifier_message))
         self._classifier: Any = None
@@ -118,6 +121,17 @@ class OffensiveRule(Rule):
             return []
         return [w for w in clf.insults_in(text, self.extra_insults) if w not in self.not_insults]
 
+    def model_text(self, doc: Doc) -> str:
+        """The draft as the model reads it: the pack's harmless idioms blanked out."""
+        spans = doc.find(self.idioms)
+        if not spans:
+            return doc.text
+        chars = list(doc.text)
+        for span in spans:
+            start, end = doc.original_span(self.view, span)
+            chars[start:end] = " " * (end - start)
+        return "".join(chars)
+
     def model_applies(self, doc: Doc) -> bool:
         """Whether the English model should read this draft at all (enough Latin words)."""
         if not self.use_classifier:
@@ -144,7 +158,8 @@ class OffensiveRule(Rule):
         if clf is None or not self.model_applies(doc):
             return []
         # the model has its own preprocessing (shared with its training), so it gets the raw text
-        score = float(clf.score(doc.text))
+        text = self.model_text(doc)
+        score = float(clf.score(text))
         if score < min(block_at, review_at, self.review_alone):
             return []
         # the language is checked only for the few drafts that would be flagged: in the middle
@@ -152,12 +167,12 @@ class OffensiveRule(Rule):
         if score >= block_at or score >= self.review_alone:
             if not self.language_ok(doc):
                 return []
-            drivers = [t for t, _ in clf.top_terms(doc.text, 3)]
+            drivers = [t for t, _ in clf.top_terms(text, 3)]
             severity, message = self.severity, self.classifier_message
             if score < block_at:
                 severity = self.review_severity
         else:
-            drivers = self.insults(doc.text)
+            drivers = self.insults(text)
             if not drivers or not self.language_ok(doc):
                 return []
             severity, message = self.review_severity, self.review_message
