@@ -106,13 +106,23 @@ class PhrasesRule(Rule):
     def _fire(self, doc: Doc, t: _Trigger) -> Span | None:
         if t.kinds is not None and doc.draft.kind not in t.kinds:
             return None
+        # the customer's message first: empty for posts, and the lists asked of it are rare (one
+        # scan of it, shared by every trigger that asks)
+        for g in t.reply_groups:
+            if not doc.find(g, "reply_to"):
+                return None
+        # every required list must match: one without word-list hits whose regexes' prefilter
+        # says they cannot match rules the trigger out before any regex runs
+        scanned = doc.scanned(self.view)
+        for g in t.draft_groups if t.min_matches <= 1 else t.draft_groups[:1]:
+            if g.gid in scanned:
+                continue
+            if g.regex is None or (g.gate is not None and not g.gate(doc.view(g.view).text)):
+                return None
         first, *rest = t.draft_groups
         anchors = doc.find(first)  # cheapest way out first: most drafts match nothing
         if not anchors or len(set(anchors)) < t.min_matches:
             return None
-        for g in t.reply_groups:
-            if not doc.find(g, "reply_to"):
-                return None
         for g in t.reply_unless:
             if doc.find(g, "reply_to"):
                 return None
