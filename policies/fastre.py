@@ -106,15 +106,20 @@ def _split_top(source: str) -> list[str] | None:
     return parts
 
 
-def _rewrite(source: str) -> str | None:
-    """The literal-first form of a source starting with ``\\b``, or None if there is none."""
+def _rewrite(source: str, ascii_only: bool = False) -> str | None:
+    """The literal-first form of a source starting with ``\\b``, or None if there is none.
+
+    ``ascii_only``: the pattern has re.ASCII, where only ASCII letters and digits are word
+    characters (``\\bñ`` would then mean the opposite)."""
     if not source.startswith("\\b"):
         return None
     rest = source[2:]
     if not rest:
         return None
     run = 0
-    if rest[0].isalnum():  # a word character: then any plain literals may follow it
+    first = rest[0]
+    if first.isalnum() and (first.isascii() or not ascii_only):
+        # a word character: then any plain literals may follow it
         while run < len(rest) and (rest[run].isalnum() or rest[run] in _PLAIN):
             run += 1
     if run and run < len(rest) and rest[run] in _QUANTIFIERS:
@@ -131,7 +136,7 @@ def _rewrite(source: str) -> str | None:
             return None
         out: list[str] = []
         for alt in alternatives:
-            new = _rewrite("\\b" + alt)
+            new = _rewrite("\\b" + alt, ascii_only)
             if new is None:
                 return None  # every alternative must start with a word character
             out.append(new)
@@ -146,7 +151,7 @@ def accelerate(pattern: re.Pattern[str]) -> re.Pattern[str]:
     whitespace and comments would need their own parser)."""
     if pattern.flags & re.VERBOSE or not isinstance(pattern.pattern, str):
         return pattern
-    new = _rewrite(pattern.pattern)
+    new = _rewrite(pattern.pattern, bool(pattern.flags & re.ASCII))
     if new is None:
         return pattern
     try:

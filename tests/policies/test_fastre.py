@@ -144,3 +144,12 @@ def test_random_texts_match_the_same(pack: Pack, parts: list[str]) -> None:
             for t in variants:
                 expected = [m.span() for m in g.regex.finditer(t) if m.end() > m.start()]
                 assert g.alternation.spans(t) == expected, (g.gid, t)
+
+
+def test_ascii_patterns_keep_their_word_boundary() -> None:
+    # under re.ASCII "ñ" is not a word character, so "\bñ" needs a word character before it
+    rx = re.compile(r"\bñu", re.ASCII)
+    assert accelerate(rx) is rx
+    assert _spans(re.compile(r"\bab", re.ASCII), "xab ab") == _spans(
+        accelerate(re.compile(r"\bab", re.ASCII)), "xab ab"
+    )
