@@ -24,7 +24,7 @@ the originals on real and hostile texts.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from policies.prefilter import Test, prefilter
 
@@ -52,9 +52,9 @@ def _skip_class(source: str, i: int) -> int:
     return i + 1
 
 
-def _group_end(source: str) -> int | None:
-    """Index of the ``)`` closing the group that opens at source[0], or None."""
-    depth = 0
+def _structure(source: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of every ``(``, ``)`` and ``|`` outside escapes and classes, then
+    ``(len, "!")`` if a class or an escape runs past the end."""
     i = 0
     n = len(source)
     while i < n:
@@ -65,13 +65,23 @@ def _group_end(source: str) -> int | None:
         if c == "[":
             i = _skip_class(source, i)
             continue
+        if c in "()|":
+            yield i, c
+        i += 1
+    if i > n:
+        yield n, "!"
+
+
+def _group_end(source: str) -> int | None:
+    """Index of the ``)`` closing the group that opens at source[0], or None."""
+    depth = 0
+    for i, c in _structure(source):
         if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth == 0:
                 return i
-        i += 1
     return None
 
 
@@ -80,27 +90,19 @@ def _split_top(source: str) -> list[str] | None:
     parts: list[str] = []
     depth = 0
     start = 0
-    i = 0
-    n = len(source)
-    while i < n:
-        c = source[i]
-        if c == "\\":
-            i += 2
-            continue
-        if c == "[":
-            i = _skip_class(source, i)
-            continue
+    for i, c in _structure(source):
         if c == "(":
             depth += 1
         elif c == ")":
             depth -= 1
             if depth < 0:
                 return None
-        elif c == "|" and depth == 0:
+        elif c == "!":
+            return None
+        elif depth == 0:
             parts.append(source[start:i])
             start = i + 1
-        i += 1
-    if depth != 0 or i > n:
+    if depth != 0:
         return None
     parts.append(source[start:])
     return parts
