@@ -24,9 +24,6 @@ if TYPE_CHECKING:
 _TRAILING = ".,;:!?)]}>'\"」』）】。，！？…"
 
 
-_WORDISH = re.compile(r"\w")
-
-
 class LinkExtractor:
     """Finds links in text; configured with the pack's list of top-level domains."""
 
@@ -64,7 +61,7 @@ class LinkExtractor:
         # such ending: no bare link starts before the run holding it, so the pattern (tried at
         # every position) starts there instead of at 0; look-behinds still see what precedes.
         start = probe.start()
-        while start > 0 and (text[start - 1] in ".-" or _WORDISH.match(text, start - 1)):
+        while start > 0 and ((c := text[start - 1]).isalnum() or c in "_.-"):  # [\w.-]
             start -= 1
         for m in self._bare.finditer(text, start):
             span = _trim(text, m.span())
