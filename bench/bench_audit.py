@@ -14,18 +14,17 @@ extrapolated per event, since running it over a million takes minutes; the outpu
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import create_engine, insert, select, text  # noqa: E402
+from scratch import scratch_database  # noqa: E402
+from sqlalchemy import insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from hub.audit import GENESIS, event_digest, verify_chain  # noqa: E402
@@ -33,9 +32,6 @@ from hub.db import make_engine  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
 from hub.models import AuditEvent, Staff  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 ACTIONS = [
     ("mention.received", "mention"),
     ("mention.claimed", "mention"),
@@ -181,24 +177,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=20_000, help="verify's rows per fetch")
     parser.add_argument("--postgresql", action="store_true", help="use 127.0.0.1:5432")
     args = parser.parse_args()
-    if not args.postgresql:
-        with tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp:
-            run(f"sqlite:///{tmp}/hub.db", args.rows, args.baseline_rows, args.batch)
-        return
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        run(PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name, args.rows, args.baseline_rows, args.batch)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-audit-") as tmp,
+        scratch_database(args.postgresql, Path(tmp)) as url,
+    ):
+        run(url, args.rows, args.baseline_rows, args.batch)
 
 
 if __name__ == "__main__":

@@ -21,17 +21,17 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, literal_column, select, text
+from sqlalchemy import Engine, insert, literal_column, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scratch import scratch_database  # noqa: E402
 
 from hub.auth import hash_password  # noqa: E402
 from hub.db import make_engine  # noqa: E402
@@ -47,9 +47,6 @@ from hub.models import (  # noqa: E402
 )
 from hub.reports import TABLES  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get(
-    "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 PASSWORD = "bench-password"
 VERDICTS = ("allow", "warn", "review", "block")
 PLATFORMS = ("x", "bluesky", "sandbox")
@@ -340,28 +337,6 @@ def naive_report(session: Any, start: datetime, end: datetime) -> dict[str, Any]
     return {"verdicts": by_verdict, "authors": len(by_author), "days": len(by_day)}
 
 
-@contextmanager
-def database(postgresql: bool, tmp: Path) -> Iterator[str]:
-    """A fresh database URL, dropped afterwards."""
-    if not postgresql:
-        yield f"sqlite:///{tmp / 'bench.db'}"
-        return
-    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
-
-
 def main() -> None:
     """Seed, time, print."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -387,7 +362,7 @@ def main() -> None:
                 print(f"reports benchmark on sqlite: reusing {args.db}")
             run(url, tmp, today, args)
             return
-        with database(args.postgresql, tmp) as url:
+        with scratch_database(args.postgresql, tmp) as url:
             _prepare(url, args, today)
             run(url, tmp, today, args)
 

@@ -10,7 +10,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,46 @@ def make_staff(app: Any) -> Callable[..., Any]:
         return staff
 
     return make
+
+
+@pytest.fixture
+def sent_posts(app: Any) -> Callable[..., None]:
+    """sent_posts(author_id, account_id, personal, product): the author's earlier sent posts, one
+    a day back from yesterday, the first ``product`` of them product posts (for the content mix)."""
+    from hub.db import job_session
+    from hub.models import OutboundItem, PolicyDecision
+
+    def seed(author_id: int, account_id: int, personal: int, product: int) -> None:
+        with job_session(app) as s:
+            for i in range(personal + product):
+                when = datetime.now(UTC) - timedelta(days=i + 1)
+                d = PolicyDecision(
+                    author_id=author_id,
+                    text=f"earlier post {i}",
+                    verdict="allow",
+                    pack_version="earlier",
+                    findings=[],
+                    platform="sandbox",
+                    kind="post",
+                    is_product=i < product,
+                )
+                s.add(d)
+                s.flush()
+                s.add(
+                    OutboundItem(
+                        kind="post",
+                        account_id=account_id,
+                        author_id=author_id,
+                        text=d.text,
+                        state="sent",
+                        idempotency_key=f"history-{author_id}-{i}",
+                        decision_id=d.id,
+                        created_at=when,
+                        sent_at=when,
+                    )
+                )
+
+    return seed
 
 
 @pytest.fixture

@@ -142,30 +142,32 @@ def _refused(item_id: int, exc: ReviewError) -> Any:
     return None
 
 
+def _decide(item_id: int, action: str) -> Any:
+    """Approve or reject with the form's reason; a refusal comes back on the item's page."""
+    session = get_session()
+    _item(item_id)
+    reason = _field("reason")
+    try:
+        if action == "approve":
+            outcome = approve_item(session, Approve(item_id, reason), current_user)
+        else:
+            outcome = reject_item(session, Reject(item_id, reason), current_user)
+        session.commit()
+    except ReviewError as exc:
+        return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action=action)
+    return _done(outcome)
+
+
 @bp.route("/<int:item_id>/approve", methods=["POST"])
 @role_required("compliance")
 def approve(item_id: int) -> Any:
-    session = get_session()
-    _item(item_id)
-    try:
-        outcome = approve_item(session, Approve(item_id, _field("reason")), current_user)
-        session.commit()
-    except ReviewError as exc:
-        return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action="approve")
-    return _done(outcome)
+    return _decide(item_id, "approve")
 
 
 @bp.route("/<int:item_id>/reject", methods=["POST"])
 @role_required("compliance")
 def reject(item_id: int) -> Any:
-    session = get_session()
-    _item(item_id)
-    try:
-        outcome = reject_item(session, Reject(item_id, _field("reason")), current_user)
-        session.commit()
-    except ReviewError as exc:
-        return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action="reject")
-    return _done(outcome)
+    return _decide(item_id, "reject")
 
 
 @bp.route("/<int:item_id>/edit", methods=["POST"])

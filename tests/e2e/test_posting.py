@@ -7,51 +7,12 @@ officer approves it; the outbox publishes it on the sandbox platform.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from playwright.sync_api import expect
 
 PRODUCT_POST = (
     "Took my new Cirrus Runners out for a rainy 10k this morning and my feet stayed dry "
     "the whole way. kestrelfootwear.com/cirrus-runner"
 )
-
-
-def _history(app, author_id: int, account_id: int, personal: int, product: int) -> None:  # type: ignore[no-untyped-def]
-    """The author's earlier sent posts this month, so the mix meter has something to count."""
-    from hub.db import job_session
-    from hub.models import OutboundItem, PolicyDecision, utcnow
-
-    with job_session(app) as s:
-        for i in range(personal + product):
-            is_product = i < product
-            when = utcnow() - timedelta(days=i + 1)
-            d = PolicyDecision(
-                author_id=author_id,
-                text=f"earlier post {i}",
-                verdict="allow",
-                pack_version="earlier",
-                findings=[],
-                platform="sandbox",
-                kind="post",
-                is_product=is_product,
-                created_at=when,
-            )
-            s.add(d)
-            s.flush()
-            s.add(
-                OutboundItem(
-                    kind="post",
-                    account_id=account_id,
-                    author_id=author_id,
-                    text=d.text,
-                    state="sent",
-                    idempotency_key=f"history-{author_id}-{i}",
-                    decision_id=d.id,
-                    created_at=when,
-                    sent_at=when,
-                )
-            )
 
 
 def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -62,7 +23,7 @@ def _sign_in(page, base: str, email: str) -> None:  # type: ignore[no-untyped-de
 
 
 def test_product_post_disclosure_mix_review_publish(  # type: ignore[no-untyped-def]
-    app, hub_server, page, make_staff, reload_until, screenshots
+    app, hub_server, page, make_staff, sent_posts, reload_until, screenshots
 ):
     from hub.db import job_session
     from hub.models import PlatformAccount
@@ -72,7 +33,7 @@ def test_product_post_disclosure_mix_review_publish(  # type: ignore[no-untyped-
     officer = make_staff("compliance", name="Casey Ortiz", email="casey@example.test")
     with job_session(app) as s:
         account_id = s.query(PlatformAccount.id).filter_by(platform="sandbox").scalar()
-    _history(app, employee.id, account_id, personal=4, product=1)
+    sent_posts(employee.id, account_id, personal=4, product=1)
 
     # the employee writes a product post without saying they work at Kestrel
     _sign_in(page, base, employee.email)

@@ -78,37 +78,6 @@ def _brand_posts(app):  # type: ignore[no-untyped-def]
         )
 
 
-def _history(app, author_id, account_id, n_posts, n_product):  # type: ignore[no-untyped-def]
-    """The author's earlier sent posts within 30 days, ``n_product`` of them product posts."""
-    with job_session(app) as s:
-        for i in range(n_posts):
-            product = i < n_product
-            d = PolicyDecision(
-                author_id=author_id,
-                text=f"earlier post {i}",
-                verdict="allow",
-                pack_version="test",
-                findings=[],
-                platform="sandbox",
-                kind="post",
-                is_product=product,
-            )
-            s.add(d)
-            s.flush()
-            s.add(
-                OutboundItem(
-                    kind="post",
-                    account_id=account_id,
-                    author_id=author_id,
-                    text=f"earlier post {i}",
-                    state="sent",
-                    idempotency_key=f"hist-{author_id}-{i}",
-                    decision_id=d.id,
-                    created_at=datetime.now(UTC) - timedelta(days=i + 1),
-                )
-            )
-
-
 def test_composer_offers_brand_and_own_accounts_only(app, signed_in, author, make_staff):
     other = make_staff("employee")
     with job_session(app) as s:
@@ -165,9 +134,11 @@ def test_warning_needs_confirmation(app, signed_in, sandbox_account):
 
 
 def test_product_post_without_disclosure_is_held_with_the_ftc_finding(
-    app, signed_in, author, sandbox_account
+    app, sent_posts, signed_in, author, sandbox_account
 ):
-    _history(app, author.id, sandbox_account.id, 7, 1)  # room in the mix: only G6 holds it
+    sent_posts(
+        author.id, sandbox_account.id, personal=6, product=1
+    )  # room in the mix: only G6 holds it
     item_id = _item_id(_post(signed_in, PRODUCT_UNDISCLOSED, sandbox_account.id))
     item = _item(app, item_id)
     assert item.state == "in_review" and item.review_started_at is not None
@@ -195,9 +166,9 @@ def test_product_post_without_disclosure_is_held_with_the_ftc_finding(
 
 
 def test_over_the_mix_limit_goes_to_review_with_the_numbers(
-    app, signed_in, author, sandbox_account
+    app, sent_posts, signed_in, author, sandbox_account
 ):
-    _history(app, author.id, sandbox_account.id, 4, 1)
+    sent_posts(author.id, sandbox_account.id, personal=3, product=1)
     check = signed_in.post(
         "/posts/check", data={"text": PRODUCT_DISCLOSED, "account_id": sandbox_account.id}
     ).text
@@ -216,8 +187,8 @@ def test_over_the_mix_limit_goes_to_review_with_the_numbers(
     assert "after it 2 of 6 of your posts in 30 days are product (33%)" in check
 
 
-def test_old_history_does_not_count(app, signed_in, author, sandbox_account):
-    _history(app, author.id, sandbox_account.id, 4, 4)
+def test_old_history_does_not_count(app, sent_posts, signed_in, author, sandbox_account):
+    sent_posts(author.id, sandbox_account.id, personal=0, product=4)
     with job_session(app) as s:
         for item in s.scalars(select(OutboundItem)):
             item.created_at = datetime.now(UTC) - timedelta(days=31)
@@ -250,12 +221,12 @@ def test_blocked_post_is_not_queued_and_can_ask_for_an_override(app, signed_in, 
     assert send_due(app) == {}
 
 
-def test_two_person_rule_needs_two_approvals(app, signed_in, author, sandbox_account):
+def test_two_person_rule_needs_two_approvals(app, sent_posts, signed_in, author, sandbox_account):
     from hub.settings import set_setting
 
     with job_session(app) as s:
         set_setting(s, "review.two_person_rules", ["g6-disclosure"], None)
-    _history(app, author.id, sandbox_account.id, 7, 1)
+    sent_posts(author.id, sandbox_account.id, personal=6, product=1)
     item_id = _item_id(_post(signed_in, PRODUCT_UNDISCLOSED, sandbox_account.id))
     assert _item(app, item_id).required_approvals == 2
     assert "Waiting for review (0 of 2 approvals)" in signed_in.get("/posts/").text
@@ -272,9 +243,9 @@ def test_two_person_rule_needs_two_approvals(app, signed_in, author, sandbox_acc
 
 
 def test_edit_rechecks_keeps_versions_and_resets_approvals(
-    app, signed_in, author, sandbox_account, make_staff
+    app, sent_posts, signed_in, author, sandbox_account, make_staff
 ):
-    _history(app, author.id, sandbox_account.id, 7, 1)
+    sent_posts(author.id, sandbox_account.id, personal=6, product=1)
     item_id = _item_id(_post(signed_in, PRODUCT_UNDISCLOSED, sandbox_account.id))
     reviewer = make_staff("compliance")
     with job_session(app) as s:
@@ -307,8 +278,10 @@ def test_edit_rechecks_keeps_versions_and_resets_approvals(
     assert page.count('class="version') == 3 and "outbound.edited" in page
 
 
-def test_editing_a_counted_post_does_not_count_it_twice(app, signed_in, author, sandbox_account):
-    _history(app, author.id, sandbox_account.id, 7, 1)
+def test_editing_a_counted_post_does_not_count_it_twice(
+    app, sent_posts, signed_in, author, sandbox_account
+):
+    sent_posts(author.id, sandbox_account.id, personal=6, product=1)
     item_id = _item_id(_post(signed_in, PRODUCT_DISCLOSED, sandbox_account.id))
     assert _item(app, item_id).state == "scheduled"  # 2 of 8 = 25%: exactly the limit
     check = signed_in.post(
@@ -510,10 +483,12 @@ def test_length_counter_counts_like_the_platform(app, signed_in, sandbox_account
     assert _items(app) == []
 
 
-def test_editing_a_rejected_post_sends_it_back_to_review(app, signed_in, author, sandbox_account):
+def test_editing_a_rejected_post_sends_it_back_to_review(
+    app, sent_posts, signed_in, author, sandbox_account
+):
     """A reviewer may reject for something no rule sees: an edit that passes every rule still
     goes back to a person."""
-    _history(app, author.id, sandbox_account.id, 7, 1)
+    sent_posts(author.id, sandbox_account.id, personal=6, product=1)
     item_id = _item_id(_post(signed_in, PRODUCT_UNDISCLOSED, sandbox_account.id))
     with job_session(app) as s:
         item = s.get(OutboundItem, item_id)

@@ -84,37 +84,6 @@ def _held(app: Any, author: Any, account_id: int, text: str, **kw: Any) -> int:
         return item.id
 
 
-def _published_posts(app: Any, author: Any, account_id: int, personal: int, product: int) -> None:
-    """The author's sent posts of the last days (for the content mix)."""
-    with job_session(app) as s:
-        for n in range(personal + product):
-            is_product = n < product
-            d = PolicyDecision(
-                author_id=author.id,
-                text=f"old post {n}",
-                verdict="allow",
-                pack_version="old",
-                findings=[],
-                platform="sandbox",
-                kind="post",
-                is_product=is_product,
-            )
-            s.add(d)
-            s.flush()
-            s.add(
-                OutboundItem(
-                    kind="post",
-                    account_id=account_id,
-                    author_id=author.id,
-                    text=f"old post {n}",
-                    state="sent",
-                    idempotency_key=uuid.uuid4().hex,
-                    decision_id=d.id,
-                    created_at=utcnow() - timedelta(days=2),
-                )
-            )
-
-
 def _act(app: Any, fn: Any, form: Any, reviewer: Any) -> Any:
     """Run one review service in its own transaction, as a request would."""
     with job_session(app) as s:
@@ -322,11 +291,13 @@ def test_blocked_edit_over_http_comes_back_with_findings_and_the_text(
     assert _item(app, item_id).text == LINK_POST
 
 
-def test_the_edit_is_checked_against_the_authors_content_mix(app, people, sandbox_account):
+def test_the_edit_is_checked_against_the_authors_content_mix(
+    app, sent_posts, people, sandbox_account
+):
     # the author: 2 personal posts → a product post makes 1 in 3 (over the 25% limit)
-    _published_posts(app, people["author"], sandbox_account.id, personal=2, product=0)
+    sent_posts(people["author"].id, sandbox_account.id, personal=2, product=0)
     # the reviewer: 3 personal posts → the same post would make exactly 25%, allowed
-    _published_posts(app, people["r1"], sandbox_account.id, personal=3, product=0)
+    sent_posts(people["r1"].id, sandbox_account.id, personal=3, product=0)
     item_id = _held(app, people["author"], sandbox_account.id, LINK_POST)
     _act(app, edit_and_approve, EditApprove(item_id, PRODUCT_POST), people["r1"])
     with job_session(app) as s:
@@ -337,9 +308,11 @@ def test_the_edit_is_checked_against_the_authors_content_mix(app, people, sandbo
         assert "g7-content-mix" not in {f.rule_id for f in mine.findings}
 
 
-def test_the_held_post_is_not_counted_twice_in_the_authors_mix(app, people, sandbox_account):
+def test_the_held_post_is_not_counted_twice_in_the_authors_mix(
+    app, sent_posts, people, sandbox_account
+):
     # 3 personal posts + this product post = exactly 25%: allowed, as the composer said
-    _published_posts(app, people["author"], sandbox_account.id, personal=3, product=0)
+    sent_posts(people["author"].id, sandbox_account.id, personal=3, product=0)
     item_id = _held(app, people["author"], sandbox_account.id, PRODUCT_POST + " 🙂")
     with job_session(app) as s:
         assert s.get(OutboundItem, item_id).decision.is_product is True
@@ -635,9 +608,9 @@ def test_queue_lists_oldest_first_with_filters(
 
 
 def test_detail_page_shows_versions_mix_pack_and_history(
-    app, people, sandbox_account, client, login
+    app, sent_posts, people, sandbox_account, client, login
 ):
-    _published_posts(app, people["author"], sandbox_account.id, personal=2, product=1)
+    sent_posts(people["author"].id, sandbox_account.id, personal=2, product=1)
     item_id = _held(app, people["author"], sandbox_account.id, LINK_POST, required=2)
     with job_session(app) as s:
         s.get(OutboundItem, item_id).review_reason = "Held: a link we don't know."

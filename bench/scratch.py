@@ -1,0 +1,38 @@
+"""A throwaway database for a benchmark: SQLite in a directory, or a fresh PostgreSQL database on
+127.0.0.1:5432 (``HUB_TEST_PG_ADMIN`` overrides the admin URL) that is dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+PG_ADMIN_URL = os.environ.get(
+    "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@contextmanager
+def scratch_database(postgresql: bool, tmp: Path) -> Iterator[str]:
+    """A fresh database URL, dropped afterwards."""
+    if not postgresql:
+        yield f"sqlite:///{tmp / 'bench.db'}"
+        return
+    name = f"hub_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
+                {"n": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
