@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template
-from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
 
 from . import config as hub_config
-from . import db
+from . import db, web
 from .crypto import SecretBox, new_key
 
 csrf = CSRFProtect()
@@ -83,26 +82,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(bp)
 
-    @app.errorhandler(CSRFError)
-    def _csrf(e: CSRFError):  # type: ignore[no-untyped-def]
-        return render_template(
-            "error.html",
-            code=400,
-            message="The form expired or was not sent from the hub. Reload the page and try again.",
-        ), 400
-
-    @app.errorhandler(HTTPException)
-    def _http(e: HTTPException):  # type: ignore[no-untyped-def]
-        return render_template("error.html", code=e.code, message=e.description), e.code
-
-    @app.errorhandler(Exception)
-    def _unexpected(e: Exception):  # type: ignore[no-untyped-def]
-        app.logger.exception("unhandled error")
-        return render_template(
-            "error.html",
-            code=500,
-            message="Something went wrong on our side; nothing you typed "
-            "was lost. Go back and try again.",
-        ), 500
-
+    web.register_error_handlers(app)
     return app

@@ -20,6 +20,7 @@ from connectors.base import REGISTRY, AuthExpired, Connector, ConnectorError, Ra
 from .audit import record_event
 from .crypto import SecretBox
 from .db import job_session
+from .errors import UserError
 from .models import PlatformAccount, utcnow
 
 _lock = threading.Lock()
@@ -104,7 +105,7 @@ def connector_for(app: Flask, account: PlatformAccount) -> Connector:
 # --- the admin accounts page's services -------------------------------------------------------
 
 
-class AccountError(ValueError):
+class AccountError(UserError):
     """Bad input for an account; the message is for the person who typed it."""
 
 

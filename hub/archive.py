@@ -27,6 +27,7 @@ from sqlalchemy import JSON, Boolean, ColumnElement, Float, Integer, Table, and_
 from sqlalchemy.orm import Session
 
 from .audit import event_digest, record_event
+from .errors import UserError
 from .models import AuditEvent, OutboundItem, PolicyDecision, ReviewAction, Staff, utcnow
 
 FORMAT = "kestrel-hub-audit-archive"
@@ -119,7 +120,7 @@ _DESCRIPTIONS = {
 }
 
 
-class ArchiveError(ValueError):
+class ArchiveError(UserError):
     """An export request that cannot go ahead; the message is for the user."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,10 +36,17 @@ def make_engine(url: str) -> Engine:
 
 
 def init_app(app: Flask) -> None:
-    """Attach an engine and session factory to the app and close the session after each request."""
+    """Attach an engine and session factory; each request is one unit of work.
+
+    The request's session commits once, after the view returned a response and before that
+    response leaves (so a failing commit still becomes an error page, and the page after a
+    redirect sees the change); any error discards it (``discard``, called by the error
+    handlers, and the teardown for anything that escapes them).
+    """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hub.engine"] = engine
     app.extensions["hub.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.after_request(_commit_request)
     app.teardown_appcontext(_close_session)
 
 
@@ -48,6 +55,34 @@ def get_session() -> Session:
     if "db" not in g:
         g.db = current_app.extensions["hub.sessionmaker"]()
     return g.db  # type: ignore[no-any-return]
+
+
+def _commit_request(response: Response) -> Response:
+    """The one place a request's work is committed (see ``init_app``)."""
+    session: Session | None = g.get("db")
+    if session is not None:
+        session.commit()
+    return response
+
+
+def discard() -> None:
+    """Throw away the request's uncommitted work (an error page follows)."""
+    session: Session | None = g.get("db")
+    if session is not None:
+        session.rollback()
+
+
+@contextmanager
+def attempt() -> Iterator[Session]:
+    """Run one service call inside a savepoint of the request's unit of work.
+
+    An exception undoes only the writes made inside the block and propagates, so a view can
+    catch a ``UserError`` and show it in its form while what happened before stays in the
+    request's commit.
+    """
+    session = get_session()
+    with session.begin_nested():
+        yield session
 
 
 def _close_session(exc: BaseException | None) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from .audit import record_event
+from .errors import UserError
 from .models import Mention, Staff
 
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -21,7 +22,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-class MoveError(Exception):
+class MoveError(UserError):
     """A move that the rules or the person's role do not allow; the message says why."""
 
 

@@ -34,6 +34,7 @@ from .accounts import connector_for
 from .audit import record_event
 from .compose import check_text, record_decision
 from .db import job_session
+from .errors import UserError
 from .models import Mention, OutboundItem, PlatformAccount, Staff, utcnow
 from .moderation import MoveError, can_work
 
@@ -57,7 +58,7 @@ SENDING_STALE = timedelta(seconds=120)
 MAX_ATTEMPTS = 8
 
 
-class OutboxError(Exception):
+class OutboxError(UserError):
     """A submission that cannot go ahead; the message is for the author."""
 
 

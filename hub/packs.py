@@ -30,6 +30,7 @@ from policies.engine import DEFAULT_PACK
 from policies.examples import iter_examples, run_pack_examples
 
 from .audit import record_event
+from .errors import UserError
 from .models import PolicyPackVersion, Staff, utcnow
 
 #: subject_type of the audit events about pack versions
@@ -48,16 +49,14 @@ _AUDIT_LIST_CAP = 50
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class PackError(Exception):
+class PackError(UserError):
     """A refused pack operation; ``errors`` maps form field names ("" for the form) to messages;
     ``status`` is 409 when the pack's state is the reason (not the input)."""
 
     def __init__(
         self, message: str, errors: Mapping[str, str] | None = None, status: int = 422
     ) -> None:
-        super().__init__(message)
-        self.errors: dict[str, str] = dict(errors or {"": message})
-        self.status = status
+        super().__init__(message, status=status, errors=errors)
 
 
 # ---------------------------------------------------------------------------------- reading

@@ -48,10 +48,6 @@ APPROVING = ("approve", "edit_approve", "override")
 class PostError(OutboxError):
     """A post that cannot go ahead as asked; the message is for the author."""
 
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
-
 
 @dataclass(frozen=True)
 class NewPost:

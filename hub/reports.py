@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 
 from .compose import _COUNTED as COUNTED_POST_STATES
 from .db import job_session
+from .errors import UserError
 from .models import (
     DailySummary,
     DecisionFinding,
@@ -51,8 +52,10 @@ _PLATFORM_RE = re.compile(r"[a-z0-9_-]{1,20}")
 _DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-class ReportInputError(ValueError):
+class ReportInputError(UserError):
     """The request's period or filters are unusable; ``messages`` says every reason."""
+
+    status = 400
 
     def __init__(self, messages: list[str]) -> None:
         super().__init__("; ".join(messages))

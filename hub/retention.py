@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, o
 from sqlalchemy.orm import Session
 
 from .audit import ANCHOR_KEY, record_event, verify_chain
+from .errors import UserError
 from .models import (
     AuditEvent,
     DecisionFinding,
@@ -51,7 +52,7 @@ LIVE_STATES = ("in_review", "scheduled", "sending")
 _CHUNK = 500  # ids per DELETE ... IN (...), well under every driver's parameter limit
 
 
-class RetentionError(ValueError):
+class RetentionError(UserError):
     """A retention or hold request that cannot go ahead; the message is for the user."""
 
 

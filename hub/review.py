@@ -30,6 +30,7 @@ from policies.mix import share_after
 
 from .audit import record_event
 from .compose import author_history, check_text, record_decision
+from .errors import Conflict, Forbidden, UserError
 from .models import (
     DecisionFinding,
     OutboundItem,
@@ -53,15 +54,15 @@ APPROVING = ("approve", "edit_approve", "override")
 KINDS = ("post", "reply")
 
 
-class ReviewError(Exception):
+class ReviewError(UserError):
     """A review action that cannot go ahead; the message is for the reviewer."""
 
 
-class ReviewForbidden(ReviewError):
+class ReviewForbidden(ReviewError, Forbidden):
     """Not allowed for this person (their own draft, or not a reviewer): HTTP 403."""
 
 
-class ReviewConflict(ReviewError):
+class ReviewConflict(ReviewError, Conflict):
     """The item is no longer waiting for review (someone else decided it first)."""
 
 

@@ -73,11 +73,12 @@ def _lease(
     """A per-account lease: a PostgreSQL advisory lock, or a process-local lock on SQLite."""
     engine = app.extensions["hub.engine"]
     if engine.dialect.name == "postgresql":
-        with engine.connect() as conn:
+        # A session-level lock on its own autocommit connection: it outlives the short
+        # transactions of the job it guards and is never part of one.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             got = conn.execute(
                 text("SELECT pg_try_advisory_lock(:ns, :id)"), {"ns": ns, "id": account_id}
             ).scalar()
-            conn.commit()
             try:
                 yield bool(got)
             finally:
@@ -85,7 +86,6 @@ def _lease(
                     conn.execute(
                         text("SELECT pg_advisory_unlock(:ns, :id)"), {"ns": ns, "id": account_id}
                     )
-                    conn.commit()
         return
     with _local_guard:
         lock = locks.setdefault(account_id, threading.Lock())

@@ -19,7 +19,7 @@ from ..accounts import (
     test_connection,
 )
 from ..auth import role_required
-from ..db import get_session
+from ..db import attempt, get_session
 from ..models import PlatformAccount
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
@@ -62,12 +62,10 @@ def create() -> Any:
         },
         secrets={f.name: request.form.get(f"{platform}-{f.name}", "") for f in fields if f.secret},
     )
-    session = get_session()
     try:
-        account = add_account(session, current_app, new, current_user.id)
-        session.commit()
+        with attempt() as session:
+            account = add_account(session, current_app, new, current_user.id)
     except AccountError as exc:
-        session.rollback()
         flash(str(exc), "error")
         # secrets are never echoed back into the form
         return _page(422, {"platform": platform, "handle": new.handle} | new.settings)
@@ -89,7 +87,6 @@ def active(account_id: int) -> Any:
     session = get_session()
     account = _account(account_id)
     set_account_active(session, account, request.form.get("active") == "1", current_user.id)
-    session.commit()
     flash(f"@{account.handle} is {'active' if account.active else 'paused'}.", "ok")
     return redirect(url_for("accounts.index"))
 
@@ -103,10 +100,9 @@ def credentials(account_id: int) -> Any:
         f.name: request.form.get(f.name, "") for f in account_fields(account.platform) if f.secret
     }
     try:
-        replace_credentials(session, current_app, account, secrets, current_user.id)
-        session.commit()
+        with attempt():
+            replace_credentials(session, current_app, account, secrets, current_user.id)
     except AccountError as exc:
-        session.rollback()
         flash(str(exc), "error")
     else:
         flash(f"Replaced the credentials of @{account.handle}. Test the connection next.", "ok")

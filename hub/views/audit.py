@@ -37,7 +37,8 @@ from ..audit import (
     verify_chain,
 )
 from ..auth import role_required
-from ..db import get_session
+from ..db import attempt, discard, get_session
+from ..errors import UserError
 from ..models import LegalHold, Mention, OutboundItem, PolicyDecision, ReviewAction, Staff
 from ..retention import (
     MAX_YEARS,
@@ -58,7 +59,7 @@ bp = Blueprint("audit", __name__, url_prefix="/audit")
 TAIL_EVENTS = 1000
 
 
-class FormError(ValueError):
+class FormError(UserError):
     """Bad input on one of the audit forms; the message is for the user."""
 
 
@@ -123,16 +124,14 @@ def index() -> Any:
 @bp.route("/retention", methods=["POST"])
 @role_required("compliance")
 def retention() -> Any:
-    session = get_session()
     try:
-        years = set_retention_years(
-            session, request.form.get("retention_years", ""), current_user.id
-        )
+        with attempt() as session:
+            years = set_retention_years(
+                session, request.form.get("retention_years", ""), current_user.id
+            )
     except RetentionError as exc:
-        session.rollback()
         flash(str(exc), "error")
         return _index(422)
-    session.commit()
     flash(f"Records are now kept for {years} years.", "ok")
     return redirect(url_for("audit.index"))
 
@@ -149,7 +148,7 @@ def verify() -> Any:
             "warn",
         )
         return redirect(url_for("audit.index"))
-    session.rollback()
+    discard()  # nothing written: free the request's connection during the long read below
     result = verify_app_chain(
         current_app, known_head=known_head(load_last_verify(current_app.instance_path))
     )
@@ -179,7 +178,6 @@ def holds() -> Any:
 @bp.route("/holds", methods=["POST"])
 @role_required("compliance")
 def place_hold() -> Any:
-    session = get_session()
     form = {k: request.form.get(k, "") for k in ("hold_employee", "hold_from", "hold_to")}
     form["hold_reason"] = request.form.get("hold_reason", "")[:4000]
     try:
@@ -189,12 +187,11 @@ def place_hold() -> Any:
             ends_at=_day(form["hold_to"], "To", end=True),
             reason=form["hold_reason"],
         )
-        hold = create_hold(session, new, current_user.id)
+        with attempt() as session:
+            hold = create_hold(session, new, current_user.id)
     except (FormError, RetentionError) as exc:
-        session.rollback()
         flash(str(exc), "error")
         return _holds_page(422, form)
-    session.commit()
     flash(f"Legal hold #{hold.id} placed: covered records will not be purged.", "ok")
     return redirect(url_for("audit.holds"))
 
@@ -202,16 +199,14 @@ def place_hold() -> Any:
 @bp.route("/holds/<int:hold_id>/release", methods=["POST"])
 @role_required("compliance")
 def release(hold_id: int) -> Any:
-    session = get_session()
     try:
-        release_hold(session, hold_id, current_user.id)
+        with attempt() as session:
+            release_hold(session, hold_id, current_user.id)
     except RetentionError as exc:
-        session.rollback()
         if session.get(LegalHold, hold_id) is None:
             abort(404, str(exc))
         flash(str(exc), "error")
         return redirect(url_for("audit.holds"))
-    session.commit()
     flash(f"Legal hold #{hold_id} released.", "ok")
     return redirect(url_for("audit.holds"))
 
@@ -256,11 +251,10 @@ def export() -> Any:
         staff_id = _staff_id(form["export_employee"])
         start = _day(form["export_from"], "From")
         end = _day(form["export_to"], "To", end=True)
-        export_archive(session, path, staff_id, start, end, actor_id=current_user.id)
-        session.commit()
+        with attempt():
+            export_archive(session, path, staff_id, start, end, actor_id=current_user.id)
     except (FormError, ArchiveError) as exc:
         path.unlink(missing_ok=True)
-        session.rollback()
         flash(str(exc), "error")
         return _index(422, form)
     except BaseException:

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from ..auth import role_required
 from ..compose import check_text, finding_dict, highlight
 from ..conversation import load_conversation
-from ..db import get_session
+from ..db import attempt, get_session
+from ..errors import UserError
 from ..models import Mention, OutboundItem, Staff
 from ..moderation import (
     MoveError,
@@ -21,7 +22,7 @@ from ..moderation import (
     claim_mention,
     move_mention,
 )
-from ..outbox import OutboxError, SubmitReply, new_idempotency_key, submit_reply
+from ..outbox import SubmitReply, new_idempotency_key, submit_reply
 
 bp = Blueprint("conversation", __name__)
 MAX_REPLY = 5000
@@ -70,12 +71,10 @@ def show(mention_id: int) -> Any:
 @bp.route("/mentions/<int:mention_id>/claim", methods=["POST"])
 @role_required("employee", "manager")
 def claim(mention_id: int) -> Any:
-    session = get_session()
     try:
-        claim_mention(session, _mention(mention_id), current_user)
-        session.commit()
+        with attempt() as session:
+            claim_mention(session, _mention(mention_id), current_user)
     except MoveError as exc:
-        session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
@@ -89,10 +88,9 @@ def assign(mention_id: int) -> Any:
     if raw and assignee is None:
         abort(400, "No such person.")
     try:
-        assign_mention(session, _mention(mention_id), assignee, current_user)
-        session.commit()
+        with attempt():
+            assign_mention(session, _mention(mention_id), assignee, current_user)
     except MoveError as exc:
-        session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
@@ -100,18 +98,16 @@ def assign(mention_id: int) -> Any:
 @bp.route("/mentions/<int:mention_id>/status", methods=["POST"])
 @role_required("employee", "manager")
 def status(mention_id: int) -> Any:
-    session = get_session()
     try:
-        move_mention(
-            session,
-            _mention(mention_id),
-            request.form.get("to", ""),
-            current_user,
-            request.form.get("why", "")[:500],
-        )
-        session.commit()
+        with attempt() as session:
+            move_mention(
+                session,
+                _mention(mention_id),
+                request.form.get("to", ""),
+                current_user,
+                request.form.get("why", "")[:500],
+            )
     except MoveError as exc:
-        session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
@@ -127,10 +123,9 @@ def reply(mention_id: int) -> Any:
         abort(400, "The form is missing its key; reload the page.")
     form = SubmitReply(mention_id, text, key, request.form.get("confirm") == "yes")
     try:
-        result = submit_reply(session, form, current_user)
-        session.commit()
-    except (MoveError, OutboxError) as exc:
-        session.rollback()
+        with attempt():
+            result = submit_reply(session, form, current_user)
+    except UserError as exc:
         flash(str(exc), "error")
         return _page(mention, text, key=key, status=422)
     if result.outcome in ("scheduled", "duplicate"):

@@ -10,7 +10,7 @@ from flask_login import current_user
 from .. import packs
 from ..audit import history
 from ..auth import role_required
-from ..db import get_session
+from ..db import attempt, get_session
 from ..models import PolicyPackVersion
 
 bp = Blueprint("policy_admin", __name__, url_prefix="/policy")
@@ -88,10 +88,9 @@ def save() -> Any:
     note = request.form.get("note", "")
     edit = packs.PackEdit(values=values, note=note, base_version=request.form.get("base", ""))
     try:
-        result = packs.create_draft(session, edit, current_user.id)
-        session.commit()
+        with attempt():
+            result = packs.create_draft(session, edit, current_user.id)
     except packs.PackError as exc:
-        session.rollback()
         base = packs.current_base(session)
         if exc.status == 409:
             # the submitted values belong to another pack: show the current one, keep the note
@@ -134,7 +133,6 @@ def test(version_id: int) -> Any:
     session = get_session()
     row = _version(version_id)
     result = packs.run_examples(session, row, current_user.id)
-    session.commit()
     if result.get("error"):
         flash(f"The examples could not run: {result['error']}", "error")
     elif result["failed"]:
@@ -152,10 +150,9 @@ def activate(version_id: int) -> Any:
     session = get_session()
     _version(version_id)
     try:
-        row = packs.activate_version(session, version_id, current_user.id)
-        session.commit()
+        with attempt():
+            row = packs.activate_version(session, version_id, current_user.id)
     except packs.PackError as exc:
-        session.rollback()
         return _version_page(_version(version_id), exc.status, str(exc))
     flash(f"Version #{row.id} ({row.version[:10]}) is now the active pack.", "ok")
     return redirect(url_for("policy_admin.index"))
@@ -164,12 +161,10 @@ def activate(version_id: int) -> Any:
 @bp.route("/revert", methods=["POST"])
 @role_required("compliance")
 def revert() -> Any:
-    session = get_session()
     try:
-        row = packs.revert_to_default(session, current_user.id, request.form.get("note", ""))
-        session.commit()
+        with attempt() as session:
+            row = packs.revert_to_default(session, current_user.id, request.form.get("note", ""))
     except packs.PackError as exc:
-        session.rollback()
         return _index_page(exc.status, exc.errors)
     flash(f"Version #{row.id} retired: the shipped default pack is active again.", "ok")
     return redirect(url_for("policy_admin.index"))

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ..audit import history
 from ..auth import role_required
 from ..compose import finding_dict, highlight
-from ..db import get_session
+from ..db import attempt, get_session
 from ..models import OutboundItem, PlatformAccount, utcnow
 from ..outbox import new_idempotency_key
 from ..packs import active_pack
@@ -177,10 +177,9 @@ def create() -> Any:
             confirm_warnings=request.form.get("confirm_warnings") == "yes",
             override_reason=request.form.get("override_reason", "")[:4000],
         )
-        result = submit_post(session, form, current_user)
-        session.commit()
+        with attempt():
+            result = submit_post(session, form, current_user)
     except PostError as exc:
-        session.rollback()
         return _composer(
             text=text,
             account_id=account_id,
@@ -190,7 +189,6 @@ def create() -> Any:
             status=exc.status,
         )
     except IntegrityError:  # the same form sent twice at once: the other request created it
-        session.rollback()
         existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
         if existing is None or existing.author_id != current_user.id:
             raise
@@ -297,10 +295,9 @@ def edit(item_id: int) -> Any:
             confirm_warnings=request.form.get("confirm_warnings") == "yes",
             override_reason=request.form.get("override_reason", "")[:4000],
         )
-        result = edit_post(session, item, form, current_user)
-        session.commit()
+        with attempt():
+            result = edit_post(session, item, form, current_user)
     except PostError as exc:
-        session.rollback()
         if exc.status == 409:
             flash(str(exc), "error")
             return redirect(url_for("posts.show", item_id=item_id), 303)
@@ -316,10 +313,10 @@ def withdraw(item_id: int) -> Any:
     session = get_session()
     item = _post_or_404(item_id)
     try:
-        withdraw_post(session, item, current_user)
-        session.commit()
-        flash("Withdrawn: it will not be posted.", "ok")
+        with attempt():
+            withdraw_post(session, item, current_user)
     except PostError as exc:
-        session.rollback()
         flash(str(exc), "error")
+    else:
+        flash("Withdrawn: it will not be posted.", "ok")
     return redirect(url_for("posts.show", item_id=item_id))

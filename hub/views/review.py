@@ -10,7 +10,7 @@ from flask_login import current_user
 from ..audit import history
 from ..auth import role_required
 from ..compose import finding_dict, highlight
-from ..db import get_session
+from ..db import attempt, get_session
 from ..models import OutboundItem
 from ..review import (
     KINDS,
@@ -131,10 +131,8 @@ def _done(outcome: ReviewOutcome) -> Any:
 
 def _refused(item_id: int, exc: ReviewError) -> Any:
     """Translate a refusal: 403 for separation of duties, otherwise the page with the message."""
-    session = get_session()
-    session.rollback()
     if isinstance(exc, ReviewForbidden):
-        abort(403, str(exc))
+        raise exc
     flash(str(exc), "error")
     item = _item(item_id)
     if isinstance(exc, ReviewConflict):
@@ -148,11 +146,11 @@ def _decide(item_id: int, action: str) -> Any:
     _item(item_id)
     reason = _field("reason")
     try:
-        if action == "approve":
-            outcome = approve_item(session, Approve(item_id, reason), current_user)
-        else:
-            outcome = reject_item(session, Reject(item_id, reason), current_user)
-        session.commit()
+        with attempt():
+            if action == "approve":
+                outcome = approve_item(session, Approve(item_id, reason), current_user)
+            else:
+                outcome = reject_item(session, Reject(item_id, reason), current_user)
     except ReviewError as exc:
         return _refused(item_id, exc) or _page(_item(item_id), status=422, form_action=action)
     return _done(outcome)
@@ -178,12 +176,11 @@ def edit(item_id: int) -> Any:
     _item(item_id)
     text = _field("text")
     try:
-        outcome = edit_and_approve(
-            session, EditApprove(item_id, text, _field("reason")), current_user
-        )
-        session.commit()
+        with attempt():
+            outcome = edit_and_approve(
+                session, EditApprove(item_id, text, _field("reason")), current_user
+            )
     except EditBlocked as exc:
-        session.rollback()
         flash(str(exc), "error")
         return _page(_item(item_id), text, exc.decision, status=422, form_action="edit")
     except ReviewError as exc:
@@ -201,13 +198,11 @@ def settings() -> Any:
     if request.method == "POST":
         picked = [r[:60] for r in request.form.getlist("rules")]
         try:
-            save_two_person_rules(session, picked, current_user)
-            session.commit()
-        except ReviewForbidden as exc:
-            session.rollback()
-            abort(403, str(exc))
+            with attempt():
+                save_two_person_rules(session, picked, current_user)
+        except ReviewForbidden:
+            raise
         except ReviewError as exc:
-            session.rollback()
             flash(str(exc), "error")
             chosen, status = picked, 422
         else:
