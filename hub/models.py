@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from flask_login import UserMixin
@@ -150,7 +151,17 @@ class CustomerIdentity(Base):
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
 
-MENTION_STATUSES = ("new", "open", "pending", "escalated", "closed")
+class MentionStatus(StrEnum):
+    """Where a mention stands; hub.moderation says which moves between them are legal."""
+
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    ESCALATED = "escalated"
+    CLOSED = "closed"
+
+
+MENTION_STATUSES = tuple(MentionStatus)
 PRIORITIES = ("p1", "p2", "p3")
 
 
@@ -191,6 +202,7 @@ class Mention(Base):
     problems: Mapped[list[str]] = mapped_column(default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
+    account: Mapped[PlatformAccount | None] = relationship()
     team: Mapped[Team | None] = relationship()
     assignee: Mapped[Staff | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
@@ -214,18 +226,22 @@ class RoutingRule(Base):
     team: Mapped[Team | None] = relationship()
 
 
-OUTBOUND_STATES = (
-    "draft",
-    "checked",
-    "in_review",
-    "approved",
-    "rejected",
-    "scheduled",
-    "sending",
-    "sent",
-    "failed",
-    "withdrawn",
-)
+class OutboundState(StrEnum):
+    """Where a reply or post stands; hub.outbox.TRANSITIONS says which moves are legal."""
+
+    DRAFT = "draft"
+    CHECKED = "checked"
+    IN_REVIEW = "in_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    WITHDRAWN = "withdrawn"
+
+
+OUTBOUND_STATES = tuple(OutboundState)
 
 
 class OutboundItem(Base):

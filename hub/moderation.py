@@ -11,14 +11,22 @@ from sqlalchemy.orm import Session
 
 from .audit import record_event
 from .errors import UserError
-from .models import Mention, Staff
+from .models import Mention, MentionStatus, Staff
 
+S = MentionStatus
+
+#: the moves a person may make (the conversation page offers exactly these)
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "new": frozenset({"open", "escalated", "closed"}),
-    "open": frozenset({"new", "pending", "escalated", "closed"}),
-    "pending": frozenset({"open", "closed"}),
-    "escalated": frozenset({"open", "pending", "closed"}),
-    "closed": frozenset({"open"}),
+    S.NEW: frozenset({S.OPEN, S.ESCALATED, S.CLOSED}),
+    S.OPEN: frozenset({S.NEW, S.PENDING, S.ESCALATED, S.CLOSED}),
+    S.PENDING: frozenset({S.OPEN, S.CLOSED}),
+    S.ESCALATED: frozenset({S.OPEN, S.PENDING, S.CLOSED}),
+    S.CLOSED: frozenset({S.OPEN}),
+}
+#: the moves the hub makes by itself, by cause: a sent reply leaves the next turn to the customer
+#: (a manager may answer a mention nobody claimed, so ``new`` moves on too)
+AUTOMATIC: dict[str, dict[str, str]] = {
+    "reply sent": {S.NEW: S.PENDING, S.OPEN: S.PENDING, S.ESCALATED: S.PENDING},
 }
 
 
@@ -29,6 +37,11 @@ class MoveError(UserError):
 def allowed_moves(status: str) -> frozenset[str]:
     """Statuses a mention in ``status`` may move to."""
     return TRANSITIONS.get(status, frozenset())
+
+
+def _set_status(mention: Mention, to: str) -> None:
+    """The one line that writes a mention's status; every caller checked a table first."""
+    mention.status = MentionStatus(to).value
 
 
 def _check(mention: Mention, to: str) -> None:
@@ -47,13 +60,13 @@ def claim_mention(session: Session, mention: Mention, actor: Staff) -> None:
         return
     if mention.assignee_id is not None and not actor.has_role("manager"):
         raise MoveError("Someone else already has this mention; ask a community manager.")
-    if mention.status == "closed":
+    if mention.status == S.CLOSED:
         raise MoveError("This mention is closed; reopen it first.")
     previous = mention.assignee_id
     mention.assignee_id = actor.id
     old = mention.status
-    if old == "new":
-        mention.status = "open"
+    if old == S.NEW:
+        _set_status(mention, S.OPEN)
     record_event(
         session,
         "mention.claimed",
@@ -77,10 +90,10 @@ def assign_mention(
     old = mention.status
     previous = mention.assignee_id
     mention.assignee_id = assignee.id if assignee else None
-    if assignee is not None and old == "new":
-        mention.status = "open"
-    elif assignee is None and old == "open":
-        mention.status = "new"
+    if assignee is not None and old == S.NEW:
+        _set_status(mention, S.OPEN)
+    elif assignee is None and old == S.OPEN:
+        _set_status(mention, S.NEW)
     record_event(
         session,
         "mention.assigned",
@@ -102,7 +115,7 @@ def move_mention(
         raise MoveError("Claim this mention before changing it.")
     _check(mention, to)
     old = mention.status
-    mention.status = to
+    _set_status(mention, to)
     record_event(
         session,
         "mention.moved",
@@ -113,3 +126,23 @@ def move_mention(
         status_to=to,
         why=why,
     )
+
+
+def apply_automatic(session: Session, mention: Mention, cause: str, actor_id: int | None) -> bool:
+    """Make the move ``AUTOMATIC[cause]`` prescribes for the mention's status, if any."""
+    to = AUTOMATIC[cause].get(mention.status)
+    if to is None:
+        return False
+    old = mention.status
+    _set_status(mention, to)
+    record_event(
+        session,
+        "mention.moved",
+        "mention",
+        mention.id,
+        actor_id,
+        status_from=old,
+        status_to=to,
+        why=cause,
+    )
+    return True

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import Flask
@@ -32,26 +30,26 @@ from connectors.base import (
 
 from .accounts import connector_for
 from .audit import record_event
-from .compose import check_text, record_decision
 from .db import job_session
 from .errors import UserError
-from .models import Mention, OutboundItem, PlatformAccount, Staff, utcnow
-from .moderation import MoveError, can_work
+from .models import OutboundItem, OutboundState, PlatformAccount, utcnow
+from .moderation import apply_automatic
 
 log = logging.getLogger(__name__)
 
 # An author may edit (→ draft, then re-checked) or withdraw anything not yet sending or done.
+S = OutboundState
 TRANSITIONS: dict[str, frozenset[str]] = {
-    "draft": frozenset({"checked", "withdrawn"}),
-    "checked": frozenset({"in_review", "scheduled", "draft", "withdrawn"}),
-    "in_review": frozenset({"approved", "rejected", "draft", "withdrawn"}),
-    "approved": frozenset({"scheduled", "withdrawn"}),
-    "rejected": frozenset({"draft", "withdrawn"}),
-    "scheduled": frozenset({"sending", "withdrawn", "draft"}),
-    "sending": frozenset({"sent", "failed", "scheduled"}),
-    "failed": frozenset({"scheduled", "draft", "withdrawn"}),
-    "sent": frozenset(),
-    "withdrawn": frozenset(),
+    S.DRAFT: frozenset({S.CHECKED, S.WITHDRAWN}),
+    S.CHECKED: frozenset({S.IN_REVIEW, S.SCHEDULED, S.DRAFT, S.WITHDRAWN}),
+    S.IN_REVIEW: frozenset({S.APPROVED, S.REJECTED, S.DRAFT, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.SCHEDULED, S.WITHDRAWN}),
+    S.REJECTED: frozenset({S.DRAFT, S.WITHDRAWN}),
+    S.SCHEDULED: frozenset({S.SENDING, S.WITHDRAWN, S.DRAFT}),
+    S.SENDING: frozenset({S.SENT, S.FAILED, S.SCHEDULED}),
+    S.FAILED: frozenset({S.SCHEDULED, S.DRAFT, S.WITHDRAWN}),
+    S.SENT: frozenset(),
+    S.WITHDRAWN: frozenset(),
 }
 #: a row left in "sending" longer than this is presumed orphaned by a crash
 SENDING_STALE = timedelta(seconds=120)
@@ -69,7 +67,7 @@ def move_item(
     if to not in TRANSITIONS[item.state]:
         raise OutboxError(f"A {item.state} item cannot become {to}.")
     old = item.state
-    item.state = to
+    item.state = OutboundState(to).value
     item.updated_at = utcnow()
     record_event(session, f"outbound.{to}", "outbound", item.id, actor_id, state_from=old, **data)
 
@@ -89,7 +87,7 @@ def take_item(
     res = session.execute(
         update(OutboundItem)
         .where(OutboundItem.id == item.id, OutboundItem.state == old)
-        .values(state=to, updated_at=utcnow())
+        .values(state=OutboundState(to).value, updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     session.refresh(item)
@@ -97,95 +95,6 @@ def take_item(
         return False
     record_event(session, f"outbound.{to}", "outbound", item.id, actor_id, state_from=old, **data)
     return True
-
-
-@dataclass(frozen=True)
-class SubmitReply:
-    """A reply as the composer sends it."""
-
-    mention_id: int
-    text: str
-    #: generated when the form is rendered; a resubmitted form maps to the same row
-    idempotency_key: str
-    confirm_warnings: bool = False
-
-
-@dataclass(frozen=True)
-class SubmitResult:
-    """What happened to a submission: the item (if one was created) and the decision."""
-
-    item: OutboundItem | None
-    decision: object  # policies.Decision, or the stored one for a repeat
-    outcome: str  # scheduled | in_review | needs_confirmation | blocked | duplicate
-
-
-def new_idempotency_key() -> str:
-    """A fresh key for a composer form."""
-    return uuid.uuid4().hex
-
-
-def submit_reply(session: Session, form: SubmitReply, author: Staff) -> SubmitResult:
-    """Check a reply and route it by verdict: allow → send, warn → send once confirmed,
-    review → compliance queue, block → back to the author with the reasons."""
-    existing = session.scalar(
-        select(OutboundItem).where(OutboundItem.idempotency_key == form.idempotency_key)
-    )
-    if existing is not None:
-        return SubmitResult(existing, existing.decision, "duplicate")
-    mention = session.get(Mention, form.mention_id)
-    if mention is None:
-        raise OutboxError("That mention does not exist.")
-    if not can_work(author, mention):
-        raise MoveError("Claim this mention before replying to it.")
-    if mention.account_id is None:
-        raise OutboxError("This mention did not come through one of our accounts.")
-    text = form.text.strip()
-    if not text:
-        raise OutboxError("The reply is empty.")
-    decision = check_text(session, author, text, mention.platform, "reply", mention.text)
-    if decision.verdict == "block":
-        record_decision(session, author, text, mention.platform, decision)
-        return SubmitResult(None, decision, "blocked")
-    if decision.verdict == "warn" and not form.confirm_warnings:
-        record_decision(session, author, text, mention.platform, decision)
-        return SubmitResult(None, decision, "needs_confirmation")
-    item = OutboundItem(
-        kind="reply",
-        account_id=mention.account_id,
-        author_id=author.id,
-        mention_id=mention.id,
-        text=text,
-        state="draft",
-        idempotency_key=form.idempotency_key,
-    )
-    session.add(item)
-    session.flush()
-    record_event(
-        session, "outbound.draft", "outbound", item.id, author.id, mention_id=mention.id, text=text
-    )
-    row = record_decision(session, author, text, mention.platform, decision, item)
-    item.decision_id = row.id
-    move_item(
-        session,
-        item,
-        "checked",
-        author.id,
-        verdict=decision.verdict,
-        pack_version=decision.pack_version,
-    )
-    if decision.verdict == "review":
-        from .review import required_approvals_for  # hub.review imports this module
-
-        item.review_started_at = utcnow()
-        item.required_approvals = required_approvals_for(session, decision.findings)
-        item.review_reason = "Waiting for compliance review: " + "; ".join(
-            f"{f.guideline} {f.message}" for f in decision.findings if f.severity == "review"
-        )
-        move_item(session, item, "in_review", author.id, required_approvals=item.required_approvals)
-        return SubmitResult(item, decision, "in_review")
-    item.not_before = utcnow()
-    move_item(session, item, "scheduled", author.id, confirmed_warnings=form.confirm_warnings)
-    return SubmitResult(item, decision, "scheduled")
 
 
 # --- sending ------------------------------------------------------------------------------
@@ -205,12 +114,14 @@ def _claim(app: Flask, item_id: int) -> bool:
     with job_session(app) as session:
         res = session.execute(
             update(OutboundItem)
-            .where(OutboundItem.id == item_id, OutboundItem.state == "scheduled")
-            .values(state="sending", updated_at=utcnow(), attempts=OutboundItem.attempts + 1)
+            .where(OutboundItem.id == item_id, OutboundItem.state == S.SCHEDULED.value)
+            .values(state=S.SENDING.value, updated_at=utcnow(), attempts=OutboundItem.attempts + 1)
         )
         if res.rowcount != 1:  # type: ignore[attr-defined]
             return False
-        record_event(session, "outbound.sending", "outbound", item_id, None, state_from="scheduled")
+        record_event(
+            session, "outbound.sending", "outbound", item_id, None, state_from=S.SCHEDULED.value
+        )
         return True
 
 
@@ -221,24 +132,11 @@ def _record_sent(
     item.url = published.url
     item.sent_at = utcnow()
     item.last_error = None
-    move_item(session, item, "sent", None, external_id=published.external_id, reconciled=reconciled)
+    move_item(session, item, S.SENT, None, external_id=published.external_id, reconciled=reconciled)
     if item.mention is not None:
-        m = item.mention
-        if m.first_response_at is None:
-            m.first_response_at = item.sent_at
-        if m.status in ("open", "escalated", "new"):
-            old = m.status
-            m.status = "pending"
-            record_event(
-                session,
-                "mention.moved",
-                "mention",
-                m.id,
-                item.author_id,
-                status_from=old,
-                status_to="pending",
-                why="reply sent",
-            )
+        if item.mention.first_response_at is None:
+            item.mention.first_response_at = item.sent_at
+        apply_automatic(session, item.mention, "reply sent", item.author_id)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -249,13 +147,13 @@ def _record_failure(session: Session, item: OutboundItem, exc: ConnectorError) -
     now = utcnow()
     if isinstance(exc, Rejected):
         item.last_error = f"The platform refused it: {exc.reason}"
-        move_item(session, item, "failed", None, reason=exc.reason)
+        move_item(session, item, S.FAILED, None, reason=exc.reason)
     elif isinstance(exc, AuthExpired):
         item.last_error = f"The account's credentials need attention: {exc}"
-        move_item(session, item, "failed", None, reason=str(exc))
+        move_item(session, item, S.FAILED, None, reason=str(exc))
     elif item.attempts >= MAX_ATTEMPTS:
         item.last_error = f"Gave up after {item.attempts} attempts: {exc}"
-        move_item(session, item, "failed", None, reason=str(exc))
+        move_item(session, item, S.FAILED, None, reason=str(exc))
     else:
         wait_until: datetime = now + _backoff(item.attempts)
         if isinstance(exc, RateLimited) and exc.reset_at is not None:
@@ -263,7 +161,7 @@ def _record_failure(session: Session, item: OutboundItem, exc: ConnectorError) -
         item.last_error = f"Will retry: {exc}"
         item.not_before = wait_until
         move_item(
-            session, item, "scheduled", None, retry_at=wait_until.isoformat(), reason=str(exc)
+            session, item, S.SCHEDULED, None, retry_at=wait_until.isoformat(), reason=str(exc)
         )
 
 
@@ -288,7 +186,7 @@ def send_one(app: Flask, item_id: int) -> str:
         item = session.get(OutboundItem, item_id)
         assert item is not None
         _record_sent(session, item, published)
-    return "sent"
+    return S.SENT.value
 
 
 def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int:
@@ -298,7 +196,7 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
         ids = list(
             session.scalars(
                 select(OutboundItem.id).where(
-                    OutboundItem.state == "sending", OutboundItem.updated_at <= cutoff
+                    OutboundItem.state == S.SENDING.value, OutboundItem.updated_at <= cutoff
                 )
             )
         )
@@ -306,7 +204,7 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
     for item_id in ids:
         with job_session(app) as session:
             item = session.get(OutboundItem, item_id)
-            if item is None or item.state != "sending":
+            if item is None or item.state != S.SENDING:
                 continue
             try:
                 found = connector_for(app, item.account).find_published(_request_for(item))
@@ -320,7 +218,7 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
                 move_item(
                     session,
                     item,
-                    "scheduled",
+                    S.SCHEDULED,
                     None,
                     reason="not found on the platform after an interrupted send",
                 )
@@ -338,7 +236,7 @@ def send_due(app: Flask, now: datetime | None = None, limit: int = 50) -> dict[s
                 select(OutboundItem.id)
                 .join(PlatformAccount, PlatformAccount.id == OutboundItem.account_id)
                 .where(
-                    OutboundItem.state == "scheduled",
+                    OutboundItem.state == S.SCHEDULED.value,
                     OutboundItem.not_before <= now,
                     PlatformAccount.active.is_(True),
                 )

@@ -1,9 +1,9 @@
 """Employee posts: compose, check, schedule, edit and withdraw a personal post until it is sent.
 
-A post follows the outbox's state machine (hub.outbox.TRANSITIONS) and is routed by the policy
-verdict exactly like a reply: allow → scheduled, warn → scheduled once the author confirms,
-review → in_review, block → back to the author (or in_review when they ask compliance for an
-override with a written reason). Every version of the text keeps its own PolicyDecision.
+A post follows the outbox's state machine (hub.outbox.TRANSITIONS) and goes through the same
+submission pipeline as a reply (hub.submission): allow → scheduled, warn → scheduled once the
+author confirms, review → in_review, block → back to the author (or in_review when they ask
+compliance for an override with a written reason). Every version keeps its own PolicyDecision.
 
 Edits move the item back to ``draft`` and re-check it. Review approvals given to an earlier
 version stop counting: :func:`approvals` counts only ReviewActions dated after the current
@@ -27,25 +27,42 @@ from connectors.base import clean_text
 from policies.rules.length import LengthRule, weighted_length
 
 from .audit import record_event
-from .compose import check_text, record_decision
-from .models import OutboundItem, PlatformAccount, PolicyDecision, ReviewAction, Staff, utcnow
-from .outbox import OutboxError, SubmitResult, move_item, take_item
+from .compose import check_text
+from .models import (
+    OutboundItem,
+    OutboundState,
+    PlatformAccount,
+    PolicyDecision,
+    ReviewAction,
+    Staff,
+    utcnow,
+)
+from .outbox import take_item
 from .packs import active_pack
-from .review import required_approvals_for
+from .review import APPROVING, MIN_OVERRIDE_REASON
+from .submission import (
+    STOPPED,
+    Outcome,
+    SubmissionError,
+    SubmitResult,
+    create_item,
+    earlier_submission,
+    gate,
+    record_stop,
+    route_item,
+)
 
 #: the most a post may hold (the pack's content rules read 5,000 characters, like replies)
 MAX_POST_CHARS = 5000
-MIN_OVERRIDE_REASON = 20
 MAX_SCHEDULE_AHEAD = timedelta(days=365)
 #: datetime-local inputs have minute precision: "this minute" is not yet "in the past"
 SCHEDULE_GRACE = timedelta(minutes=2)
-EDITABLE = frozenset({"draft", "checked", "in_review", "rejected", "scheduled", "failed"})
-WITHDRAWABLE = EDITABLE | {"approved"}
-#: states in which the post counts towards the author's content mix (as hub.compose counts)
-APPROVING = ("approve", "edit_approve", "override")
+S = OutboundState
+EDITABLE = frozenset({S.DRAFT, S.CHECKED, S.IN_REVIEW, S.REJECTED, S.SCHEDULED, S.FAILED})
+WITHDRAWABLE = EDITABLE | {S.APPROVED}
 
 
-class PostError(OutboxError):
+class PostError(SubmissionError):
     """A post that cannot go ahead as asked; the message is for the author."""
 
 
@@ -327,22 +344,6 @@ def _override_reason(raw: str) -> str:
 # --- routing ---------------------------------------------------------------------------------
 
 
-def _plain_findings(findings: list[policies.Finding]) -> str:
-    return "; ".join(f"{f.guideline} {f.message}" for f in findings)
-
-
-def review_reason(decision: policies.Decision, override_reason: str | None = None) -> str:
-    """What the author is told while the post waits: the guidelines that hold it, in words."""
-    if override_reason:
-        blocking = [f for f in decision.findings if f.severity == "block"]
-        return (
-            f"Waiting for compliance to decide on your override request. Blocked by: "
-            f"{_plain_findings(blocking)}. Your reason: “{override_reason}”"
-        )
-    holding = [f for f in decision.findings if f.severity == "review"]
-    return f"Waiting for compliance review: {_plain_findings(holding)}"
-
-
 def _length_error(session: Session, decision: policies.Decision, platform: str, text: str) -> None:
     """Refuse a post its platform can't take when the pack has no length rule for it."""
     pack = active_pack(session)
@@ -363,85 +364,34 @@ def _gate(
     decision: policies.Decision,
     confirm_warnings: bool,
     override_reason: str,
-) -> tuple[str | None, str | None]:
-    """Stop at block or unconfirmed warn (recording the decision); returns (outcome, override)."""
-    _length_error(session, decision, platform, text)
-    if decision.verdict == "block":
-        if override_reason.strip():
-            return None, _override_reason(override_reason)
-        record_decision(session, author, text, platform, decision, kind="post")
-        return "blocked", None
-    if decision.verdict == "warn" and not confirm_warnings:
-        record_decision(session, author, text, platform, decision, kind="post")
-        return "needs_confirmation", None
-    return None, None
-
-
-def _route(
-    session: Session,
-    item: OutboundItem,
-    author: Staff,
-    actor_id: int,
-    decision: policies.Decision,
-    not_before: datetime,
-    confirm_warnings: bool,
-    override: str | None,
     resubmitted: bool = False,
-) -> str:
-    """Record the decision on a draft item and send it on by verdict; returns the outcome.
+) -> tuple[Outcome, str | None]:
+    """The route for a post's decision, and the author's override reason when they gave one.
 
-    A post compliance rejected goes back to review when edited, whatever the new verdict: the
-    reviewer may have rejected it for something no rule sees.
+    A stopped post keeps its decision on record (``record_stop``) but creates no item.
     """
-    row = record_decision(session, author, item.text, item.account.platform, decision, item, "post")
-    item.decision_id = row.id
-    item.not_before = not_before
-    move_item(
-        session, item, "checked", actor_id, verdict=decision.verdict, pack_version=row.pack_version
+    _length_error(session, decision, platform, text)
+    override = None
+    if decision.verdict == "block" and override_reason.strip():
+        override = _override_reason(override_reason)
+    outcome = gate(
+        decision.verdict,
+        confirmed=confirm_warnings,
+        override_requested=override is not None,
+        resubmitted=resubmitted,
     )
-    if decision.verdict in ("review", "block") or resubmitted:
-        item.review_started_at = utcnow()
-        item.review_reason = (
-            "Waiting for compliance review: you edited a post compliance had rejected."
-            if resubmitted and decision.verdict not in ("review", "block")
-            else review_reason(decision, override)
-        )
-        item.override_reason = override
-        item.required_approvals = required_approvals_for(session, decision.findings)
-        move_item(
-            session,
-            item,
-            "in_review",
-            actor_id,
-            reason=item.review_reason,
-            required_approvals=item.required_approvals,
-            override_requested=override is not None,
-        )
-        return "in_review"
-    item.review_reason = None
-    item.override_reason = None
-    move_item(
-        session,
-        item,
-        "scheduled",
-        actor_id,
-        not_before=not_before.isoformat(),
-        confirmed_warnings=confirm_warnings,
-    )
-    return "scheduled"
+    if outcome in STOPPED:
+        record_stop(session, author, text, platform, "post", decision, outcome)
+    return outcome, override
 
 
 def submit_post(
     session: Session, form: NewPost, author: Staff, now: datetime | None = None
 ) -> SubmitResult:
-    """Check a new post and route it by verdict (see the module docstring)."""
-    existing = session.scalar(
-        select(OutboundItem).where(OutboundItem.idempotency_key == form.idempotency_key)
-    )
+    """Check a new post and route it by verdict (see hub.submission)."""
+    existing = earlier_submission(session, form.idempotency_key, author)
     if existing is not None:
-        if existing.author_id != author.id:
-            raise PostError("This form was already used by someone else; reload the page.")
-        return SubmitResult(existing, existing.decision, "duplicate")
+        return SubmitResult(existing, existing.decision, Outcome.DUPLICATE)
     account = postable_account(session, author, form.account_id)
     text = clean_post_text(form.text)
     now = now or utcnow()
@@ -455,31 +405,25 @@ def submit_post(
         form.confirm_warnings,
         form.override_reason,
     )
-    if outcome is not None:
+    if outcome in STOPPED:
         return SubmitResult(None, decision, outcome)
-    item = OutboundItem(
+    item = create_item(
+        session,
         kind="post",
-        account_id=account.id,
         account=account,
-        author_id=author.id,
+        author=author,
         text=text,
-        state="draft",
         idempotency_key=form.idempotency_key,
     )
-    session.add(item)
-    session.flush()
-    record_event(
-        session, "outbound.draft", "outbound", item.id, author.id, account_id=account.id, text=text
-    )
-    outcome = _route(
+    outcome = route_item(
         session,
         item,
-        author,
         author.id,
         decision,
-        form.schedule_at or now,
-        form.confirm_warnings,
-        override,
+        outcome,
+        not_before=form.schedule_at or now,
+        confirmed=form.confirm_warnings,
+        override_reason=override,
     )
     return SubmitResult(item, decision, outcome)
 
@@ -497,22 +441,28 @@ def edit_post(
     not_before = form.schedule_at or now
     if (
         text == item.text
-        and item.state in ("scheduled", "in_review")
+        and item.state in (S.SCHEDULED, S.IN_REVIEW)
         and (form.schedule_at is None or form.schedule_at == item.not_before)
     ):
-        return SubmitResult(item, item.decision, "unchanged")
+        return SubmitResult(item, item.decision, Outcome.UNCHANGED)
     platform = item.account.platform
     decision = check_post(session, author, text, platform, editing=item)
     outcome, override = _gate(
-        session, author, text, platform, decision, form.confirm_warnings, form.override_reason
+        session,
+        author,
+        text,
+        platform,
+        decision,
+        form.confirm_warnings,
+        form.override_reason,
+        resubmitted=item.state == S.REJECTED,
     )
-    if outcome is not None:
+    if outcome in STOPPED:
         return SubmitResult(None, decision, outcome)
     earlier = approvals(session, item)
-    was_rejected = item.state == "rejected"
     previous_decision_id = item.decision_id
     old_text = item.text
-    if item.state != "draft" and not take_item(session, item, "draft", actor.id, why="edited"):
+    if item.state != S.DRAFT and not take_item(session, item, S.DRAFT, actor.id, why="edited"):
         raise PostError(_too_late(item), status=409)
     item.text = text
     record_event(
@@ -526,18 +476,17 @@ def edit_post(
         previous_decision_id=previous_decision_id,
         approvals_no_longer_counted=earlier,
     )
-    result = _route(
+    outcome = route_item(
         session,
         item,
-        author,
         actor.id,
         decision,
-        not_before,
-        form.confirm_warnings,
-        override,
-        resubmitted=was_rejected,
+        outcome,
+        not_before=not_before,
+        confirmed=form.confirm_warnings,
+        override_reason=override,
     )
-    return SubmitResult(item, decision, result)
+    return SubmitResult(item, decision, outcome)
 
 
 def withdraw_post(session: Session, item: OutboundItem, actor: Staff) -> None:

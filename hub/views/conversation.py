@@ -22,7 +22,8 @@ from ..moderation import (
     claim_mention,
     move_mention,
 )
-from ..outbox import SubmitReply, new_idempotency_key, submit_reply
+from ..replies import SubmitReply, submit_reply
+from ..submission import Outcome, new_idempotency_key
 
 bp = Blueprint("conversation", __name__)
 MAX_REPLY = 5000
@@ -128,13 +129,13 @@ def reply(mention_id: int) -> Any:
     except UserError as exc:
         flash(str(exc), "error")
         return _page(mention, text, key=key, status=422)
-    if result.outcome in ("scheduled", "duplicate"):
+    if result.outcome in (Outcome.SCHEDULED, Outcome.DUPLICATE):
         flash("Reply checked and on its way.", "ok")
         return redirect(url_for("conversation.show", mention_id=mention_id))
-    if result.outcome == "in_review":
+    if result.outcome == Outcome.IN_REVIEW:
         flash("Your reply is held for a compliance review; you'll see the outcome here.", "warn")
         return redirect(url_for("conversation.show", mention_id=mention_id))
-    if result.outcome == "blocked":
+    if result.outcome == Outcome.BLOCKED:
         flash("This reply can't be sent as written; see why below.", "error")
     else:
         flash("The check has suggestions. Edit, or confirm to send as is.", "warn")

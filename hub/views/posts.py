@@ -13,8 +13,8 @@ from ..audit import history
 from ..auth import role_required
 from ..compose import finding_dict, highlight
 from ..db import attempt, get_session
+from ..errors import UserError
 from ..models import OutboundItem, PlatformAccount, utcnow
-from ..outbox import new_idempotency_key
 from ..packs import active_pack
 from ..posts import (
     EDITABLE,
@@ -37,6 +37,7 @@ from ..posts import (
     visible_post,
     withdraw_post,
 )
+from ..submission import Outcome, new_idempotency_key
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 ROLES = ("employee", "manager")
@@ -179,7 +180,7 @@ def create() -> Any:
         )
         with attempt():
             result = submit_post(session, form, current_user)
-    except PostError as exc:
+    except UserError as exc:
         return _composer(
             text=text,
             account_id=account_id,
@@ -192,7 +193,7 @@ def create() -> Any:
         existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
         if existing is None or existing.author_id != current_user.id:
             raise
-        flash(OUTCOME_FLASH["duplicate"][0], "ok")
+        flash(OUTCOME_FLASH[Outcome.DUPLICATE][0], "ok")
         return redirect(url_for("posts.show", item_id=existing.id))
     return _after_submit(result, text, account_id, raw_schedule, key, None)
 
@@ -209,7 +210,7 @@ def _after_submit(
         message, category = OUTCOME_FLASH[result.outcome]
         flash(message, category)
         return redirect(url_for("posts.show", item_id=result.item.id))
-    if result.outcome == "blocked":
+    if result.outcome == Outcome.BLOCKED:
         error = "This post can't go out as written; see why below."
     else:
         error = "The check has suggestions. Edit, or tick the box to post it anyway."
@@ -297,7 +298,7 @@ def edit(item_id: int) -> Any:
         )
         with attempt():
             result = edit_post(session, item, form, current_user)
-    except PostError as exc:
+    except UserError as exc:
         if exc.status == 409:
             flash(str(exc), "error")
             return redirect(url_for("posts.show", item_id=item_id), 303)
@@ -315,7 +316,7 @@ def withdraw(item_id: int) -> Any:
     try:
         with attempt():
             withdraw_post(session, item, current_user)
-    except PostError as exc:
+    except UserError as exc:
         flash(str(exc), "error")
     else:
         flash("Withdrawn: it will not be posted.", "ok")

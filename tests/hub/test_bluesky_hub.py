@@ -34,7 +34,8 @@ from hub.accounts import connector_for, create_account, secret_box
 from hub.db import job_session
 from hub.models import Mention, OutboundItem, PlatformAccount, RoutingRule, Staff, Team, utcnow
 from hub.moderation import claim_mention
-from hub.outbox import SubmitReply, reconcile_sending, send_due, submit_reply
+from hub.outbox import reconcile_sending, send_due
+from hub.replies import SubmitReply, submit_reply
 from hub.scheduler import (
     PUSH_POLL_SECONDS,
     PushSupervisor,

@@ -12,7 +12,8 @@ from hub.audit import verify_chain
 from hub.db import job_session
 from hub.models import Mention, OutboundItem, PolicyDecision, Staff
 from hub.moderation import MoveError, allowed_moves, claim_mention, move_mention
-from hub.outbox import SubmitReply, reconcile_sending, send_due, send_one, submit_reply
+from hub.outbox import reconcile_sending, send_due, send_one
+from hub.replies import SubmitReply, submit_reply
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hub.accounts import create_account
 from hub.audit import history, verify_chain
 from hub.db import job_session
 from hub.models import OutboundItem, PolicyDecision, ReviewAction, Staff
-from hub.outbox import _claim, move_item, new_idempotency_key, send_due
+from hub.outbox import _claim, move_item, send_due
 from hub.posts import (
     PostEdit,
     PostError,
@@ -23,6 +23,7 @@ from hub.posts import (
     edit_post,
     parse_schedule,
 )
+from hub.submission import new_idempotency_key
 
 PERSONAL = "Went to my first pottery class. Made a bowl. It is a plate now."
 STIFF = "Kindly be informed that the aforementioned pottery class was fun."

@@ -25,7 +25,8 @@ from hub.models import (
     utcnow,
 )
 from hub.moderation import claim_mention
-from hub.outbox import SubmitReply, send_due, submit_reply
+from hub.outbox import send_due
+from hub.replies import SubmitReply, submit_reply
 from hub.review import (
     Approve,
     EditApprove,
