@@ -9,7 +9,7 @@ export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers clean
+.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,14 @@ bench: install
 eval: install
 	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
+
+## Refit the shipped G3 model from ../shared/data/tweeteval (scikit-learn; see policies/models/).
+train-offensive: install
+	$(BIN)/python bench/train_offensive.py
+
+## hub/'s import graph: cycles, longest chain, commit sites (add --dot FILE for Graphviz).
+graph: install
+	$(BIN)/python bench/module_graph.py
 
 clean:
 	rm -rf $(VENV) .cache instance build dist *.egg-info

@@ -3,7 +3,7 @@
 A linear model over TF-IDF-weighted n-grams -- word uni- and bigrams plus character 3-5-grams of
 each word (like sklearn's ``char_wb``) -- with naive-Bayes feature scaling and logistic
 regression, trained on TweetEval "offensive" (SemEval-2019 OffensEval / OLID) by
-``policies/train_offensive.py``. ``policies/models/README.md`` has the data, hyperparameters and
+``bench/train_offensive.py``. ``policies/models/README.md`` has the data, hyperparameters and
 scores.
 
 Why inference is hand-written instead of calling scikit-learn: the model *is* the sklearn

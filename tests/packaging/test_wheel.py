@@ -29,6 +29,9 @@ def test_wheel_installs_into_a_fresh_venv_and_renders_the_login_page(tmp_path):
         "hub/demo_data.json",
     ):
         assert needed in names, f"{needed} is missing from the wheel"
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "no LICENSE in the wheel"
+    # training code is a developer's tool: it needs scikit-learn and the shared data set
+    assert not [n for n in names if "train_offensive" in n]
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)

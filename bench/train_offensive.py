@@ -1,16 +1,16 @@
 """Train the offensive-language classifier shipped as ``policies/models/offensive.json.gz``.
 
-    .venv/bin/python -m policies.train_offensive               # refit the chosen configuration
-    .venv/bin/python -m policies.train_offensive --grid small  # CV search around it (~30 min)
-    .venv/bin/python -m policies.train_offensive --grid full   # the wider search (hours)
+    .venv/bin/python bench/train_offensive.py               # refit the chosen configuration
+    .venv/bin/python bench/train_offensive.py --grid small  # CV search around it (~30 min)
+    .venv/bin/python bench/train_offensive.py --grid full   # the wider search (hours)
 
 Training-only dependencies: scikit-learn (with numpy and scipy), imported inside :func:`main`;
 ``pip install scikit-learn``. The shipped model is read by ``policies/offensive.py`` with the
 standard library only.
 
 Data: TweetEval "offensive" (SemEval-2019 OffensEval / OLID): ``{train,val}_{text,labels}.txt``
-in ``$TWEETEVAL_DIR/offensive`` (default ``/work/shared/data/tweeteval``). The test split is
-held out and never read.
+in ``$TWEETEVAL_DIR/offensive`` (default ``../shared/data/tweeteval`` beside the clone). The test
+split is held out and never read.
 
 Method -- every choice made by stratified 5-fold cross-validation on *train* only:
 
@@ -59,7 +59,10 @@ from policies.offensive import (
     tokenize,
 )
 
-DATA_DIR = Path(os.environ.get("TWEETEVAL_DIR", "/work/shared/data/tweeteval")) / "offensive"
+#: the clone sits beside shared/ (as on every developer's machine and in CI)
+REPO = Path(__file__).resolve().parents[1]
+DATA_DIR = Path(os.environ.get("TWEETEVAL_DIR", REPO.parent / "shared" / "data" / "tweeteval"))
+DATA_DIR = DATA_DIR / "offensive"
 WORD_PREFIX, CHAR_PREFIX = "w:", "c:"
 SEED = 0
 FOLDS = 5
@@ -206,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--pack",
         type=Path,
-        default=Path(__file__).resolve().parent / "packs" / "culture.yaml",
+        default=REPO / "policies" / "packs" / "culture.yaml",
         help="rule pack whose g3 classifier settings (block cut, unconditional review cut, "
         "insult_words / not_insults) are held fixed while the review threshold is chosen",
     )
@@ -436,7 +439,7 @@ def write_readme(
         "## `offensive.json.gz`: offensive-language classifier",
         "",
         "Read by `policies/offensive.py` (`OffensiveClassifier.load()`, standard library only); "
-        "written by `.venv/bin/python -m policies.train_offensive` (needs scikit-learn), which "
+        "written by `.venv/bin/python bench/train_offensive.py` (needs scikit-learn), which "
         "also rewrites this file. Gzip'd JSON, no pickles: for each n-gram its document "
         "frequency in train (the idf is recomputed as `ln((1+n)/(1+df))+1`) and one weight "
         "(NB scale × LR coefficient), plus the intercept and the decision threshold.",
