@@ -26,8 +26,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 import policies
-from policies.engine import DEFAULT_PACK
-from policies.examples import iter_examples, run_pack_examples
+from policies import DEFAULT_PACK, iter_examples, run_pack_examples
 
 from .audit import record_event
 from .models import PolicyPackVersion, Staff, utcnow
