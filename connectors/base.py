@@ -120,10 +120,15 @@ class Published:
 
 @dataclass(frozen=True)
 class Limits:
-    """How long a post may be and how the platform counts it."""
+    """How long a post may be, how the platform counts it, and the name people know it by.
+
+    The one truth for length: the hub hands it to the policy engine (each draft carries its
+    platform's limit) and to the composer's counter, so all three count alike.
+    """
 
     max_length: int
     counting: Literal["x_weighted", "graphemes", "characters"]
+    platform_name: str  #: for messages: "as X counts them"
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -392,7 +392,7 @@ class BlueskyConnector(Connector):
     """One Bluesky account (handle + app password) on its PDS."""
 
     platform = "bluesky"
-    limits = Limits(MAX_GRAPHEMES, "graphemes")
+    limits = Limits(MAX_GRAPHEMES, "graphemes", "Bluesky")
 
     @classmethod
     def configuration_schema(cls) -> dict[str, dict[str, Any]]:

@@ -43,6 +43,8 @@ from .base import (
     register,
 )
 
+#: what the store takes from anyone (the customer pages' textarea says the same); what the brand
+#: may post is the connector's ``limits``, which count like X so the demo behaves as X would
 MAX_LENGTH = 500
 HANDLE_RE = re.compile(r"^[A-Za-z0-9_]{1,30}$")
 
@@ -191,7 +193,7 @@ class SandboxConnector(Connector):
     """The brand's account on the sandbox platform."""
 
     platform = "sandbox"
-    limits = Limits(MAX_LENGTH, "characters")
+    limits = Limits(280, "x_weighted", "Sandbox")
     page_size = 200
 
     def __init__(

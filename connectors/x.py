@@ -222,7 +222,7 @@ class XConnector(Connector):
     """One X account: reads its mentions timeline and posts as it (API v2, OAuth 1.0a)."""
 
     platform = "x"
-    limits = Limits(280, "x_weighted")
+    limits = Limits(280, "x_weighted", "X")
 
     @classmethod
     def configuration_schema(cls) -> dict[str, dict[str, Any]]:

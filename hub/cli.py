@@ -297,7 +297,9 @@ def reports_daily(day: str | None) -> None:
 
 def _mount_policy() -> None:
     try:
-        from policies.cli import policy
+        from policies import cli_group
+
+        policy = cli_group()
     except ImportError:  # the policy CLI is optional at import time only during development
         return
     main.add_command(policy)

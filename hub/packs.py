@@ -26,8 +26,7 @@ from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 import policies
-from policies.engine import DEFAULT_PACK
-from policies.examples import iter_examples, run_pack_examples
+from policies import DEFAULT_PACK, iter_examples, run_pack_examples
 
 from .audit import record_event
 from .errors import UserError
@@ -37,8 +36,9 @@ from .models import PolicyPackVersion, Staff, utcnow
 SUBJECT = "policy_pack"
 #: pg_advisory_xact_lock key that serialises activation and revert
 _LOCK_KEY = 7283017
-#: keys that are structure, not settings: never offered for editing, at any depth
-_STRUCTURAL = frozenset({"id", "kind", "examples", "kinds", "platforms"})
+#: keys that are structure, not settings: never offered for editing, at any depth (a length
+#: rule's "limits" is only the CLI's fallback: the hub counts with the connector's limit)
+_STRUCTURAL = frozenset({"id", "kind", "examples", "kinds", "platforms", "limits"})
 MAX_ENTRY_CHARS = 1000
 MAX_ENTRIES = 5000
 MAX_NOTE_CHARS = 2000

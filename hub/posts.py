@@ -16,18 +16,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
-from typing import Any
 
-import grapheme
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 import policies
 from connectors.base import clean_text
-from policies.rules.length import LengthRule, weighted_length
+from policies import LengthCount
 
 from .audit import record_event
-from .compose import check_text
+from .compose import check_text, platform_limit
 from .models import (
     OutboundItem,
     OutboundState,
@@ -89,23 +87,6 @@ class PostEdit:
     schedule_at: datetime | None = None
     confirm_warnings: bool = False
     override_reason: str = ""
-
-
-@dataclass(frozen=True)
-class LengthCount:
-    """The draft's length as its platform counts it, for the composer's counter."""
-
-    length: int
-    limit: int
-    platform_name: str
-    counter: str
-    #: the text was too long to count exactly; ``length`` is a lower bound of "too long"
-    approximate: bool = False
-
-    @property
-    def over(self) -> int:
-        """How many characters too many (0 when it fits)."""
-        return max(0, self.length - self.limit)
 
 
 @dataclass(frozen=True)
@@ -244,26 +225,11 @@ def _last_reject_reason(session: Session, item: OutboundItem) -> str | None:
 # --- the live check --------------------------------------------------------------------------
 
 
-def count_length(pack: policies.Pack, platform: str, text: str) -> LengthCount:
-    """Count ``text`` the way ``platform`` does (X weighted, Bluesky graphemes)."""
-    limits: dict[str, dict[str, Any]] = {}
-    for rule in pack.rules:
-        if isinstance(rule, LengthRule):
-            limits.update(rule.limits)
-    spec = limits.get(platform) or {"counter": "chars", "max": 0}
-    maximum = int(spec["max"])
-    name = str(spec.get("name", platform))
-    counter = str(spec.get("counter", "chars"))
-    if counter == "twitter":
-        # twitter-text's parser slows down badly on huge input; past 8 × the limit it can't fit
-        if len(text) > 8 * maximum:
-            return LengthCount(len(text), maximum, name, counter, approximate=True)
-        return LengthCount(weighted_length(text), maximum, name, counter)
-    if counter == "graphemes":
-        until = maximum + 200
-        length = grapheme.length(text, until=until)
-        return LengthCount(length, maximum, name, counter, approximate=length >= until)
-    return LengthCount(len(text), maximum or len(text), name, counter)
+def count_length(platform: str, text: str) -> LengthCount | None:
+    """Count ``text`` the way ``platform`` does, against its connector's limit (None: no
+    connector for that platform, so no counter); the connector, not the pack, says how long."""
+    limit = platform_limit(platform)
+    return policies.measure_length(text, limit) if limit is not None else None
 
 
 def mix_meter(decision: policies.Decision) -> MixMeter | None:
@@ -345,11 +311,12 @@ def _override_reason(raw: str) -> str:
 
 
 def _length_error(session: Session, decision: policies.Decision, platform: str, text: str) -> None:
-    """Refuse a post its platform can't take when the pack has no length rule for it."""
+    """Refuse a post its platform can't take when no rule of the active pack said so (its
+    length rule disabled, or filtered away from this platform)."""
     pack = active_pack(session)
-    count = count_length(pack, platform, text)
-    length_rules = {r.id for r in pack.rules if isinstance(r, LengthRule)}
-    if count.over and not any(f.rule_id in length_rules for f in decision.findings):
+    count = count_length(platform, text)
+    length_rules = pack.rule_ids("length")
+    if count and count.over and not any(f.rule_id in length_rules for f in decision.findings):
         raise PostError(
             f"This is {count.length} characters long for {count.platform_name}; "
             f"the limit is {count.limit}. Cut {count.over}."

@@ -22,7 +22,7 @@ from flask import Flask, url_for
 from sqlalchemy import ColumnElement, Select, case, func, literal, select
 from sqlalchemy.orm import Session, aliased
 
-from .compose import _COUNTED as COUNTED_POST_STATES
+from .compose import MIX_COUNTED_STATES
 from .db import job_session
 from .errors import UserError
 from .models import (
@@ -446,7 +446,7 @@ def _mix_counts(session: Session, f: ReportFilter) -> Select[Any, Any, Any]:
             OutboundItem.kind == "post",
             OutboundItem.created_at >= f.start_at,
             OutboundItem.created_at < f.end_at,
-            OutboundItem.state.in_(COUNTED_POST_STATES),
+            OutboundItem.state.in_(MIX_COUNTED_STATES),
             *_item_filters(f),
         )
         .group_by(OutboundItem.author_id)

@@ -26,7 +26,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 import policies
-from policies.mix import share_after
+from policies import share_after
 
 from .audit import record_event
 from .compose import author_history, check_text, record_decision

@@ -98,6 +98,10 @@ class Pack:
         """The pack's first ``language`` rule (it has ``detect(text)``), shared by rules."""
         return next((r for r in self.rules if r.kind == "language"), None)
 
+    def rule_ids(self, kind: str) -> frozenset[str]:
+        """Ids of the pack's (enabled) rules of one kind, e.g. ``"length"``."""
+        return frozenset(r.id for r in self.rules if r.kind == kind)
+
     def rule(self, rule_id: str) -> Rule:
         """The rule with this id."""
         for r in self.rules:

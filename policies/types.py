@@ -13,6 +13,36 @@ Verdict = Literal["allow", "warn", "review", "block"]
 SEVERITY_RANK: dict[str, int] = {"allow": 0, "warn": 1, "review": 2, "block": 3}
 
 
+#: how a platform counts length: X's weighted length (twitter-text), graphemes, code points
+Counter = Literal["x_weighted", "graphemes", "characters"]
+
+
+@dataclass(frozen=True)
+class LengthLimit:
+    """How long a draft may be on its platform and how that platform counts it."""
+
+    max: int
+    counter: Counter
+    name: str  # the platform as people know it ("X"), for messages
+
+
+@dataclass(frozen=True)
+class LengthCount:
+    """A text's length as its platform counts it, for the composer's counter and the length rule."""
+
+    length: int
+    limit: int
+    platform_name: str
+    counter: Counter
+    #: the text was too long to count exactly; ``length`` is a lower bound of "too long"
+    approximate: bool = False
+
+    @property
+    def over(self) -> int:
+        """How many characters too many (0 when it fits)."""
+        return max(0, self.length - self.limit)
+
+
 @dataclass(frozen=True)
 class Draft:
     """A post or reply an employee wants to publish."""
@@ -22,6 +52,8 @@ class Draft:
     kind: str  # "post" | "reply"
     lang: str | None = None
     in_reply_to: str | None = None  # the customer's message, for replies
+    #: the platform's length limit as its connector declares it; None: the pack's ``limits`` table
+    limit: LengthLimit | None = None
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from ..compose import finding_dict, highlight
 from ..db import attempt, get_session
 from ..errors import UserError
 from ..models import OutboundItem, PlatformAccount, utcnow
-from ..packs import active_pack
 from ..posts import (
     EDITABLE,
     MAX_POST_CHARS,
@@ -64,7 +63,7 @@ def _check_context(text: str, platform: str | None, editing: OutboundItem | None
     """What templates/posts/_check.html needs: verdict, findings, mix meter, length counter."""
     session = get_session()
     ctx: dict[str, Any] = {"decision": None, "findings": [], "pieces": [], "mix": None}
-    ctx["length"] = count_length(active_pack(session), platform, text) if platform else None
+    ctx["length"] = count_length(platform, text) if platform else None
     ctx["too_long"] = len(text) > MAX_POST_CHARS
     if platform and text.strip() and not ctx["too_long"]:
         author = editing.author if editing is not None else current_user

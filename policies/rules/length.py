@@ -3,6 +3,11 @@
 X counts weighted length (twitter-text: CJK and emoji count 2, every URL 23); Bluesky counts
 graphemes. Both counters are slow next to ``len``, so they only run when a cheap upper bound says
 the text might not fit.
+
+The limit is the draft's own (``Draft.limit``: the hub passes the platform connector's). The
+pack's ``limits`` table, per platform, is only for callers that pass none: the ``policy`` CLI,
+the evaluation sets and the pack's own examples. :func:`measure_length` is the one counter: the
+rule and the composer's counter both use it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import grapheme
 from twitter_text import parse_tweet
 
 from policies.rules import Rule, register
-from policies.types import Finding
+from policies.types import Counter, Finding, LengthCount, LengthLimit
 
 if TYPE_CHECKING:
     from policies.doc import Doc
@@ -36,45 +41,70 @@ def weighted_length(text: str) -> int:
     return int(parse_tweet(text).weightedLength)
 
 
+#: the pack's spelling of the counters ("twitter" is X's); "chars" or anything else: characters
+_PACK_COUNTERS: dict[str, Counter] = {"twitter": "x_weighted", "graphemes": "graphemes"}
+
+
+def measure_length(text: str, limit: LengthLimit) -> LengthCount:
+    """Count ``text`` the way its platform does, for the composer's counter and the length rule.
+
+    Very long texts are not counted to the end: twitter-text's parser slows down badly past a
+    few pages (beyond 8 x the limit the answer is "too long" anyway: ``len`` stands in), and
+    graphemes are counted only up to 200 over the limit; both are marked ``approximate``.
+    """
+    maximum = limit.max
+    if limit.counter == "x_weighted":
+        if len(text) > 8 * maximum:
+            return LengthCount(len(text), maximum, limit.name, limit.counter, approximate=True)
+        return LengthCount(weighted_length(text), maximum, limit.name, limit.counter)
+    if limit.counter == "graphemes":
+        until = maximum + 200
+        length = grapheme.length(text, until=until)
+        return LengthCount(length, maximum, limit.name, limit.counter, approximate=length >= until)
+    return LengthCount(len(text), maximum, limit.name, limit.counter)
+
+
+def surely_fits(text: str, limit: LengthLimit) -> bool:
+    """A cheap check before :func:`measure_length`: True only when the text certainly fits."""
+    if limit.counter == "x_weighted":
+        return weight_upper_bound(text) <= limit.max
+    return len(text) <= limit.max  # a grapheme is at least one code point
+
+
+def _pack_limit(platform: str, entry: Mapping[str, Any]) -> LengthLimit:
+    counter = _PACK_COUNTERS.get(str(entry.get("counter", "chars")), "characters")
+    return LengthLimit(int(entry["max"]), counter, str(entry.get("name", platform)))
+
+
 @register("length")
 class LengthRule(Rule):
-    """Flag drafts longer than the platform's limit."""
+    """Flag drafts longer than the platform's limit (the draft's own, else the pack's table)."""
 
     def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
         super().__init__(spec, builder)
-        self.limits: dict[str, dict[str, Any]] = {
-            str(k): dict(v) for k, v in (spec.get("limits") or {}).items()
+        #: per platform, for drafts that carry no limit of their own
+        self.limits: dict[str, LengthLimit] = {
+            str(k): _pack_limit(str(k), v) for k, v in (spec.get("limits") or {}).items() if v
         }
 
     def evaluate(self, doc: Doc) -> list[Finding]:
         """Return a finding when the draft doesn't fit its platform."""
-        limit = self.limits.get(doc.draft.platform)
-        if not limit:
+        limit = doc.draft.limit or self.limits.get(doc.draft.platform)
+        if limit is None:
             return []
         text = doc.draft.text or ""
-        maximum = int(limit["max"])
-        counter = limit.get("counter", "chars")
-        if counter == "twitter":
-            if weight_upper_bound(text) <= maximum:
-                return []
-            # parse_tweet is quadratic-ish on huge inputs; beyond a few pages the answer is "no"
-            length = weighted_length(text) if len(text) <= 8 * maximum else len(text)
-        elif counter == "graphemes":
-            if len(text) <= maximum:
-                return []
-            # stop counting once over: the message only needs "over by at least"
-            length = grapheme.length(text, until=maximum + 200)
-        else:
-            length = len(text)
-        if length <= maximum:
+        if surely_fits(text, limit):
+            return []
+        count = measure_length(text, limit)
+        if not count.over:
             return []
         return [
             self.finding(
                 doc,
                 None,
-                length=length,
-                max=maximum,
-                over=length - maximum,
-                platform=limit.get("name", doc.draft.platform),
+                length=count.length,
+                max=limit.max,
+                over=count.over,
+                platform=limit.name,
             )
         ]

@@ -111,7 +111,7 @@ def make_connector(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., XC
 def test_registered_as_x_with_weighted_280_limit() -> None:
     assert REGISTRY["x"] is XConnector
     assert XConnector.platform == "x"
-    assert XConnector.limits == Limits(280, "x_weighted")
+    assert XConnector.limits == Limits(280, "x_weighted", "X")
 
 
 def test_configuration_schema_marks_every_credential_secret() -> None:
