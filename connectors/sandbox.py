@@ -192,6 +192,8 @@ class SandboxConnector(Connector):
 
     platform = "sandbox"
     limits = Limits(MAX_LENGTH, "characters")
+    #: the store is the hub's own setting: the sandbox ships with the hub, one per hub
+    host_settings = {"store_url": "SANDBOX_URL"}
     page_size = 200
 
     def __init__(
