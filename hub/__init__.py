@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from . import config as hub_config
 from . import db
 from .crypto import SecretBox, new_key
+from .platforms import registry as platform_registry
 
 csrf = CSRFProtect()
 
@@ -52,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    platform_registry.init_app(app)
 
     from . import auth
     from .views import (

@@ -30,12 +30,12 @@ from connectors.base import (
     ReplyTarget,
 )
 
-from .accounts import connector_for
 from .audit import record_event
 from .compose import check_text, record_decision
 from .db import job_session
 from .models import Mention, OutboundItem, PlatformAccount, Staff, utcnow
 from .moderation import MoveError, can_work
+from .platforms.registry import connector_for
 
 log = logging.getLogger(__name__)
 
