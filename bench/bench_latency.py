@@ -8,9 +8,9 @@ Measured (real servers from tests/peers/bluesky, the hub's own scheduler and ing
   firehose consumer; the poll still runs as a safety net, a minute apart). A watcher thread looks
   for the rows every 10 ms, so each figure carries up to 10 ms of observation delay.
 Computed (no waiting 15 minutes): polls per account per 15 minutes, by driving
-  hub.scheduler.next_poll_delay over a simulated 15 minutes with the budget the real PDS reports
-  in its ratelimit-* headers, and with X's documented budgets (450 / 15 min per app, 180 / 15 min
-  per user).
+  hub.platforms.polling.next_poll_delay over a simulated 15 minutes with the budget the real
+  PDS reports in its ratelimit-* headers, and with X's documented budgets (450 / 15 min per app,
+  180 / 15 min per user).
 
 Needs the network installed (`make peers`) and PostgreSQL on 127.0.0.1:5432 for the AppView.
 Usage: python bench/bench_latency.py [--posts 40] [--pace 1.5]
@@ -157,13 +157,15 @@ def run_mode(
 
     from hub.db import job_session
     from hub.models import PlatformAccount
-    from hub.scheduler import build_scheduler, push_connected
+    from hub.platforms.push import push_connected
+    from hub.platforms.scheduler import build_scheduler
 
     with job_session(app) as s:
         account = s.get(PlatformAccount, account_id)
         assert account is not None
-        config = {k: v for k, v in account.config.items() if k != "push_status"}
-        account.config = config | {"push": push}
+        account.config = account.config | {"push": push}
+        # the last mode's stream state must not count as this one's
+        account.push_state = account.push_since = account.push_error = None
         account.next_poll_at = None
 
     def mention(text: str) -> Any:
@@ -225,7 +227,7 @@ class Budget:
 
 def polls_in_15_min(budget: Budget, base_seconds: float) -> int:
     """Simulate the scheduler: poll, spend one request, wait next_poll_delay; count 15 min."""
-    from hub.scheduler import next_poll_delay
+    from hub.platforms.polling import next_poll_delay
 
     start = datetime(2026, 1, 1, tzinfo=UTC)
     now, end = start, start + FIFTEEN_MIN
@@ -261,7 +263,7 @@ def pds_budget(net: Any) -> tuple[Budget, dict[str, str]]:
 
 
 def budget_table(budgets: Sequence[Budget], bases: Sequence[tuple[str, float]]) -> None:
-    print("polls per account per 15 min (computed with hub.scheduler.next_poll_delay):")
+    print("polls per account per 15 min (computed with hub.platforms.polling.next_poll_delay):")
     print(f"  {'budget':<34} {'interval':<26} {'polls':>6} {'share of budget':>16}")
     for budget in budgets:
         per_15 = budget.limit * (FIFTEEN_MIN / budget.window)
@@ -310,9 +312,9 @@ def bench(net: Any, folder: Path, posts: int, pace: float) -> None:
 
     from atproto import Client
 
-    from hub.accounts import create_account
     from hub.db import job_session
-    from hub.scheduler import PUSH_POLL_SECONDS
+    from hub.platforms.accounts import create_account
+    from hub.platforms.push import PUSH_POLL_SECONDS
 
     logging.basicConfig(level=logging.ERROR)
     app = make_app(folder)

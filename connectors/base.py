@@ -3,16 +3,20 @@
 Connectors are libraries: they never import hub/, never touch the database and never sleep on
 their own. They turn a platform's API into these dataclasses and raise these errors; the hub's
 scheduler decides whether to back off, refresh, retry or give up.
+
+Every connector implements ``Connector`` and registers itself with ``@register(name)``; one that
+can also push mentions as they happen implements the optional ``StreamingConnector`` as well.
 """
 
 from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol, TypeVar, runtime_checkable
 
 Kind = Literal["mention", "reply", "quote"]
 
@@ -176,6 +180,19 @@ class Connector(abc.ABC):
 
     platform: ClassVar[str]
     limits: ClassVar[Limits]
+    #: config keys the host fills from its own settings when an account's config leaves them
+    #: out, as {config key: host setting name} (the sandbox's store is the hub's SANDBOX_URL)
+    host_settings: ClassVar[Mapping[str, str]] = {}
+
+    @abc.abstractmethod
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        secrets: Mapping[str, Any],
+        state: Mapping[str, Any] | None = None,
+        on_state_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Build the connector for one account (see the class docstring)."""
 
     @classmethod
     def configuration_schema(cls) -> dict[str, dict[str, Any]]:
@@ -205,15 +222,40 @@ class Connector(abc.ABC):
         return None
 
 
-#: name -> factory(config: dict, secrets: dict, on_state_change) -> Connector
-ConnectorFactory = Callable[..., Connector]
-REGISTRY: dict[str, ConnectorFactory] = {}
+@runtime_checkable
+class StreamingConnector(Protocol):
+    """Optional interface: a connector that can also push mentions as they are posted.
+
+    The host runs ``stream_mentions`` in a thread of its own, next to polling (a pushed mention
+    goes through the same ingest; the stream never moves the poll cursor). Check for it with
+    ``isinstance(connector, StreamingConnector)`` or ``issubclass(cls, StreamingConnector)``.
+    """
+
+    def stream_mentions(
+        self,
+        on_mention: Callable[[IncomingMention], None],
+        stop_event: threading.Event,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        """Hand each mention to ``on_mention`` as it arrives, until ``stop_event`` is set.
+
+        ``on_connect`` is called once the connection is up. Returns when ``stop_event`` is set;
+        raises ``Transient`` when the connection drops or can't be made (the host polls instead
+        and reconnects later), another ``ConnectorError`` for what polling would raise, and
+        re-raises whatever ``on_mention`` raised (that mention is sent again next time).
+        """
 
 
-def register(platform: str) -> Callable[[ConnectorFactory], ConnectorFactory]:
+_ConnectorClass = TypeVar("_ConnectorClass", bound=type[Connector])
+
+#: platform name -> connector class, filled by ``register`` when a connector module is imported
+REGISTRY: dict[str, type[Connector]] = {}
+
+
+def register(platform: str) -> Callable[[_ConnectorClass], _ConnectorClass]:
     """Class decorator adding a connector to the registry under ``platform``."""
 
-    def wrap(cls: ConnectorFactory) -> ConnectorFactory:
+    def wrap(cls: _ConnectorClass) -> _ConnectorClass:
         REGISTRY[platform] = cls
         return cls
 

@@ -11,12 +11,12 @@ its URI) plus the URIs seen in the last few minutes. The AppView sorts notificat
 below the mark; re-reading a short window and skipping the URIs already seen keeps those without
 returning anything twice.
 
-Push (platform-only extra): ``stream_mentions`` reads post commits from a firehose and hands over
-the ones addressed to us; it returns when asked to stop and raises ``Transient`` when the
-connection drops, so the caller falls back to polling. The firehose's sequence number of the last
-message handled is kept in the saved state, so a reconnect resumes where the stream stopped
-(only if that was recently: an old cursor would replay a relay's whole backlog, and the poll
-covers the gap anyway).
+Push (the optional ``StreamingConnector`` interface): ``stream_mentions`` reads post commits
+from a firehose and hands over the ones addressed to us; it returns when asked to stop and
+raises ``Transient`` when the connection drops, so the caller falls back to polling. The
+firehose's sequence number of the last message handled is kept in the saved state, so a
+reconnect resumes where the stream stopped (only if that was recently: an old cursor would
+replay a relay's whole backlog, and the poll covers the gap anyway).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ from connectors.base import (
     RateLimited,
     Rejected,
     ReplyTarget,
+    StreamingConnector,
     Transient,
     register,
 )
@@ -388,7 +389,7 @@ class ThreadPost:
 
 
 @register("bluesky")
-class BlueskyConnector(Connector):
+class BlueskyConnector(Connector, StreamingConnector):
     """One Bluesky account (handle + app password) on its PDS."""
 
     platform = "bluesky"
@@ -738,7 +739,7 @@ class BlueskyConnector(Connector):
         stop_event: threading.Event,
         on_connect: Callable[[], None] | None = None,
     ) -> None:
-        """Platform-only extra: push mentions from the firehose as they are committed.
+        """Push mentions from the firehose as they are committed (``StreamingConnector``).
 
         ``on_connect`` is called once the websocket handshake is done. The stream resumes from
         the saved sequence number when it is recent (see ``firehose_resume_seconds``); each

@@ -194,6 +194,8 @@ class SandboxConnector(Connector):
 
     platform = "sandbox"
     limits = Limits(280, "x_weighted", "Sandbox")
+    #: the store is the hub's own setting: the sandbox ships with the hub, one per hub
+    host_settings = {"store_url": "SANDBOX_URL"}
     page_size = 200
 
     def __init__(

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFProtect
 from . import config as hub_config
 from . import db, web
 from .crypto import SecretBox, new_key
+from .platforms import registry as platform_registry
 
 csrf = CSRFProtect()
 
@@ -51,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
     csrf.init_app(app)
+    platform_registry.init_app(app)
 
     from . import auth
     from .views import (

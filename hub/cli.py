@@ -13,6 +13,10 @@ from flask import Flask
 
 from . import create_app
 from .db import job_session
+from .platforms.accounts import account_fields, available_platforms, create_account
+from .platforms.polling import poll_all
+from .platforms.registry import connector_for
+from .platforms.scheduler import build_scheduler
 
 
 def _app() -> Flask:
@@ -81,8 +85,6 @@ def demo() -> None:
 @click.option("--no-scheduler", is_flag=True, help="web only (run `hub worker` elsewhere)")
 def run(host: str, port: int, no_scheduler: bool) -> None:
     """Serve the hub and run its scheduler (polling, push streams, sending) in this process."""
-    from .scheduler import build_scheduler
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # every job run is logged at INFO; keep the console for requests, warnings and errors
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -105,8 +107,6 @@ def worker() -> None:
     import signal
     import time
 
-    from .scheduler import build_scheduler
-
     logging.basicConfig(level=logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
@@ -127,8 +127,6 @@ def worker() -> None:
 @click.option("--once", is_flag=True, required=True, help="poll every active account once")
 def poll(once: bool) -> None:
     """Poll every active account now and print what came in."""
-    from .scheduler import poll_all
-
     outcomes = poll_all(_app(), force=True)
     failed = False
     for o in outcomes:
@@ -152,7 +150,7 @@ def send() -> None:
 
 
 @main.command("add-account")
-@click.option("--platform", type=click.Choice(["sandbox", "x", "bluesky"]), required=True)
+@click.option("--platform", required=True, help="a platform the PLATFORMS setting loads")
 @click.option("--handle", required=True)
 @click.option(
     "--set",
@@ -163,27 +161,24 @@ def send() -> None:
 )
 def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
     """Connect a company account; secrets are asked for and stored encrypted."""
-    from connectors.base import REGISTRY
-
-    from .accounts import _optional_platforms, create_account
-    from .accounts import connector_for as build
-
-    _optional_platforms()
     app = _app()
+    known = available_platforms()
+    if platform not in known:
+        choices = ", ".join(repr(p) for p in known)
+        raise click.BadParameter(
+            f"{platform!r} is not one of {choices}.", param_hint="'--platform'"
+        )
     config = {"handle": handle} | dict(s.split("=", 1) for s in settings if "=" in s)
     secrets = {}
-    schema = REGISTRY[platform].configuration_schema()  # type: ignore[attr-defined]
-    for key, spec in schema.items():
-        if spec.get("secret"):
-            value = click.prompt(
-                spec.get("label", key), hide_input=True, default="", show_default=False
-            )
+    for field in account_fields(platform):
+        if field.secret:
+            value = click.prompt(field.label, hide_input=True, default="", show_default=False)
             if value:
-                secrets[key] = value
+                secrets[field.name] = value
     with job_session(app) as session:
         account = create_account(session, app, platform, handle, config, secrets)
         try:
-            who = build(app, account).verify()
+            who = connector_for(app, account).verify()
         except Exception as exc:  # report any failure in words, keep the account to fix later
             click.echo(f"saved, but the connection test failed: {exc}", err=True)
         else:

@@ -2,48 +2,38 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
 from datetime import timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import policies
-from connectors.base import REGISTRY, Connector
 
 from .audit import record_event
-from .models import DecisionFinding, OutboundItem, PolicyDecision, Staff, utcnow
+from .models import DecisionFinding, OutboundItem, OutboundState, PolicyDecision, Staff, utcnow
 from .packs import active_pack
-
-log = logging.getLogger(__name__)
+from .platforms.registry import platforms
 
 MIX_WINDOW = timedelta(days=30)
 #: states in which a post counts as published (or about to be) for the content mix
-MIX_COUNTED_STATES = ("scheduled", "sending", "sent", "approved", "in_review")
-#: importing these registers their platforms in connectors.base.REGISTRY
-_CONNECTOR_MODULES = ("connectors.sandbox", "connectors.x", "connectors.bluesky")
-
-
-@cache
-def _register_connectors() -> None:
-    # X and Bluesky pull in their SDKs; a failure there leaves that platform without a limit
-    # (its accounts can't publish either) instead of stopping every check.
-    for name in _CONNECTOR_MODULES:
-        try:
-            importlib.import_module(name)
-        except ImportError as exc:
-            log.warning("platform connector %s unavailable: %s", name, exc)
+MIX_COUNTED_STATES = tuple(
+    s.value
+    for s in (
+        OutboundState.SCHEDULED,
+        OutboundState.SENDING,
+        OutboundState.SENT,
+        OutboundState.APPROVED,
+        OutboundState.IN_REVIEW,
+    )
+)
 
 
 def platform_limit(platform: str) -> policies.LengthLimit | None:
     """How long a post may be on ``platform``, as its connector declares it (the one truth for
     length, handed to the policy engine and the composer's counter); None: no such connector."""
-    _register_connectors()
-    factory = REGISTRY.get(platform)
-    if not (isinstance(factory, type) and issubclass(factory, Connector)):
+    factory = platforms().get(platform)
+    if factory is None:
         return None
     limits = factory.limits
     return policies.LengthLimit(limits.max_length, limits.counting, limits.platform_name)

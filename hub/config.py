@@ -18,8 +18,14 @@ def defaults(instance_path: str) -> dict[str, object]:
         "SECRET_KEY": None,
         #: Fernet key for platform credentials at rest; generated next to SECRET_KEY if unset
         "ENCRYPTION_KEY": None,
+        #: connector modules to load, one per platform; each registers its platform when imported.
+        #: A module that fails to import (a missing SDK) is logged and skipped. A new platform is
+        #: a new module named here (see connectors/base.py).
+        "PLATFORMS": ["connectors.sandbox", "connectors.x", "connectors.bluesky"],
         "POLL_SECONDS": 15,
         "SEND_SECONDS": 5,
+        #: seconds between the demo's scripted customer posts on the sandbox; 0 = no trickle
+        "DEMO_TRICKLE_SECONDS": 0,
         "QUEUE_PAGE_SIZE": 25,
         "DEFAULT_SLA_MINUTES": 120,
         "SESSION_COOKIE_HTTPONLY": True,

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
+from flask import Flask
 
 
 class SecretBox:
@@ -35,3 +36,8 @@ class SecretBox:
 def new_key() -> str:
     """A fresh Fernet key as text."""
     return Fernet.generate_key().decode()
+
+
+def secret_box(app: Flask) -> SecretBox:
+    """The app's SecretBox (key from HUB_ENCRYPTION_KEY or the instance folder)."""
+    return app.extensions["hub.secretbox"]  # type: ignore[no-any-return]

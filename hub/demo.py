@@ -13,9 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from connectors.sandbox import SandboxStore
+from connectors.sandbox import SandboxConnector, SandboxStore
 
-from .accounts import create_account
 from .audit import record_event
 from .auth import create_staff
 from .language import detect_language
@@ -29,8 +28,12 @@ from .models import (
     Team,
     utcnow,
 )
+from .platforms.accounts import create_account
+from .posts import NewPost, submit_post
 
 BRAND = "KestrelFootwear"
+#: the demo company's customers write on the sandbox, the platform the hub ships with
+SANDBOX = SandboxConnector.platform
 
 
 def demo_data() -> dict[str, Any]:
@@ -83,9 +86,9 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
             teams[s["team"]].id if s["team"] else None,
         )
         accounts.append((s["role"], s["email"], password))
-    account = session.scalar(select(PlatformAccount).where(PlatformAccount.platform == "sandbox"))
+    account = session.scalar(select(PlatformAccount).where(PlatformAccount.platform == SANDBOX))
     if account is None:
-        account = create_account(session, app, "sandbox", BRAND, {"handle": BRAND})
+        account = create_account(session, app, SANDBOX, BRAND, {"handle": BRAND})
     _load_history(session, data)
     _load_posts(session, account, data)
     store = SandboxStore(app.config["SANDBOX_URL"])
@@ -101,7 +104,6 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
 def _load_posts(session: Session, account: PlatformAccount, data: dict[str, Any]) -> None:
     """Employees' posts through the real composer path (policy check, mix, review), so the demo
     has sent posts, a scheduled one and one waiting for compliance."""
-    from .posts import NewPost, submit_post
 
     for i, p in enumerate(data.get("posts", [])):
         author = session.scalar(select(Staff).where(Staff.email == p["author"]))
@@ -130,7 +132,7 @@ def _load_history(session: Session, data: dict[str, Any]) -> None:
         session.add(
             CustomerIdentity(
                 customer=customer,
-                platform="sandbox",
+                platform=SANDBOX,
                 platform_user_id=c["handle"],
                 handle=c["handle"],
             )

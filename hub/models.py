@@ -95,7 +95,8 @@ class Staff(UserMixin, Base):
 
 
 class PlatformAccount(Base):
-    """One of the company's accounts on a platform, polled by the scheduler."""
+    """One of the company's accounts on a platform, polled (and, if it can, streamed) by the
+    scheduler."""
 
     __tablename__ = "platform_accounts"
     __table_args__ = (UniqueConstraint("platform", "handle"),)
@@ -119,6 +120,13 @@ class PlatformAccount(Base):
     error_count: Mapped[int] = mapped_column(Integer, default=0)
     budget_remaining: Mapped[int | None] = mapped_column(Integer)
     budget_reset_at: Mapped[datetime | None] = mapped_column()
+    #: the push stream's last reported state: "connected", "disconnected" or "off"; None if no
+    #: stream ever ran (only platforms with a StreamingConnector have one)
+    push_state: Mapped[str | None] = mapped_column(String(20))
+    #: when push_state last changed
+    push_since: Mapped[datetime | None] = mapped_column()
+    #: why the stream is not connected, in words
+    push_error: Mapped[str | None] = mapped_column(Text)
     #: an employee's own connected account (only they may post to it); None = a brand account
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 

@@ -28,12 +28,12 @@ from connectors.base import (
     ReplyTarget,
 )
 
-from .accounts import connector_for
 from .audit import record_event
 from .db import job_session
 from .errors import UserError
 from .models import OutboundItem, OutboundState, PlatformAccount, utcnow
 from .moderation import apply_automatic
+from .platforms.registry import connector_for
 
 log = logging.getLogger(__name__)
 

@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, o
 from sqlalchemy.orm import Session
 
 from .audit import ANCHOR_KEY, record_event, verify_chain
+from .db import job_session
 from .errors import UserError
 from .models import (
     AuditEvent,
@@ -407,7 +408,6 @@ def report_dict(report: PurgeReport) -> dict[str, Any]:
 def run_retention(app: Flask) -> PurgeReport | None:
     """The scheduler's nightly purge; a refusal (a chain that does not verify) is logged, not
     raised, so the other jobs keep running and the evidence stays."""
-    from .db import job_session
 
     try:
         with job_session(app) as session:

@@ -185,8 +185,8 @@ def sent_posts(app: Any) -> Callable[..., None]:
 @pytest.fixture
 def sandbox_account(app: Any) -> Any:
     """The brand's sandbox account (handle KestrelFootwear)."""
-    from hub.accounts import create_account
     from hub.db import job_session
+    from hub.platforms.accounts import create_account
 
     with job_session(app) as s:
         account = create_account(

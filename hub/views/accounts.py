@@ -7,7 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ..accounts import (
+from ..auth import role_required
+from ..db import attempt, get_session
+from ..models import PlatformAccount
+from ..platforms.accounts import (
     AccountError,
     NewAccount,
     account_fields,
@@ -18,9 +21,6 @@ from ..accounts import (
     set_account_active,
     test_connection,
 )
-from ..auth import role_required
-from ..db import attempt, get_session
-from ..models import PlatformAccount
 
 bp = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 

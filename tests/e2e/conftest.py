@@ -34,9 +34,9 @@ def _free_port() -> int:
 @pytest.fixture
 def hub_server(app, make_staff, tmp_path):  # type: ignore[no-untyped-def]
     """`hub run` in a subprocess on the test database, polling and sending every second."""
-    from hub.accounts import create_account
     from hub.db import job_session
     from hub.demo import demo_data, load_teams_and_rules
+    from hub.platforms.accounts import create_account
 
     with job_session(app) as s:
         load_teams_and_rules(s, demo_data())

@@ -21,7 +21,7 @@ import connectors.bluesky  # noqa: F401  (imported before forking, like the hub 
 import connectors.x  # noqa: F401
 from connectors.sandbox import SandboxStore
 from hub import create_app
-from hub.scheduler import poll_all
+from hub.platforms.polling import poll_all
 
 
 def _child(marker_path: str) -> None:

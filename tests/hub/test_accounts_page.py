@@ -119,7 +119,7 @@ def test_test_connection_sandbox(client, manager, sandbox_account):
 
 
 def test_test_connection_unreachable_platforms_say_so(app, client, manager, dead_port):
-    from hub.accounts import create_account
+    from hub.platforms.accounts import create_account
 
     base = f"http://127.0.0.1:{dead_port}"
     with job_session(app) as s:
@@ -166,7 +166,7 @@ def test_pause_and_activate(app, client, manager, sandbox_account):
 
 
 def test_replacing_credentials_forgets_saved_state(app, client, manager):
-    from hub.accounts import create_account
+    from hub.platforms.accounts import create_account
 
     box = app.extensions["hub.secretbox"]
     with job_session(app) as s:
@@ -189,7 +189,7 @@ def test_replacing_credentials_forgets_saved_state(app, client, manager):
 
 
 def test_replacing_with_nothing_changes_nothing(app, client, manager):
-    from hub.accounts import create_account
+    from hub.platforms.accounts import create_account
 
     box = app.extensions["hub.secretbox"]
     with job_session(app) as s:

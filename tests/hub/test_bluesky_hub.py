@@ -1,7 +1,7 @@
 """The hub with a Bluesky account against the real Bluesky servers (PDS, AppView) run locally.
 
-Everything goes through the hub's own code: the account is created with hub.accounts, mentions
-arrive through the scheduler's poll and push paths into hub.ingest, replies leave through
+Everything goes through the hub's own code: the account is created with hub.platforms.accounts,
+mentions arrive through the poll and push paths into hub.ingest, replies leave through
 hub.outbox. Customers post with the atproto SDK exactly as a Bluesky app would; what the world
 sees of our replies is checked on the AppView and in our repo. One network serves every test
 of this file (tests/peers/bluesky, started once per test process).
@@ -30,21 +30,17 @@ from sqlalchemy import func, select
 
 from connectors.base import IncomingMention, PostRequest
 from connectors.bluesky import BlueskyConnector
-from hub.accounts import connector_for, create_account, secret_box
+from hub.crypto import secret_box
 from hub.db import job_session
 from hub.models import Mention, OutboundItem, PlatformAccount, RoutingRule, Staff, Team, utcnow
 from hub.moderation import claim_mention
 from hub.outbox import reconcile_sending, send_due
+from hub.platforms.accounts import create_account
+from hub.platforms.leases import poll_lease, push_lease
+from hub.platforms.polling import poll_account
+from hub.platforms.push import PUSH_POLL_SECONDS, PushSupervisor, consume_stream, push_health
+from hub.platforms.registry import connector_for
 from hub.replies import SubmitReply, submit_reply
-from hub.scheduler import (
-    PUSH_POLL_SECONDS,
-    PushSupervisor,
-    consume_stream,
-    poll_account,
-    poll_lease,
-    push_health,
-    push_lease,
-)
 
 
 def _load_harness() -> ModuleType:
@@ -539,7 +535,7 @@ def _free_port() -> int:
 def test_a_dead_stream_falls_back_to_polling_and_retries_with_growing_waits(
     app: Any, net: Any, account_id: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import hub.scheduler
+    import hub.platforms.push
 
     with job_session(app) as s:
         account = s.get(PlatformAccount, account_id)
@@ -547,7 +543,7 @@ def test_a_dead_stream_falls_back_to_polling_and_retries_with_growing_waits(
         firehose = f"ws://127.0.0.1:{_free_port()}/xrpc"  # nothing listens there
         account.config = {**account.config, "firehose": firehose}
         account.next_poll_at = utcnow() + timedelta(hours=1)
-    monkeypatch.setattr(hub.scheduler, "PUSH_RETRY_SECONDS", 0.2)
+    monkeypatch.setattr(hub.platforms.push, "PUSH_RETRY_SECONDS", 0.2)
     attempts: list[float] = []
     real_stream = BlueskyConnector.stream_mentions
 

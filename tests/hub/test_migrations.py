@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Text,
+    column,
+    create_engine,
+    select,
+    table,
+)
 
+from hub.migrate import alembic_config
 from hub.models import Base
 
 
@@ -17,3 +32,85 @@ def test_models_match_the_migrated_database(database_url):  # type: ignore[no-un
     finally:
         engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def test_0004_moves_the_push_status_between_config_and_columns(database_url):  # type: ignore[no-untyped-def]
+    """Upgrade moves config["push_status"] into the push columns; downgrade moves it back."""
+    accounts = table(
+        "platform_accounts",
+        column("id", Integer),
+        column("platform", String),
+        column("handle", String),
+        column("active", Boolean),
+        column("config", JSON),
+        column("error_count", Integer),
+    )
+    status = {
+        "state": "disconnected",
+        "since": "2026-03-04T05:06:07.123456+00:00",
+        "error": "The Bluesky firehose disconnected",
+    }
+    before = {
+        "migration-probe-a": {"handle": "a", "push": "false", "push_status": status},
+        "migration-probe-b": {"handle": "b"},
+    }
+    engine = create_engine(database_url)
+    cfg = alembic_config(database_url)
+
+    def migrate(step, revision):  # type: ignore[no-untyped-def]
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    def configs() -> dict[str, object]:
+        with engine.connect() as conn:
+            found = conn.execute(select(accounts.c.handle, accounts.c.config)).all()
+        return {handle: config for handle, config in found if handle in before}
+
+    try:
+        migrate(command.downgrade, "0003")
+        with engine.begin() as conn:
+            for handle, config in before.items():
+                conn.execute(
+                    accounts.insert().values(
+                        platform="bluesky", handle=handle, active=True, config=config, error_count=0
+                    )
+                )
+        migrate(command.upgrade, "0004")
+        assert configs() == {
+            "migration-probe-a": {"handle": "a", "push": "false"},
+            "migration-probe-b": {"handle": "b"},
+        }
+        pushed = table(
+            "platform_accounts",
+            column("handle", String),
+            column("push_state", String),
+            column("push_since", DateTime(timezone=True)),
+            column("push_error", Text),
+        )
+        with engine.connect() as conn:
+            moved = {
+                handle: (state, _utc(since), error)
+                for handle, state, since, error in conn.execute(select(pushed)).all()
+                if handle in before
+            }
+        assert moved == {
+            "migration-probe-a": (
+                "disconnected",
+                datetime(2026, 3, 4, 5, 6, 7, 123456, tzinfo=UTC),
+                "The Bluesky firehose disconnected",
+            ),
+            "migration-probe-b": (None, None, None),
+        }
+        migrate(command.downgrade, "0003")
+        assert configs() == before
+    finally:
+        migrate(command.upgrade, "head")
+        with engine.begin() as conn:
+            conn.execute(accounts.delete().where(accounts.c.handle.in_(list(before))))
+        engine.dispose()

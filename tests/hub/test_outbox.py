@@ -19,7 +19,7 @@ from hub.replies import SubmitReply, submit_reply
 @pytest.fixture
 def customer_post(app, sandbox_account):  # type: ignore[no-untyped-def]
     """A real customer post on the sandbox, polled into the hub; returns (post, mention)."""
-    from hub.scheduler import poll_all
+    from hub.platforms.polling import poll_all
 
     post = SandboxStore(app.config["SANDBOX_URL"]).create_post(
         "dana", "@KestrelFootwear my order hasn't arrived, tracking stuck since Saturday"

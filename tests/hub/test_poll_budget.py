@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from hub.scheduler import next_poll_delay
+from hub.platforms.polling import next_poll_delay
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 MIN = timedelta(minutes=1)
@@ -43,7 +43,7 @@ def test_poll_schedules_by_reported_budget(app, sandbox_account, monkeypatch):
     from connectors.sandbox import SandboxConnector
     from hub.db import job_session
     from hub.models import PlatformAccount, utcnow
-    from hub.scheduler import poll_account
+    from hub.platforms.polling import poll_account
 
     reset = utcnow() + timedelta(minutes=10)
     monkeypatch.setattr(

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from hub.db import job_session
 from hub.models import Mention
-from hub.scheduler import poll_all
+from hub.platforms.polling import poll_all
 
 TRIALS = 50
 HELPER = Path(__file__).with_name("fault_poller.py")

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from connectors.sandbox import SandboxStore, posts
-from hub.accounts import create_account
 from hub.audit import history, verify_chain
 from hub.db import job_session
 from hub.models import OutboundItem, PolicyDecision, ReviewAction, Staff
 from hub.outbox import _claim, move_item, send_due
+from hub.platforms.accounts import create_account
 from hub.posts import (
     PostEdit,
     PostError,

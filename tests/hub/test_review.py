@@ -174,7 +174,7 @@ def test_approval_keeps_a_future_not_before(app, people, sandbox_account):
 def test_a_held_reply_is_approved_and_published_under_the_customers_post(
     app, people, sandbox_account, client, login
 ):
-    from hub.scheduler import poll_all
+    from hub.platforms.polling import poll_all
 
     post = SandboxStore(app.config["SANDBOX_URL"]).create_post(
         "dana", "@KestrelFootwear my order hasn't arrived, tracking stuck since Saturday"

@@ -78,9 +78,9 @@ def test_wrong_password_gives_a_clear_message(client, make_staff):
 def test_credentials_are_encrypted_at_rest(app):
     from sqlalchemy import select
 
-    from hub.accounts import create_account
     from hub.db import job_session
     from hub.models import PlatformAccount
+    from hub.platforms.accounts import create_account
 
     with job_session(app) as s:
         create_account(

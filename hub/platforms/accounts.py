@@ -1,11 +1,9 @@
-"""The company's platform accounts: credentials sealed at rest, connectors built on demand."""
+"""The company's platform accounts: add them with credentials sealed at rest, replace those,
+pause accounts, test connections, and report each account's polling and push health."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,32 +12,16 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-import connectors.sandbox  # noqa: F401  (registers the sandbox platform)
-from connectors.base import REGISTRY, AuthExpired, Connector, ConnectorError, RateLimited, Transient
+from connectors.base import AuthExpired, ConnectorError, RateLimited, Transient
 
-from .audit import record_event
-from .crypto import SecretBox
-from .db import job_session
-from .errors import UserError
-from .models import PlatformAccount, utcnow
+from ..audit import record_event
+from ..crypto import secret_box
+from ..errors import UserError
+from ..models import PlatformAccount, utcnow
+from .push import push_health
+from .registry import connector_for, platforms, supports_streaming
 
-_lock = threading.Lock()
 log = logging.getLogger(__name__)
-
-
-def _optional_platforms() -> None:
-    # X and Bluesky pull in their SDKs; import them lazily so a failure there cannot stop
-    # the sandbox or the web app from starting.
-    for name in ("connectors.x", "connectors.bluesky"):
-        try:
-            __import__(name)
-        except ImportError as exc:
-            log.warning("platform connector %s unavailable: %s", name, exc)
-
-
-def secret_box(app: Flask) -> SecretBox:
-    """The app's SecretBox (key from HUB_ENCRYPTION_KEY or the instance folder)."""
-    return app.extensions["hub.secretbox"]  # type: ignore[no-any-return]
 
 
 def create_account(
@@ -51,8 +33,7 @@ def create_account(
     secrets: dict[str, Any] | None = None,
 ) -> PlatformAccount:
     """Add an account; secrets are encrypted before they touch the database."""
-    _optional_platforms()
-    if platform not in REGISTRY:
+    if platform not in platforms():
         raise ValueError(f"unknown platform {platform!r}")
     account = PlatformAccount(
         platform=platform,
@@ -63,43 +44,6 @@ def create_account(
     session.add(account)
     session.flush()
     return account
-
-
-def _fingerprint(account: PlatformAccount) -> str:
-    h = hashlib.sha256(json.dumps(account.config, sort_keys=True).encode())
-    h.update(account.secrets_encrypted or b"")
-    return h.hexdigest()
-
-
-def connector_for(app: Flask, account: PlatformAccount) -> Connector:
-    """The connector for an account, cached while its settings and credentials are unchanged."""
-    cache: dict[int, tuple[str, Connector]] = app.extensions.setdefault("hub.connectors", {})
-    fp = _fingerprint(account)
-    with _lock:
-        hit = cache.get(account.id)
-        if hit and hit[0] == fp:
-            return hit[1]
-        _optional_platforms()
-        box = secret_box(app)
-        config = dict(account.config)
-        if account.platform == "sandbox":
-            config.setdefault("store_url", app.config["SANDBOX_URL"])
-        account_id = account.id
-
-        def save_state(state: dict[str, Any]) -> None:
-            with job_session(app) as session:
-                row = session.get(PlatformAccount, account_id)
-                if row is not None:
-                    row.state_encrypted = box.seal(state)
-
-        connector = REGISTRY[account.platform](
-            config,
-            box.open(account.secrets_encrypted),
-            box.open(account.state_encrypted) or None,
-            save_state,
-        )
-        cache[account.id] = (fp, connector)
-        return connector
 
 
 # --- the admin accounts page's services -------------------------------------------------------
@@ -133,17 +77,14 @@ class FormField:
 
 
 def available_platforms() -> list[str]:
-    """Platform names an account can be added for (every registered connector)."""
-    _optional_platforms()
-    return sorted(REGISTRY)
+    """Platform names an account can be added for (every loaded connector)."""
+    return sorted(platforms())
 
 
 def account_fields(platform: str) -> list[FormField]:
     """The form fields of a platform's configuration_schema(), except the handle."""
-    _optional_platforms()
-    factory = REGISTRY.get(platform)
-    schema_of = getattr(factory, "configuration_schema", None)
-    schema: dict[str, dict[str, Any]] = schema_of() if schema_of else {}
+    cls = platforms().get(platform)
+    schema = cls.configuration_schema() if cls is not None else {}
     return [
         FormField(
             name=name,
@@ -167,7 +108,7 @@ def add_account(
         problems.append("Choose a platform.")
     if not handle:
         problems.append("Give the account's handle.")
-    fields = account_fields(new.platform) if new.platform in REGISTRY else []
+    fields = account_fields(new.platform)
     settings = {
         f.name: new.settings[f.name].strip()
         for f in fields
@@ -326,8 +267,6 @@ def describe_error(last_error: str | None, error_count: int) -> str:
 
 def account_statuses(session: Session, now: datetime | None = None) -> list[AccountStatus]:
     """Every account with its polling health, for the admin page."""
-    from .scheduler import push_health  # the scheduler imports this module
-
     now = now or utcnow()
     rows = []
     for a in session.scalars(
@@ -353,7 +292,7 @@ def account_statuses(session: Session, now: datetime | None = None) -> list[Acco
                 next_poll=next_poll,
                 last_success=_when(a.last_success_at),
                 problem=describe_error(a.last_error, a.error_count),
-                push=push_health(a) if a.platform == "bluesky" else "",
+                push=push_health(a) if supports_streaming(a.platform) else "",
             )
         )
     return rows
