@@ -34,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scratch import scratch_database  # noqa: E402
 
 from hub.auth import hash_password  # noqa: E402
+from hub.compliance.reports import TABLES  # noqa: E402
 from hub.db import make_engine  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
 from hub.models import (  # noqa: E402
@@ -45,7 +46,6 @@ from hub.models import (  # noqa: E402
     Staff,
     Team,
 )
-from hub.reports import TABLES  # noqa: E402
 
 PASSWORD = "bench-password"
 VERDICTS = ("allow", "warn", "review", "block")

@@ -132,7 +132,8 @@ class Limits:
 
     max_length: int
     counting: Literal["x_weighted", "graphemes", "characters"]
-    platform_name: str  #: for messages: "as X counts them"
+    #: for messages: "as X counts them" (empty: the hub uses the platform's registered name)
+    platform_name: str = ""
 
 
 # --- errors ---------------------------------------------------------------------------------

@@ -9,10 +9,10 @@ from typing import Any
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
-from . import config as hub_config
-from . import db, web
-from .crypto import SecretBox, new_key
-from .platforms import registry as platform_registry
+from hub import config as hub_config
+from hub import db, web
+from hub.crypto import SecretBox, new_key
+from hub.platforms import registry as platform_registry
 
 csrf = CSRFProtect()
 
@@ -54,19 +54,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     platform_registry.init_app(app)
 
-    from . import auth
-    from .views import (
-        accounts,
-        audit,
-        conversation,
-        home,
-        policy_admin,
-        posts,
-        queue,
-        reports,
-        review,
-        sandbox,
-    )
+    from hub import auth, home
+    from hub.compliance.views import audit, policy_admin, reports, review
+    from hub.engagement.views import conversation, queue
+    from hub.platforms.views import accounts, sandbox
+    from hub.publishing.views import posts
 
     auth.init_app(app)
     for bp in (

@@ -7,7 +7,8 @@ PostgreSQL burns sequence numbers); continuity is proved by the hashes, not by t
 retention purges the oldest events it records where it cut (the setting ``audit.anchor``: the last
 purged event's id and hash), and :func:`verify_chain` starts from there.
 
-No application code updates or deletes audit rows; the only delete is hub.retention.purge.
+No application code updates or deletes audit rows; the only delete is
+hub.compliance.retention.purge.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent, Setting, utcnow
+from hub.models import AuditEvent, Setting, utcnow
 
 if TYPE_CHECKING:
     from flask import Flask

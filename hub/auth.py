@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from .db import get_session
-from .models import ROLES, Staff
+from hub.db import get_session
+from hub.models import ROLES, Staff
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()

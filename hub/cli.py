@@ -11,12 +11,12 @@ from typing import Any
 import click
 from flask import Flask
 
-from . import create_app
-from .db import job_session
-from .platforms.accounts import account_fields, available_platforms, create_account
-from .platforms.polling import poll_all
-from .platforms.registry import connector_for
-from .platforms.scheduler import build_scheduler
+from hub import create_app
+from hub.db import job_session
+from hub.platforms.accounts import account_fields, available_platforms, create_account
+from hub.platforms.polling import poll_all
+from hub.platforms.registry import connector_for
+from hub.platforms.scheduler import build_scheduler
 
 
 def _app() -> Flask:
@@ -31,7 +31,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from .migrate import upgrade
+    from hub.migrate import upgrade
 
     app = _app()
     upgrade(app.extensions["hub.engine"])
@@ -48,7 +48,7 @@ def init() -> None:
 @click.password_option()
 def create_user(email: str, name: str, role: str, languages: str, password: str) -> None:
     """Add a staff member."""
-    from .auth import create_staff
+    from hub.auth import create_staff
 
     app = _app()
     try:
@@ -69,7 +69,7 @@ def create_user(email: str, name: str, role: str, languages: str, password: str)
 @main.command()
 def demo() -> None:
     """Load the demo company (teams, rules, one account per role, sandbox customers)."""
-    from .demo import load_demo
+    from hub.demo import load_demo
 
     app = _app()
     with job_session(app) as session:
@@ -144,7 +144,7 @@ def poll(once: bool) -> None:
 @main.command()
 def send() -> None:
     """Send every due outbox item now."""
-    from .outbox import send_due
+    from hub.publishing.outbox import send_due
 
     click.echo(send_due(_app()))
 
@@ -194,7 +194,7 @@ def audit() -> None:
 @click.option("--batch", default=20_000, show_default=True, help="rows fetched per round trip")
 def audit_verify(batch: int) -> None:
     """Recompute every event's hash; name the first broken link (exit 1) or say it is intact."""
-    from .audit import describe, known_head, load_last_verify, save_last_verify, verify_app_chain
+    from hub.audit import describe, known_head, load_last_verify, save_last_verify, verify_app_chain
 
     app = _app()
     result = verify_app_chain(
@@ -210,7 +210,7 @@ def audit_verify(batch: int) -> None:
 @click.option("--dry-run", is_flag=True, help="show what would be deleted, delete nothing")
 def audit_purge(dry_run: bool) -> None:
     """Delete records older than the retention period, except those under legal hold."""
-    from .retention import RetentionError, purge
+    from hub.compliance.retention import RetentionError, purge
 
     app = _app()
     try:
@@ -241,8 +241,8 @@ def audit_export(employee: str | None, start: Any, end: Any, output: str) -> Non
 
     from sqlalchemy import func, select
 
-    from .archive import ArchiveError, export_archive
-    from .models import Staff
+    from hub.compliance.archive import ArchiveError, export_archive
+    from hub.models import Staff
 
     start_at = start.replace(tzinfo=UTC) if start else None
     end_at = end.replace(tzinfo=UTC) + timedelta(days=1) if end else None
@@ -277,8 +277,8 @@ def reports_daily(day: str | None) -> None:
     """Store the daily policy summary for one day (the scheduler does yesterday at 00:05 UTC)."""
     from datetime import timedelta
 
-    from .models import utcnow
-    from .reports import ReportInputError, parse_day, store_daily_summary
+    from hub.compliance.reports import ReportInputError, parse_day, store_daily_summary
+    from hub.models import utcnow
 
     try:
         when = parse_day(day) if day else (utcnow() - timedelta(days=1)).date()

@@ -14,11 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.sandbox import SandboxConnector, SandboxStore
-
-from .audit import record_event
-from .auth import create_staff
-from .language import detect_language
-from .models import (
+from hub.audit import record_event
+from hub.auth import create_staff
+from hub.engagement.language import detect_language
+from hub.models import (
     Customer,
     CustomerIdentity,
     Mention,
@@ -28,8 +27,8 @@ from .models import (
     Team,
     utcnow,
 )
-from .platforms.accounts import create_account
-from .posts import NewPost, submit_post
+from hub.platforms.accounts import create_account
+from hub.publishing.posts import NewPost, submit_post
 
 BRAND = "KestrelFootwear"
 #: the demo company's customers write on the sandbox, the platform the hub ships with

@@ -160,7 +160,7 @@ class CustomerIdentity(Base):
 
 
 class MentionStatus(StrEnum):
-    """Where a mention stands; hub.moderation says which moves between them are legal."""
+    """Where a mention stands; hub.engagement.moderation says which moves between them are legal."""
 
     NEW = "new"
     OPEN = "open"
@@ -235,7 +235,7 @@ class RoutingRule(Base):
 
 
 class OutboundState(StrEnum):
-    """Where a reply or post stands; hub.outbox.TRANSITIONS says which moves are legal."""
+    """Where a reply or post stands; publishing.outbox.TRANSITIONS says which moves are legal."""
 
     DRAFT = "draft"
     CHECKED = "checked"
@@ -253,7 +253,7 @@ OUTBOUND_STATES = tuple(OutboundState)
 
 
 class OutboundItem(Base):
-    """A reply or post on its way out; ``state`` follows hub.outbox.TRANSITIONS."""
+    """A reply or post on its way out; ``state`` follows hub.publishing.outbox.TRANSITIONS."""
 
     __tablename__ = "outbound_items"
     __table_args__ = (

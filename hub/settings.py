@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from .audit import record_event
-from .models import Setting, utcnow
+from hub.audit import record_event
+from hub.models import Setting, utcnow
 
 DEFAULTS: dict[str, Any] = {
     "retention.years": 7,

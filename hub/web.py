@@ -8,8 +8,8 @@ from flask import Flask, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import db
-from .errors import UserError
+from hub import db
+from hub.errors import UserError
 
 
 def _error_page(code: int, message: str) -> Any:

@@ -201,7 +201,7 @@ def make_mention(app: Any, sandbox_account: Any) -> Callable[..., Any]:
     """make_mention(text=..., **overrides) -> Mention, ingested through the real ingest path."""
     from connectors.base import Author, Batch, IncomingMention
     from hub.db import job_session
-    from hub.ingest import ingest_batch
+    from hub.engagement.ingest import ingest_batch
     from hub.models import Mention, PlatformAccount
 
     counter = iter(range(1, 100_000))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -13,13 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import AuthExpired, ConnectorError, RateLimited, Transient
-
-from ..audit import record_event
-from ..crypto import secret_box
-from ..errors import UserError
-from ..models import PlatformAccount, utcnow
-from .push import push_health
-from .registry import connector_for, platforms, supports_streaming
+from hub.audit import record_event
+from hub.crypto import secret_box
+from hub.errors import UserError
+from hub.models import PlatformAccount
+from hub.platforms.registry import connector_for, platforms
 
 log = logging.getLogger(__name__)
 
@@ -217,82 +214,3 @@ def test_connection(app: Flask, account: PlatformAccount) -> tuple[bool, str]:
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported
-
-
-@dataclass(frozen=True)
-class AccountStatus:
-    """One row of the accounts page, computed here so the template only prints."""
-
-    account: PlatformAccount
-    lag: str
-    budget: str
-    next_poll: str
-    last_success: str
-    problem: str
-    #: "push: connected since …" for platforms that stream, else ""
-    push: str = ""
-
-
-def _ago(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 60:
-        return f"{max(seconds, 0)} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86400:
-        return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return f"{seconds // 86400} d"
-
-
-def _when(at: datetime | None) -> str:
-    if at is None:
-        return "never"
-    return f"{at:%b %d %H:%M} UTC"
-
-
-def describe_error(last_error: str | None, error_count: int) -> str:
-    """The last poll error in plain words (the stored text is "ErrorType: details")."""
-    if not last_error:
-        return ""
-    kind, _, detail = last_error.partition(": ")
-    plain = {
-        "AuthExpired": "The platform refused the credentials; replace them",
-        "RateLimited": "The platform asked us to slow down",
-        "Transient": "The platform could not be reached",
-        "Rejected": "The platform refused the request",
-    }.get(kind)
-    text = f"{plain}: {detail}" if plain else last_error
-    return f"{text} ({error_count} failed poll{'s' if error_count != 1 else ''} in a row)"
-
-
-def account_statuses(session: Session, now: datetime | None = None) -> list[AccountStatus]:
-    """Every account with its polling health, for the admin page."""
-    now = now or utcnow()
-    rows = []
-    for a in session.scalars(
-        select(PlatformAccount).order_by(PlatformAccount.platform, PlatformAccount.handle)
-    ):
-        if a.budget_remaining is None:
-            budget = "not reported"
-        elif a.budget_reset_at is not None and a.budget_reset_at > now:
-            budget = f"{a.budget_remaining} until {a.budget_reset_at:%H:%M} UTC"
-        else:
-            budget = f"{a.budget_remaining} (window over)"
-        if not a.active:
-            next_poll = "paused"
-        elif a.next_poll_at is None or a.next_poll_at <= now:
-            next_poll = "now"
-        else:
-            next_poll = f"in {_ago(a.next_poll_at - now)}"
-        rows.append(
-            AccountStatus(
-                account=a,
-                lag=_ago(now - a.last_success_at) if a.last_success_at else "never polled",
-                budget=budget,
-                next_poll=next_poll,
-                last_success=_when(a.last_success_at),
-                problem=describe_error(a.last_error, a.error_count),
-                push=push_health(a) if supports_streaming(a.platform) else "",
-            )
-        )
-    return rows

@@ -18,13 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import AuthExpired, ConnectorError, RateLimited
-
-from ..db import job_session
-from ..ingest import IngestResult, ingest_batch
-from ..models import PlatformAccount, utcnow
-from .leases import poll_lease
-from .push import PUSH_POLL_SECONDS, push_connected
-from .registry import connector_for
+from hub.db import job_session
+from hub.engagement.ingest import IngestResult, ingest_batch
+from hub.models import PlatformAccount, utcnow
+from hub.platforms.leases import poll_lease
+from hub.platforms.push import PUSH_POLL_SECONDS, push_connected
+from hub.platforms.registry import connector_for
 
 log = logging.getLogger(__name__)
 

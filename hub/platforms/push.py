@@ -28,12 +28,11 @@ from connectors.base import (
     RateLimited,
     StreamingConnector,
 )
-
-from ..db import job_session
-from ..ingest import ingest_batch
-from ..models import PlatformAccount, utcnow
-from .leases import push_lease
-from .registry import connector_for, release_connector, supports_streaming
+from hub.db import job_session
+from hub.engagement.ingest import ingest_batch
+from hub.models import PlatformAccount, utcnow
+from hub.platforms.leases import push_lease
+from hub.platforms.registry import connector_for, release_connector, supports_streaming
 
 log = logging.getLogger(__name__)
 
@@ -60,20 +59,6 @@ def can_push(account: PlatformAccount) -> bool:
 def push_connected(account: PlatformAccount) -> bool:
     """Whether the account's stream was connected when last reported."""
     return account.push_state == "connected"
-
-
-def push_health(account: PlatformAccount) -> str:
-    """The stream's health in words for the accounts page, e.g. "push: connected since …"."""
-    if not can_push(account):
-        return "push: off"
-    if not account.push_state:
-        return "push: not started"
-    words = f"push: {account.push_state}"
-    if account.push_since is not None:
-        words += f" since {account.push_since:%b %d %H:%M:%S} UTC"
-    if account.push_state != "connected" and account.push_error:
-        words += f" ({account.push_error})"
-    return words
 
 
 def _record_push_state(app: Flask, account_id: int, state: str, error: str | None = None) -> None:

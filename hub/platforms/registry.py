@@ -21,10 +21,9 @@ from typing import Any
 from flask import Flask
 
 from connectors.base import REGISTRY, Connector, StreamingConnector
-
-from ..crypto import secret_box
-from ..db import job_session
-from ..models import PlatformAccount
+from hub.crypto import secret_box
+from hub.db import job_session
+from hub.models import PlatformAccount
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from apscheduler.events import EVENT_SCHEDULER_SHUTDOWN, SchedulerEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 
-from ..models import utcnow
-from .push import PUSH_SYNC_SECONDS, start_push
+from hub.models import utcnow
+from hub.platforms.push import PUSH_SYNC_SECONDS, start_push
 
 
 @dataclass(frozen=True)
@@ -94,21 +94,21 @@ JOBS: tuple[JobSpec, ...] = (
     ),
     JobSpec(
         "send",
-        "hub.outbox:send_due",
+        "hub.publishing.outbox:send_due",
         "interval",
         {"seconds": Setting("SEND_SECONDS")},
         run_at_start=True,
     ),
     JobSpec(
         "retention",
-        "hub.retention:run_retention",
+        "hub.compliance.retention:run_retention",
         "cron",
         {"hour": 3, "minute": 15},
         misfire_grace_time=3600,
     ),
     JobSpec(
         "daily-summary",
-        "hub.reports:run_daily_summary",
+        "hub.compliance.reports:run_daily_summary",
         "cron",
         {"hour": 0, "minute": 5},
         misfire_grace_time=3600,

@@ -17,8 +17,9 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, func, select, text
 
 import hub.audit
-from hub.archive import COLUMNS, export_archive, parse_csv_value
 from hub.audit import GENESIS, event_digest, history, record_event, verify_chain
+from hub.compliance.archive import COLUMNS, export_archive, parse_csv_value
+from hub.compliance.retention import NewHold, RetentionError, create_hold, purge, release_hold
 from hub.db import job_session
 from hub.models import (
     AuditEvent,
@@ -28,7 +29,6 @@ from hub.models import (
     PolicyDecision,
     ReviewAction,
 )
-from hub.retention import NewHold, RetentionError, create_hold, purge, release_hold
 from hub.settings import get_setting
 
 NOW = datetime.now(UTC)

@@ -1,10 +1,10 @@
 """The hub with a Bluesky account against the real Bluesky servers (PDS, AppView) run locally.
 
 Everything goes through the hub's own code: the account is created with hub.platforms.accounts,
-mentions arrive through the poll and push paths into hub.ingest, replies leave through
-hub.outbox. Customers post with the atproto SDK exactly as a Bluesky app would; what the world
-sees of our replies is checked on the AppView and in our repo. One network serves every test
-of this file (tests/peers/bluesky, started once per test process).
+mentions arrive through the poll and push paths into hub.engagement.ingest, replies leave through
+hub.publishing.outbox. Customers post with the atproto SDK exactly as a Bluesky app would; what
+the world sees of our replies is checked on the AppView and in our repo. One network serves
+every test of this file (tests/peers/bluesky, started once per test process).
 """
 
 from __future__ import annotations
@@ -32,15 +32,16 @@ from connectors.base import IncomingMention, PostRequest
 from connectors.bluesky import BlueskyConnector
 from hub.crypto import secret_box
 from hub.db import job_session
+from hub.engagement.moderation import claim_mention
 from hub.models import Mention, OutboundItem, PlatformAccount, RoutingRule, Staff, Team, utcnow
-from hub.moderation import claim_mention
-from hub.outbox import reconcile_sending, send_due
 from hub.platforms.accounts import create_account
 from hub.platforms.leases import poll_lease, push_lease
 from hub.platforms.polling import poll_account
-from hub.platforms.push import PUSH_POLL_SECONDS, PushSupervisor, consume_stream, push_health
+from hub.platforms.present import push_health
+from hub.platforms.push import PUSH_POLL_SECONDS, PushSupervisor, consume_stream
 from hub.platforms.registry import connector_for
-from hub.replies import SubmitReply, submit_reply
+from hub.publishing.outbox import reconcile_sending, send_due
+from hub.publishing.replies import SubmitReply, submit_reply
 
 
 def _load_harness() -> ModuleType:
@@ -439,7 +440,7 @@ import json, sys, time
 
 from connectors.bluesky import BlueskyConnector
 from hub import create_app
-from hub.outbox import send_one
+from hub.publishing.outbox import send_one
 
 config, instance, item_id = json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 app = create_app(config)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from connectors.base import Author, Batch, IncomingMention
 from hub.db import job_session
-from hub.ingest import ingest_batch
+from hub.engagement.ingest import ingest_batch
 from hub.models import AuditEvent, Customer, Mention, PlatformAccount
 
 
@@ -50,7 +50,7 @@ def test_same_batch_twice_gives_one_row_per_mention(app, sandbox_account):
 def test_exception_after_insert_leaves_no_row_and_cursor_unchanged(
     app, sandbox_account, monkeypatch
 ):
-    import hub.ingest
+    import hub.engagement.ingest
 
     _ingest(app, sandbox_account.id, Batch([_mention("1")], cursor="1"))
     events_before = _count(app, AuditEvent)
@@ -58,7 +58,7 @@ def test_exception_after_insert_leaves_no_row_and_cursor_unchanged(
     def boom(*a, **k):  # type: ignore[no-untyped-def]
         raise RuntimeError("crash after the inserts, before the cursor")
 
-    monkeypatch.setattr(hub.ingest, "_advance_cursor", boom)
+    monkeypatch.setattr(hub.engagement.ingest, "_advance_cursor", boom)
     with pytest.raises(RuntimeError):
         _ingest(app, sandbox_account.id, Batch([_mention("2"), _mention("3")], cursor="3"))
     assert _count(app) == 1
@@ -125,7 +125,7 @@ def test_odd_payload_is_stored_and_flagged(app, sandbox_account):
 
 
 def test_follow_up_in_a_thread_stays_with_its_owner(app, sandbox_account, make_staff):
-    from hub.moderation import claim_mention
+    from hub.engagement.moderation import claim_mention
 
     agent = make_staff("employee")
     _ingest(app, sandbox_account.id, Batch([_mention("10")], cursor="10"))

@@ -3,24 +3,40 @@ its platform's limit, the composer's counter counts with it, and no post over it
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 import policies
-from connectors.base import REGISTRY, Connector, Limits
-from hub import packs
-from hub.compose import check_text, platform_limit
+from connectors.base import REGISTRY
+from hub.compliance import packs
 from hub.db import job_session
 from hub.models import PolicyPackVersion
-from hub.posts import NewPost, PostError, count_length, submit_post
+from hub.platforms.registry import load_platforms
+from hub.publishing.compose import check_text, platform_limit
+from hub.publishing.posts import NewPost, PostError, count_length, submit_post
+
+TINY_MODULE = "hub_tests_tiny_platform"
+TINY_SOURCE = '''
+"""A platform that takes ten characters: only its class attributes are read."""
+
+from connectors.base import Connector, Limits, register
 
 
+@register("tiny")
 class TinyConnector(Connector):
-    """A platform that takes ten characters: only its class attributes are read."""
+    platform = "tiny"
+    limits = Limits(10, "characters", "Tiny")
+'''
 
-    platform: ClassVar[str] = "tiny"
-    limits: ClassVar[Limits] = Limits(10, "characters", "Tiny")
+
+@pytest.fixture
+def tiny_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fourth platform loaded the way the PLATFORMS setting loads one."""
+    (tmp_path / f"{TINY_MODULE}.py").write_text(TINY_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    load_platforms([TINY_MODULE])
 
 
 @pytest.mark.parametrize(
@@ -46,9 +62,8 @@ def test_platform_limit_is_what_the_connector_declares(
 
 
 def test_check_and_counter_use_the_connectors_limit(
-    app: Any, make_staff: Any, monkeypatch: pytest.MonkeyPatch
+    app: Any, make_staff: Any, tiny_platform: None
 ) -> None:
-    monkeypatch.setitem(REGISTRY, "tiny", TinyConnector)
     author = make_staff("employee")
     with job_session(app) as s:
         decision = check_text(s, author, "a" * 11, "tiny", "post")

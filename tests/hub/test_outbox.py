@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 from connectors.sandbox import SandboxStore, posts
 from hub.audit import verify_chain
 from hub.db import job_session
+from hub.engagement.moderation import MoveError, allowed_moves, claim_mention, move_mention
 from hub.models import Mention, OutboundItem, PolicyDecision, Staff
-from hub.moderation import MoveError, allowed_moves, claim_mention, move_mention
-from hub.outbox import reconcile_sending, send_due, send_one
-from hub.replies import SubmitReply, submit_reply
+from hub.publishing.outbox import reconcile_sending, send_due, send_one
+from hub.publishing.replies import SubmitReply, submit_reply
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def test_blocked_reply_goes_back_to_the_author(app, make_staff, customer_post):
 def test_crash_between_publish_and_record_is_reconciled_to_one_post(
     app, make_staff, customer_post, monkeypatch
 ):
-    import hub.outbox
+    import hub.publishing.outbox
 
     _, mention = customer_post
     agent = make_staff("manager")
@@ -107,7 +107,7 @@ def test_crash_between_publish_and_record_is_reconciled_to_one_post(
     def die(*a, **k):  # type: ignore[no-untyped-def]
         raise SystemExit("process killed after publish, before record")
 
-    monkeypatch.setattr(hub.outbox, "_record_sent", die)
+    monkeypatch.setattr(hub.publishing.outbox, "_record_sent", die)
     with pytest.raises(SystemExit):
         send_one(app, item_id)
     monkeypatch.undo()

@@ -19,19 +19,20 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+import policies
 from connectors.base import REGISTRY, StreamingConnector
 from hub.db import job_session
 from hub.models import Mention, PlatformAccount
 from hub.platforms.accounts import (
     NewAccount,
     account_fields,
-    account_statuses,
     add_account,
     available_platforms,
     create_account,
     replace_credentials,
 )
-from hub.platforms.push import can_push, consume_stream, push_health
+from hub.platforms.present import account_statuses, push_health
+from hub.platforms.push import can_push, consume_stream
 from hub.platforms.registry import (
     connector_class,
     connector_for,
@@ -40,6 +41,7 @@ from hub.platforms.registry import (
     release_connector,
     supports_streaming,
 )
+from hub.publishing.compose import platform_limit
 
 ECHO_MODULE = "hub_tests_echo_platform"
 ECHO_SOURCE = '''
@@ -154,6 +156,8 @@ def test_the_default_platforms_are_loaded(app: Any) -> None:
 
 def test_a_fourth_platform_needs_only_its_module_in_platforms(echo_app: Any) -> None:
     assert "echo" in available_platforms()
+    # no display name declared: messages use the name it registered under
+    assert platform_limit("echo") == policies.LengthLimit(500, "characters", "echo")
     assert [(f.name, f.secret, f.required) for f in account_fields("echo")] == [
         ("room", False, True),
         ("token", True, True),

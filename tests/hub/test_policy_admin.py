@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 import policies
-from hub import packs
 from hub.audit import verify_chain
-from hub.compose import check_text, record_decision
+from hub.compliance import packs
 from hub.db import job_session
 from hub.models import AuditEvent, PolicyPackVersion, Staff
+from hub.publishing.compose import check_text, record_decision
 
 WORD = "zorblaxian"
 DRAFT = f"honestly this {WORD} shipping update is great"

@@ -12,18 +12,18 @@ from connectors.sandbox import SandboxStore, posts
 from hub.audit import history, verify_chain
 from hub.db import job_session
 from hub.models import OutboundItem, PolicyDecision, ReviewAction, Staff
-from hub.outbox import _claim, move_item, send_due
 from hub.platforms.accounts import create_account
-from hub.posts import (
+from hub.publishing.outbox import _claim, move_item, send_due
+from hub.publishing.posts import (
     PostEdit,
     PostError,
     approvals,
     count_length,
-    describe_state,
     edit_post,
     parse_schedule,
 )
-from hub.submission import new_idempotency_key
+from hub.publishing.present import describe_state
+from hub.publishing.submission import new_idempotency_key
 
 PERSONAL = "Went to my first pottery class. Made a bowl. It is a plate now."
 STIFF = "Kindly be informed that the aforementioned pottery class was fun."

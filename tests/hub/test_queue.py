@@ -7,8 +7,8 @@ import re
 from sqlalchemy import select
 
 from hub.db import job_session
+from hub.engagement.queue import QueueFilter, list_queue
 from hub.models import Mention, Staff, Team
-from hub.queue import QueueFilter, list_queue
 
 
 def test_keyset_pages_cover_every_mention_once_in_urgency_order(app, make_staff, make_mention):

@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from hub import reports
+from hub.compliance import reports
+from hub.compliance.present import trend_chart
 from hub.db import job_session
 from hub.models import (
     DailySummary,
@@ -668,7 +669,7 @@ def test_trend_chart_scales_to_the_busiest_day():
             ("2026-03-03", 1, 1, 0, 0, 2),
         ],
     )
-    chart = reports.trend_chart(table)
+    chart = trend_chart(table)
     assert chart.max_total == 4
     first_day = [b for b in chart.bars if b.label.startswith("2026-03-01")]
     assert sum(b.height for b in first_day) == pytest.approx(chart.plot_bottom - chart.plot_top)

@@ -13,21 +13,8 @@ from sqlalchemy import func, select
 
 from connectors.sandbox import SandboxStore, posts
 from hub.audit import history, verify_chain
-from hub.compose import check_text, record_decision
-from hub.db import job_session
-from hub.models import (
-    AuditEvent,
-    Mention,
-    OutboundItem,
-    PolicyDecision,
-    ReviewAction,
-    Staff,
-    utcnow,
-)
-from hub.moderation import claim_mention
-from hub.outbox import send_due
-from hub.replies import SubmitReply, submit_reply
-from hub.review import (
+from hub.compliance.present import format_wait
+from hub.compliance.review import (
     Approve,
     EditApprove,
     EditBlocked,
@@ -39,13 +26,26 @@ from hub.review import (
     approve_item,
     edit_and_approve,
     enter_review,
-    format_wait,
     list_in_review,
     reject_item,
     review_detail,
     save_two_person_rules,
     two_person_rules,
 )
+from hub.db import job_session
+from hub.engagement.moderation import claim_mention
+from hub.models import (
+    AuditEvent,
+    Mention,
+    OutboundItem,
+    PolicyDecision,
+    ReviewAction,
+    Staff,
+    utcnow,
+)
+from hub.publishing.compose import check_text, record_decision
+from hub.publishing.outbox import send_due
+from hub.publishing.replies import SubmitReply, submit_reply
 from hub.settings import get_setting
 
 LINK_POST = "Weekend hike was lovely, trail notes at https://example.com/hike"

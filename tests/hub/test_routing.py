@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from hub.language import detect_language
+from hub.engagement.language import detect_language
+from hub.engagement.routing import compile_rules, route
 from hub.models import RoutingRule
-from hub.routing import compile_rules, route
 
 
 def _rules():  # type: ignore[no-untyped-def]

@@ -9,12 +9,12 @@ import pytest
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from hub.outbox import send_due
+from hub.compliance.reports import run_daily_summary
+from hub.compliance.retention import run_retention
 from hub.platforms.polling import poll_all
 from hub.platforms.push import PUSH_SYNC_SECONDS, sync_streams
 from hub.platforms.scheduler import JOBS, build_scheduler
-from hub.reports import run_daily_summary
-from hub.retention import run_retention
+from hub.publishing.outbox import send_due
 
 
 def _timing(job: Any) -> Any:

@@ -6,9 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from hub.db import job_session
+from hub.engagement.moderation import (
+    AUTOMATIC,
+    TRANSITIONS,
+    MoveError,
+    apply_automatic,
+    move_mention,
+)
 from hub.models import AuditEvent, Mention, MentionStatus
-from hub.moderation import AUTOMATIC, TRANSITIONS, MoveError, apply_automatic, move_mention
-from hub.submission import STOPPED, Outcome, gate
+from hub.publishing.submission import STOPPED, Outcome, gate
 
 S = MentionStatus
 

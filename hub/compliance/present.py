@@ -1,0 +1,80 @@
+"""What compliance pages show, in words and pictures: waits, and the decisions trend chart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hub.compliance.reports import VERDICTS, Table
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One stacked segment of the trend chart (SVG user units)."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    verdict: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Geometry of the trend chart, rendered as inline SVG by the template."""
+
+    width: int
+    height: int
+    plot_top: int
+    plot_bottom: int
+    left: int
+    max_total: int
+    bars: list[Bar]
+    ticks: list[tuple[float, str]]
+    summary: str
+
+
+def trend_chart(table: Table, width: int = 860, height: int = 240) -> Chart:
+    """Stacked bars (one per day, one segment per verdict) scaled to the busiest day."""
+    left, top, bottom = 44, 10, height - 24
+    days = table.rows
+    max_total = max((r[-1] for r in days), default=0)
+    step = (width - left - 6) / max(len(days), 1)
+    bar_w = max(step * 0.8, 0.5)
+    bars: list[Bar] = []
+    scale = (bottom - top) / max_total if max_total else 0.0
+    for i, row in enumerate(days):
+        y = float(bottom)
+        x = left + i * step
+        for j, verdict in enumerate(VERDICTS):
+            n = row[1 + j]
+            if not n:
+                continue
+            h = n * scale
+            y -= h
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {verdict}"))
+    label_every = max(1, len(days) // 8)
+    ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
+    total = sum(r[-1] for r in days)
+    summary = (
+        f"Decisions per day from {days[0][0]} to {days[-1][0]}: {total} in all, "
+        f"at most {max_total} on one day."
+        if days
+        else "No days in the period."
+    )
+    return Chart(width, height, top, bottom, left, max_total, bars, ticks, summary)
+
+
+def format_wait(seconds: int) -> str:
+    """A waiting time in words a person scans quickly ("3 d 4 h", "2 h 5 min", "40 s")."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min"
+    return f"{secs} s"

@@ -1,0 +1,220 @@
+"""Ingest: turn a connector's Batch into mentions, nothing lost and nothing twice.
+
+Everything for one batch happens in the caller's transaction: insert the new mentions (unique on
+platform + external id, so a repeat is a no-op), link each author to a Customer, detect the
+language, route, and advance the account's cursor last. A crash anywhere rolls all of it back;
+the next poll fetches the same items again and the unique key absorbs them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from connectors.base import Batch, IncomingMention, clean_payload, clean_text
+from hub.audit import record_events
+from hub.engagement.language import detect_language
+from hub.engagement.routing import due_at, load_rules, route
+from hub.models import Customer, CustomerIdentity, Mention, PlatformAccount, utcnow
+
+#: what we keep of an absurdly long text; the raw payload still holds all of it
+MAX_TEXT = 20_000
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """How many mentions of a batch were new and how many were repeats."""
+
+    inserted: int
+    duplicates: int
+
+
+def _identities(
+    session: Session, batch: list[IncomingMention]
+) -> dict[tuple[str, str], CustomerIdentity]:
+    """The known identities of a batch's authors, in one query."""
+    keys = {(m.platform, m.author.platform_id or m.author.handle) for m in batch}
+    found: dict[tuple[str, str], CustomerIdentity] = {}
+    by_platform: dict[str, list[str]] = {}
+    for platform, uid in keys:
+        by_platform.setdefault(platform, []).append(uid)
+    for platform, uids in by_platform.items():
+        for i in range(0, len(uids), 500):
+            for ident in session.scalars(
+                select(CustomerIdentity)
+                .options(selectinload(CustomerIdentity.customer))
+                .where(
+                    CustomerIdentity.platform == platform,
+                    CustomerIdentity.platform_user_id.in_(uids[i : i + 500]),
+                )
+            ):
+                found[(ident.platform, ident.platform_user_id)] = ident
+    return found
+
+
+def _customer_for(
+    session: Session, m: IncomingMention, known: dict[tuple[str, str], CustomerIdentity]
+) -> Customer:
+    key = (m.platform, m.author.platform_id or m.author.handle)
+    handle = clean_text(m.author.handle)[:200]
+    ident = known.get(key)
+    if ident is None:
+        customer = Customer(display_name=clean_text(m.author.display_name or handle)[:200])
+        ident = CustomerIdentity(
+            customer=customer,
+            platform=key[0],
+            platform_user_id=key[1],
+            handle=handle,
+            followers=m.author.followers,
+        )
+        session.add_all([customer, ident])
+        known[key] = ident
+    else:
+        ident.handle = handle  # handles change; the platform id does not
+        if m.author.followers is not None:
+            ident.followers = m.author.followers
+    return ident.customer
+
+
+def _thread_owner(
+    session: Session, m: IncomingMention, pending: dict[str, Mention]
+) -> Mention | None:
+    """The open mention this one follows up on (same thread), for sticky ownership."""
+    refs = [r for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r]
+    if not refs:
+        return None
+    for ref in refs:  # earlier in this very batch
+        if ref in pending and pending[ref].status != "closed":
+            return pending[ref]
+    return session.scalar(
+        select(Mention)
+        .where(
+            Mention.platform == m.platform,
+            Mention.status != "closed",
+            (Mention.external_id.in_(refs)) | (Mention.thread_root_external_id.in_(refs)),
+        )
+        .order_by(Mention.id.desc())
+        .limit(1)
+    )
+
+
+def ingest_batch(
+    session: Session,
+    account: PlatformAccount,
+    batch: Batch,
+    now: datetime | None = None,
+    default_sla: int = 120,
+) -> IngestResult:
+    """Store a batch's new mentions, route them and advance the cursor (caller commits)."""
+    now = now or utcnow()
+    unique: dict[str, IncomingMention] = {}
+    for m in batch.mentions:
+        unique.setdefault(m.external_id, m)
+    existing: set[str] = set()
+    ids = list(unique)
+    for i in range(0, len(ids), 500):
+        existing.update(
+            session.scalars(
+                select(Mention.external_id).where(
+                    Mention.platform == account.platform, Mention.external_id.in_(ids[i : i + 500])
+                )
+            )
+        )
+    fresh = [m for ext, m in unique.items() if ext not in existing]
+    rules = load_rules(session)
+    new: dict[str, Mention] = {}
+    whys: list[str] = []
+    with session.no_autoflush:
+        known = _identities(session, fresh)
+        for m in fresh:
+            new[m.external_id] = mention = _build(
+                session, account, m, rules, known, new, now, default_sla, whys
+            )
+            session.add(mention)
+    session.flush()
+    record_events(
+        session,
+        [
+            (
+                "mention.received",
+                "mention",
+                mention.id,
+                None,
+                {
+                    "team_id": mention.team_id,
+                    "priority": mention.priority,
+                    "why": why,
+                    "problems": mention.problems,
+                },
+            )
+            for mention, why in zip(new.values(), whys, strict=True)
+        ],
+    )
+    _advance_cursor(account, batch, now)
+    session.flush()
+    return IngestResult(inserted=len(new), duplicates=len(batch.mentions) - len(new))
+
+
+def _build(
+    session: Session,
+    account: PlatformAccount,
+    m: IncomingMention,
+    rules: list[Any],
+    known: dict[tuple[str, str], CustomerIdentity],
+    pending: dict[str, Mention],
+    now: datetime,
+    default_sla: int,
+    whys: list[str],
+) -> Mention:
+    problems = list(m.problems)
+    text = clean_text(m.text)
+    if text != m.text:
+        problems.append("text had invalid characters, replaced with U+FFFD")
+    if len(text) > MAX_TEXT:
+        problems.append(f"text of {len(text)} characters cut to {MAX_TEXT}")
+        text = text[:MAX_TEXT]
+    language = detect_language(text)
+    r = route(rules, text, language, m.platform, default_sla)
+    owner = _thread_owner(session, m, pending)
+    whys.append(
+        f"follows up mention #{owner.id or 'earlier in this batch'}" if owner else r.rule_name
+    )
+    return Mention(
+        platform=m.platform,
+        external_id=m.external_id,
+        account_id=account.id,
+        customer=_customer_for(session, m, known),
+        author_handle=clean_text(m.author.handle)[:200],
+        author_name=clean_text(m.author.display_name or "")[:200],
+        text=text,
+        kind=m.kind,
+        url=m.url,
+        created_at=m.created_at,
+        received_at=now,
+        in_reply_to_external_id=m.in_reply_to_external_id,
+        thread_root_external_id=m.thread_root_external_id or m.external_id,
+        reply_ref=dict(m.reply_ref),
+        language=language,
+        team_id=owner.team_id if owner else r.team_id,
+        assignee_id=owner.assignee_id if owner else None,
+        status="open" if owner and owner.assignee_id else "new",
+        priority=r.priority,
+        routing_rule_id=r.rule_id,
+        first_response_due_at=due_at(now, r),
+        problems=problems,
+        raw=clean_payload(m.raw),
+    )
+
+
+def _advance_cursor(account: PlatformAccount, batch: Batch, now: datetime) -> None:
+    """Move the cursor last, so it only moves if every mention before it is stored."""
+    if batch.cursor is not None:
+        account.cursor = batch.cursor
+    account.last_success_at = now
+    if batch.rate_limit is not None:
+        account.budget_remaining = batch.rate_limit.remaining
+        account.budget_reset_at = batch.rate_limit.reset_at

@@ -1,0 +1,94 @@
+"""The queue: mentions filtered and paged by keyset, so page 200 is as fast as page 1."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy.orm import Session, joinedload
+
+from hub.models import MENTION_STATUSES, Mention, Staff
+
+#: what "active" means in the status filter: everything somebody still has to act on
+ACTIVE = ("new", "open", "escalated")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """The queue's filters as the page sends them; empty means any."""
+
+    status: str = "active"
+    team_id: int | None = None
+    platform: str = ""
+    assignee: str = ""  # "" any, "me", "none", or a staff id
+    after: str = ""  # keyset token of the last row of the previous page
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    mentions: list[Mention]
+    next_token: str | None
+    counts: dict[str, int]
+
+
+def _token(m: Mention) -> str:
+    due = m.first_response_due_at.isoformat() if m.first_response_due_at else ""
+    raw = f"{m.priority}|{due}|{m.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _parse_token(token: str) -> tuple[str, datetime, int] | None:
+    try:
+        prio, due, ident = base64.urlsafe_b64decode(token.encode()).decode().split("|")
+        return prio, datetime.fromisoformat(due), int(ident)
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
+    q = select(Mention)
+    if f.status == "active":
+        q = q.where(Mention.status.in_(ACTIVE))
+    elif f.status in MENTION_STATUSES:
+        q = q.where(Mention.status == f.status)
+    if f.team_id:
+        q = q.where(Mention.team_id == f.team_id)
+    if f.platform:
+        q = q.where(Mention.platform == f.platform)
+    if f.assignee == "me":
+        q = q.where(Mention.assignee_id == me.id)
+    elif f.assignee == "none":
+        q = q.where(Mention.assignee_id.is_(None))
+    elif f.assignee.isdigit():
+        q = q.where(Mention.assignee_id == int(f.assignee))
+    return q
+
+
+def list_queue(session: Session, f: QueueFilter, me: Staff, page_size: int = 25) -> QueuePage:
+    """One page of the queue, most urgent first (priority, then first-response deadline)."""
+    q = _filtered(f, me)
+    key = _parse_token(f.after) if f.after else None
+    if key is not None:
+        prio, due, ident = key
+        q = q.where(
+            tuple_(Mention.priority, Mention.first_response_due_at, Mention.id)
+            > tuple_(
+                literal(prio), literal(due, Mention.first_response_due_at.type), literal(ident)
+            )
+        )
+    rows = list(
+        session.scalars(
+            q.options(joinedload(Mention.team), joinedload(Mention.assignee))
+            .order_by(Mention.priority, Mention.first_response_due_at, Mention.id)
+            .limit(page_size + 1)
+        )
+    )
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    counts = dict(
+        session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all()
+    )  # type: ignore[arg-type]
+    return QueuePage(rows, _token(rows[-1]) if more and rows else None, counts)

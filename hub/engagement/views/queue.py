@@ -1,0 +1,45 @@
+"""The community managers' queue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_login import current_user
+
+from hub.auth import role_required
+from hub.db import get_session
+from hub.engagement.present import platform_names, queue_choices
+from hub.engagement.queue import QueueFilter, list_queue
+
+bp = Blueprint("queue", __name__)
+
+
+def _filter_from(args: Any) -> QueueFilter:
+    team = args.get("team", "")
+    return QueueFilter(
+        status=args.get("status", "active"),
+        team_id=int(team) if team.isdigit() else None,
+        platform=args.get("platform", "") if args.get("platform") in platform_names() else "",
+        assignee=args.get("assignee", ""),
+        after=args.get("after", ""),
+    )
+
+
+@bp.route("/queue")
+@role_required("employee", "manager")
+def index() -> Any:
+    session = get_session()
+    f = _filter_from(request.args)
+    page = list_queue(session, f, current_user, current_app.config["QUEUE_PAGE_SIZE"])
+    template = (
+        "engagement/queue/_rows.html"
+        if request.headers.get("HX-Request")
+        else "engagement/queue/index.html"
+    )
+    return render_template(
+        template,
+        page=page,
+        f=f,
+        **queue_choices(session).context(),
+    )

@@ -1,0 +1,71 @@
+"""The sandbox platform's own pages: post as a customer, see the brand's replies.
+
+These pages stand in for x.com or bsky.app, so they need no hub sign-in; they are switched off
+with HUB_SANDBOX_ENABLED=false on a hub that only uses real platforms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from connectors.sandbox import SandboxError, SandboxStore
+
+bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
+
+
+@bp.before_request
+def _enabled() -> None:
+    if not current_app.config.get("SANDBOX_ENABLED", True):
+        abort(404, "The sandbox platform is switched off on this hub.")
+
+
+def _store() -> SandboxStore:
+    return SandboxStore(current_app.config["SANDBOX_URL"])
+
+
+def _brand() -> str:
+    return str(current_app.config.get("SANDBOX_BRAND", "KestrelFootwear"))
+
+
+@bp.route("/")
+def index() -> Any:
+    store = _store()
+    roots = store.recent_roots()
+    return render_template(
+        "platforms/sandbox/index.html",
+        roots=roots,
+        brand=_brand(),
+        threads={r["id"]: len(store.thread(r["id"])) - 1 for r in roots},
+    )
+
+
+@bp.route("/post", methods=["POST"])
+def post() -> Any:
+    reply_to = request.form.get("reply_to", "")
+    try:
+        row = _store().create_post(
+            request.form.get("handle", ""),
+            request.form.get("text", ""),
+            display_name=request.form.get("display_name", ""),
+            reply_to=int(reply_to) if reply_to.isdigit() else None,
+        )
+    except SandboxError as exc:
+        flash(str(exc), "error")
+        return redirect(
+            request.referrer
+            if request.referrer and request.referrer.startswith(request.host_url)
+            else url_for("sandbox.index")
+        )
+    return redirect(url_for("sandbox.show", post_id=row["root_id"] or row["id"]))
+
+
+@bp.route("/p/<int:post_id>")
+def show(post_id: int) -> Any:
+    thread = _store().thread(post_id)
+    if not thread:
+        abort(404, "No such post on the sandbox.")
+    return render_template(
+        "platforms/sandbox/thread.html", thread=thread, focus=post_id, brand=_brand()
+    )

@@ -1,0 +1,400 @@
+"""Employee posts: compose, check, schedule, edit and withdraw a personal post until it is sent.
+
+A post follows the outbox's state machine (hub.publishing.outbox.TRANSITIONS) and goes through
+the same submission pipeline as a reply (hub.publishing.submission): allow → scheduled, warn →
+scheduled once the author confirms, review → in_review, block → back to the author (or in_review
+when they ask compliance for an override with a written reason). Every version keeps its own
+PolicyDecision.
+
+Edits move the item back to ``draft`` and re-check it. Review approvals given to an earlier
+version stop counting: :func:`approvals` counts only ReviewActions dated after the current
+version's decision (``item.decision.created_at``), which is written in the same transaction as
+the ``outbound.edited`` audit event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+import policies
+from connectors.base import clean_text
+from hub.audit import record_event
+from hub.compliance.packs import active_pack
+from hub.compliance.review import APPROVING, MIN_OVERRIDE_REASON
+from hub.models import (
+    OutboundItem,
+    OutboundState,
+    PlatformAccount,
+    PolicyDecision,
+    ReviewAction,
+    Staff,
+    utcnow,
+)
+from hub.publishing.compose import check_text, platform_limit
+from hub.publishing.outbox import take_item
+from hub.publishing.submission import (
+    STOPPED,
+    Outcome,
+    SubmissionError,
+    SubmitResult,
+    create_item,
+    earlier_submission,
+    gate,
+    record_stop,
+    route_item,
+)
+from policies import LengthCount
+
+#: the most a post may hold (the pack's content rules read 5,000 characters, like replies)
+MAX_POST_CHARS = 5000
+MAX_SCHEDULE_AHEAD = timedelta(days=365)
+#: datetime-local inputs have minute precision: "this minute" is not yet "in the past"
+SCHEDULE_GRACE = timedelta(minutes=2)
+S = OutboundState
+EDITABLE = frozenset({S.DRAFT, S.CHECKED, S.IN_REVIEW, S.REJECTED, S.SCHEDULED, S.FAILED})
+WITHDRAWABLE = EDITABLE | {S.APPROVED}
+
+
+class PostError(SubmissionError):
+    """A post that cannot go ahead as asked; the message is for the author."""
+
+
+@dataclass(frozen=True)
+class NewPost:
+    """A post as the composer sends it."""
+
+    account_id: int | None
+    text: str
+    #: generated when the form is rendered; a resubmitted form maps to the same row
+    idempotency_key: str
+    #: None = now
+    schedule_at: datetime | None = None
+    confirm_warnings: bool = False
+    #: the author's written reason for asking compliance to override a block
+    override_reason: str = ""
+
+
+@dataclass(frozen=True)
+class PostEdit:
+    """A new version of an existing post."""
+
+    text: str
+    schedule_at: datetime | None = None
+    confirm_warnings: bool = False
+    override_reason: str = ""
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def postable_accounts(session: Session, user: Staff) -> list[PlatformAccount]:
+    """Active brand accounts plus the user's own connected accounts; nobody else's."""
+    return list(
+        session.scalars(
+            select(PlatformAccount)
+            .where(
+                PlatformAccount.active.is_(True),
+                or_(PlatformAccount.owner_id.is_(None), PlatformAccount.owner_id == user.id),
+            )
+            # brand accounts first: the composer preselects the first one
+            .order_by(
+                PlatformAccount.owner_id.is_not(None), PlatformAccount.platform, PlatformAccount.id
+            )
+        )
+    )
+
+
+def postable_account(session: Session, user: Staff, account_id: int | None) -> PlatformAccount:
+    """The account the user picked, if they may post to it."""
+    if account_id is None:
+        raise PostError("Pick the account to post from.")
+    for account in postable_accounts(session, user):
+        if account.id == account_id:
+            return account
+    raise PostError("You can't post to that account.", status=403)
+
+
+def visible_post(session: Session, user: Staff, item_id: int) -> OutboundItem | None:
+    """The post if ``user`` wrote it (admins see every post), else None."""
+    item = session.get(OutboundItem, item_id)
+    if item is None or item.kind != "post":
+        return None
+    if item.author_id != user.id and user.role != "admin":
+        return None
+    return item
+
+
+def my_items(session: Session, user: Staff, kind: str, limit: int = 200) -> list[OutboundItem]:
+    """The user's own posts (or replies), newest first."""
+    return list(
+        session.scalars(
+            select(OutboundItem)
+            .where(OutboundItem.author_id == user.id, OutboundItem.kind == kind)
+            .order_by(OutboundItem.created_at.desc(), OutboundItem.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def versions(session: Session, item: OutboundItem) -> list[PolicyDecision]:
+    """Every checked version of a post (its text and findings), newest first."""
+    return list(
+        session.scalars(
+            select(PolicyDecision)
+            .where(PolicyDecision.outbound_id == item.id)
+            .order_by(PolicyDecision.created_at.desc(), PolicyDecision.id.desc())
+        )
+    )
+
+
+def approvals(session: Session, item: OutboundItem) -> int:
+    """Distinct reviewers who approved the current version (after its decision was made)."""
+    query = select(func.count(func.distinct(ReviewAction.reviewer_id))).where(
+        ReviewAction.outbound_id == item.id, ReviewAction.action.in_(APPROVING)
+    )
+    if item.decision is not None:
+        query = query.where(ReviewAction.at >= item.decision.created_at)
+    return int(session.scalar(query) or 0)
+
+
+# --- the live check --------------------------------------------------------------------------
+
+
+def count_length(platform: str, text: str) -> LengthCount | None:
+    """Count ``text`` the way ``platform`` does, against its connector's limit (None: no
+    connector for that platform, so no counter); the connector, not the pack, says how long."""
+    limit = platform_limit(platform)
+    return policies.measure_length(text, limit) if limit is not None else None
+
+
+def check_post(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    editing: OutboundItem | None = None,
+) -> policies.Decision:
+    """The policy decision for a post (nothing stored); a post being edited is left out of the
+    author's mix history, or the new version would be counted twice."""
+    return check_text(
+        session, author, text, platform, "post", exclude_id=editing.id if editing else None
+    )
+
+
+# --- input -----------------------------------------------------------------------------------
+
+
+def clean_post_text(raw: str) -> str:
+    """The text as it will be checked and stored; too long or empty is an error."""
+    text = clean_text(raw).strip()
+    if not text:
+        raise PostError("Write something first: the post is empty.")
+    if len(text) > MAX_POST_CHARS:
+        raise PostError(
+            f"Posts are at most {MAX_POST_CHARS:,} characters; this one has {len(text):,}."
+        )
+    return text
+
+
+def parse_schedule(raw: str, now: datetime | None = None) -> datetime | None:
+    """A "Schedule for" value (UTC, from a datetime-local input); empty means now."""
+    raw = (raw or "").strip()
+    if not raw:
+        return None
+    now = now or utcnow()
+    try:
+        at = datetime.fromisoformat(raw)
+    except ValueError:
+        raise PostError(
+            "“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC)."
+        ) from None
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    if at < now - SCHEDULE_GRACE:
+        raise PostError(
+            f"{at:%b %d, %Y %H:%M} UTC is in the past. Pick a later time, or leave it empty to "
+            "post now."
+        )
+    if at > now + MAX_SCHEDULE_AHEAD:
+        raise PostError("Posts can be scheduled at most a year ahead.")
+    return max(at, now)
+
+
+def _override_reason(raw: str) -> str:
+    reason = clean_text(raw or "").strip()
+    if len(reason) < MIN_OVERRIDE_REASON:
+        raise PostError(
+            f"Tell compliance why this should go out anyway, in at least {MIN_OVERRIDE_REASON} "
+            "characters."
+        )
+    return reason[:2000]
+
+
+# --- routing ---------------------------------------------------------------------------------
+
+
+def _length_error(session: Session, decision: policies.Decision, platform: str, text: str) -> None:
+    """Refuse a post its platform can't take when no rule of the active pack said so (its
+    length rule disabled, or filtered away from this platform)."""
+    pack = active_pack(session)
+    count = count_length(platform, text)
+    length_rules = pack.rule_ids("length")
+    if count and count.over and not any(f.rule_id in length_rules for f in decision.findings):
+        raise PostError(
+            f"This is {count.length} characters long for {count.platform_name}; "
+            f"the limit is {count.limit}. Cut {count.over}."
+        )
+
+
+def _gate(
+    session: Session,
+    author: Staff,
+    text: str,
+    platform: str,
+    decision: policies.Decision,
+    confirm_warnings: bool,
+    override_reason: str,
+    resubmitted: bool = False,
+) -> tuple[Outcome, str | None]:
+    """The route for a post's decision, and the author's override reason when they gave one.
+
+    A stopped post keeps its decision on record (``record_stop``) but creates no item.
+    """
+    _length_error(session, decision, platform, text)
+    override = None
+    if decision.verdict == "block" and override_reason.strip():
+        override = _override_reason(override_reason)
+    outcome = gate(
+        decision.verdict,
+        confirmed=confirm_warnings,
+        override_requested=override is not None,
+        resubmitted=resubmitted,
+    )
+    if outcome in STOPPED:
+        record_stop(session, author, text, platform, "post", decision, outcome)
+    return outcome, override
+
+
+def submit_post(
+    session: Session, form: NewPost, author: Staff, now: datetime | None = None
+) -> SubmitResult:
+    """Check a new post and route it by verdict (see hub.publishing.submission)."""
+    existing = earlier_submission(session, form.idempotency_key, author)
+    if existing is not None:
+        return SubmitResult(existing, existing.decision, Outcome.DUPLICATE)
+    account = postable_account(session, author, form.account_id)
+    text = clean_post_text(form.text)
+    now = now or utcnow()
+    decision = check_post(session, author, text, account.platform)
+    outcome, override = _gate(
+        session,
+        author,
+        text,
+        account.platform,
+        decision,
+        form.confirm_warnings,
+        form.override_reason,
+    )
+    if outcome in STOPPED:
+        return SubmitResult(None, decision, outcome)
+    item = create_item(
+        session,
+        kind="post",
+        account=account,
+        author=author,
+        text=text,
+        idempotency_key=form.idempotency_key,
+    )
+    outcome = route_item(
+        session,
+        item,
+        author.id,
+        decision,
+        outcome,
+        not_before=form.schedule_at or now,
+        confirmed=form.confirm_warnings,
+        override_reason=override,
+    )
+    return SubmitResult(item, decision, outcome)
+
+
+def edit_post(
+    session: Session, item: OutboundItem, form: PostEdit, actor: Staff, now: datetime | None = None
+) -> SubmitResult:
+    """Re-check a new version of a post and re-route it; earlier versions and approvals stay
+    on record, but approvals no longer count for the new text."""
+    if item.state not in EDITABLE:
+        raise PostError(_too_late(item), status=409)
+    author = item.author
+    text = clean_post_text(form.text)
+    now = now or utcnow()
+    not_before = form.schedule_at or now
+    if (
+        text == item.text
+        and item.state in (S.SCHEDULED, S.IN_REVIEW)
+        and (form.schedule_at is None or form.schedule_at == item.not_before)
+    ):
+        return SubmitResult(item, item.decision, Outcome.UNCHANGED)
+    platform = item.account.platform
+    decision = check_post(session, author, text, platform, editing=item)
+    outcome, override = _gate(
+        session,
+        author,
+        text,
+        platform,
+        decision,
+        form.confirm_warnings,
+        form.override_reason,
+        resubmitted=item.state == S.REJECTED,
+    )
+    if outcome in STOPPED:
+        return SubmitResult(None, decision, outcome)
+    earlier = approvals(session, item)
+    previous_decision_id = item.decision_id
+    old_text = item.text
+    if item.state != S.DRAFT and not take_item(session, item, S.DRAFT, actor.id, why="edited"):
+        raise PostError(_too_late(item), status=409)
+    item.text = text
+    record_event(
+        session,
+        "outbound.edited",
+        "outbound",
+        item.id,
+        actor.id,
+        text=text,
+        text_changed=text != old_text,
+        previous_decision_id=previous_decision_id,
+        approvals_no_longer_counted=earlier,
+    )
+    outcome = route_item(
+        session,
+        item,
+        actor.id,
+        decision,
+        outcome,
+        not_before=not_before,
+        confirmed=form.confirm_warnings,
+        override_reason=override,
+    )
+    return SubmitResult(item, decision, outcome)
+
+
+def withdraw_post(session: Session, item: OutboundItem, actor: Staff) -> None:
+    """Take a post back before it is sent."""
+    if item.state not in WITHDRAWABLE:
+        raise PostError(_too_late(item), status=409)
+    if not take_item(session, item, "withdrawn", actor.id, why="withdrawn by the author"):
+        raise PostError(_too_late(item), status=409)
+
+
+def _too_late(item: OutboundItem) -> str:
+    if item.state == "sending":
+        return "It is being sent right now and can no longer be changed."
+    if item.state == "sent":
+        return "It has been sent already and can no longer be changed."
+    if item.state == "withdrawn":
+        return "It was withdrawn and can no longer be changed."
+    return f"It changed meanwhile (now: {item.state}); reload the page and try again."

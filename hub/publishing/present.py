@@ -1,0 +1,139 @@
+"""What the composers and "My posts" show: the verdict with its findings marked in the text,
+the mix meter, the length counter, and an item's state in words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from fractions import Fraction
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import policies
+from hub.models import OutboundItem, ReviewAction, utcnow
+from hub.publishing.compose import finding_dict
+from hub.publishing.posts import approvals
+
+
+def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
+    """Split ``text`` into (piece, finding-or-None) runs so a template can mark each finding."""
+    spans = sorted((f for f in findings if f.get("span")), key=lambda f: f["span"][0])
+    pieces: list[tuple[str, dict[str, Any] | None]] = []
+    pos = 0
+    for f in spans:
+        start, end = f["span"]
+        start, end = max(start, pos), min(end, len(text))
+        if start >= end:
+            continue
+        if start > pos:
+            pieces.append((text[pos:start], None))
+        pieces.append((text[start:end], f))
+        pos = end
+    if pos < len(text):
+        pieces.append((text[pos:], None))
+    return pieces
+
+
+@dataclass(frozen=True)
+class MixMeter:
+    """The author's personal/product mix if this post is published, for the mix meter."""
+
+    is_product: bool
+    product_after: int
+    total_after: int
+    share_after: float
+    limit: float
+
+    @property
+    def over_limit(self) -> bool:
+        """True when publishing this would exceed the limit (exactly the limit is fine)."""
+        return self.is_product and Fraction(self.product_after, self.total_after) > Fraction(
+            str(self.limit)
+        )
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC") if at else "now"
+
+
+def describe_state(session: Session, item: OutboundItem, now: datetime | None = None) -> str:
+    """The item's state in plain words for its author."""
+    now = now or utcnow()
+    state = item.state
+    if state == "scheduled":
+        if item.not_before and item.not_before > now:
+            return f"Scheduled for {_when(item.not_before)}"
+        return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
+    if state == "in_review":
+        return (
+            f"Waiting for review ({approvals(session, item)} of "
+            f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
+        )
+    if state == "rejected":
+        reason = item.review_reason or _last_reject_reason(session, item) or "no reason given"
+        return f"Rejected: {reason}"
+    if state == "approved":
+        return f"Approved, goes out {_when(item.not_before) if item.not_before else 'now'}"
+    if state == "sending":
+        return "Being sent right now"
+    if state == "sent":
+        return f"Sent {_when(item.sent_at)}"
+    if state == "failed":
+        return f"Failed: {item.last_error or 'the platform refused it'}"
+    if state == "withdrawn":
+        return "Withdrawn"
+    return "Draft, not checked yet"
+
+
+def _last_reject_reason(session: Session, item: OutboundItem) -> str | None:
+    return session.scalar(
+        select(ReviewAction.reason)
+        .where(ReviewAction.outbound_id == item.id, ReviewAction.action == "reject")
+        .order_by(ReviewAction.at.desc(), ReviewAction.id.desc())
+        .limit(1)
+    )
+
+
+def mix_meter(decision: policies.Decision) -> MixMeter | None:
+    """The mix meter's numbers from a post decision (None for replies)."""
+    mix = decision.mix
+    if mix is None or mix.share_after is None:
+        return None
+    return MixMeter(
+        is_product=mix.is_product,
+        product_after=mix.product_posts_30d + (1 if mix.is_product else 0),
+        total_after=mix.posts_30d + 1,
+        share_after=mix.share_after,
+        limit=mix.limit,
+    )
+
+
+@dataclass(frozen=True)
+class VerdictView:
+    """A decision as the verdict partial shows it: findings, the text marked where each one
+    applies, and (for posts) the mix meter."""
+
+    decision: Any
+    findings: list[dict[str, Any]]
+    pieces: list[tuple[str, dict[str, Any] | None]]
+    mix: MixMeter | None = None
+
+    def context(self) -> dict[str, Any]:
+        """The names the verdict templates read."""
+        return {
+            "decision": self.decision,
+            "findings": self.findings,
+            "pieces": self.pieces,
+            "mix": self.mix,
+        }
+
+
+def verdict_view(text: str, decision: Any | None) -> VerdictView:
+    """The view of an engine decision or a stored PolicyDecision (None: nothing checked yet)."""
+    if decision is None:
+        return VerdictView(None, [], [])
+    findings = [finding_dict(f) for f in decision.findings]
+    mix = mix_meter(decision) if isinstance(decision, policies.Decision) else None
+    return VerdictView(decision, findings, highlight(text, findings), mix)
