@@ -1,37 +1,86 @@
-"""Default settings. Override in instance/config.py or with HUB_* environment variables."""
+"""Settings: declared where they are used, one tuple per wing, collected here.
+
+Each setting is ``(NAME, default, what it does)``; set it in ``instance/config.py`` or as the
+environment variable ``HUB_NAME``. A default may name ``{instance}``, the instance folder.
+``tests/hub/test_settings_documented.py`` fails when a declared setting is missing from the
+README's configuration table, or when hub/ reads a setting nobody declared.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from hub.engagement.config import SETTINGS as ENGAGEMENT
+from hub.platforms.config import SETTINGS as PLATFORMS
+from hub.publishing.config import SETTINGS as PUBLISHING
+
+#: the hub's own settings, shared by every wing
+CORE: tuple[tuple[str, Any, str], ...] = (
+    (
+        "DATABASE_URL",
+        "sqlite:///{instance}/hub.db",
+        "SQLAlchemy URL; PostgreSQL when several workers or machines share the hub",
+    ),
+    ("SECRET_KEY", None, "signs sessions and CSRF tokens; generated into the instance folder"),
+    (
+        "ENCRYPTION_KEY",
+        None,
+        "Fernet key for platform credentials at rest; generated into the instance folder",
+    ),
+    (
+        "DEMO_TRICKLE_SECONDS",
+        0,
+        "seconds between the demo's scripted customer posts on the sandbox; 0 = none",
+    ),
+)
+#: read from the environment before any setting exists (where the instance folder is)
+ENVIRONMENT_ONLY = ("INSTANCE_PATH",)
+#: Flask's and its extensions' own settings, with the values the hub wants
+FRAMEWORK: dict[str, Any] = {
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": None,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One declared setting."""
+
+    name: str
+    default: Any
+    doc: str
+    #: the wing that declares it ("core" for the hub's own)
+    wing: str
+
+
+def declared() -> list[Setting]:
+    """Every setting the hub reads, with the wing that declares it."""
+    return [
+        Setting(name, default, doc, wing)
+        for wing, settings in (
+            ("core", CORE),
+            ("engagement", ENGAGEMENT),
+            ("publishing", PUBLISHING),
+            ("platforms", PLATFORMS),
+        )
+        for name, default, doc in settings
+    ]
 
 
 def defaults(instance_path: str) -> dict[str, object]:
     """Settings every hub starts from; the instance folder holds the SQLite files."""
-    inst = Path(instance_path)
-    return {
-        #: SQLAlchemy URL; SQLite in the instance folder unless HUB_DATABASE_URL says otherwise
-        "DATABASE_URL": f"sqlite:///{inst / 'hub.db'}",
-        #: the sandbox platform's own store (it is a separate "platform", so a separate database)
-        "SANDBOX_URL": f"sqlite:///{inst / 'sandbox.db'}",
-        #: Flask session signing key; generated into the instance folder on first start
-        "SECRET_KEY": None,
-        #: Fernet key for platform credentials at rest; generated next to SECRET_KEY if unset
-        "ENCRYPTION_KEY": None,
-        #: connector modules to load, one per platform; each registers its platform when imported.
-        #: A module that fails to import (a missing SDK) is logged and skipped. A new platform is
-        #: a new module named here (see connectors/base.py).
-        "PLATFORMS": ["connectors.sandbox", "connectors.x", "connectors.bluesky"],
-        "POLL_SECONDS": 15,
-        "SEND_SECONDS": 5,
-        #: seconds between the demo's scripted customer posts on the sandbox; 0 = no trickle
-        "DEMO_TRICKLE_SECONDS": 0,
-        "QUEUE_PAGE_SIZE": 25,
-        "DEFAULT_SLA_MINUTES": 120,
-        "SESSION_COOKIE_HTTPONLY": True,
-        "SESSION_COOKIE_SAMESITE": "Lax",
-        "WTF_CSRF_TIME_LIMIT": None,
-    }
+    instance = str(Path(instance_path))
+    values: dict[str, object] = dict(FRAMEWORK)
+    for s in declared():
+        default = s.default
+        if isinstance(default, str):
+            default = default.replace("{instance}", instance)
+        values[s.name] = list(default) if isinstance(default, tuple) else default
+    return values
 
 
 def load_or_create_key(instance_path: str, name: str, make) -> str:  # type: ignore[no-untyped-def]

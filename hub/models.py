@@ -94,6 +94,14 @@ class Staff(UserMixin, Base):
         return self.role == "admin" or self.role in roles
 
 
+class PushState(StrEnum):
+    """The last reported state of an account's stream consumer."""
+
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    OFF = "off"
+
+
 class PlatformAccount(Base):
     """One of the company's accounts on a platform, polled (and, if it can, streamed) by the
     scheduler."""
@@ -267,6 +275,7 @@ class OutboundItem(Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     mention_id: Mapped[int | None] = mapped_column(ForeignKey("mentions.id"), index=True)
     text: Mapped[str] = mapped_column(Text)
+    #: an OutboundState
     state: Mapped[str] = mapped_column(String(12), default="draft")
     not_before: Mapped[datetime | None] = mapped_column()
     #: our idempotency key, also used to reconcile after a crash mid-send
@@ -363,6 +372,14 @@ class ReviewAction(Base):
     reviewer: Mapped[Staff] = relationship()
 
 
+class PackState(StrEnum):
+    """A pack version's life: a draft until activated; the active one retires when replaced."""
+
+    DRAFT = "draft"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
 class PolicyPackVersion(Base):
     """A version of the company's rule pack as edited in the hub; at most one is active."""
 
@@ -373,7 +390,8 @@ class PolicyPackVersion(Base):
     version: Mapped[str] = mapped_column(String(64))
     yaml: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
-    state: Mapped[str] = mapped_column(String(10), default="draft")  # draft | active | retired
+    #: a PackState
+    state: Mapped[str] = mapped_column(String(10), default=PackState.DRAFT.value)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("policy_packs.id"))
     #: the result of running the pack's own examples: {"passed": n, "failed": [...]}
     examples: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,4 +1,5 @@
-"""What every page shares: the error handlers that end a request's unit of work."""
+"""What every page shares: the error handlers that end a request's unit of work, and the state
+enums templates compare against (``item.state == OutboundState.SENT``, never a bare string)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from hub import db
 from hub.errors import UserError
+from hub.models import MentionStatus, OutboundState, PackState
 
 
 def _error_page(code: int, message: str) -> Any:
@@ -44,3 +46,10 @@ def register_error_handlers(app: Flask) -> None:
             500,
             "Something went wrong on our side; nothing you typed was lost. Go back and try again.",
         )
+
+
+def register_template_globals(app: Flask) -> None:
+    """Make the state enums available to every template."""
+    app.jinja_env.globals.update(
+        MentionStatus=MentionStatus, OutboundState=OutboundState, PackState=PackState
+    )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 import policies
 from hub.audit import record_event
 from hub.errors import UserError
-from hub.models import PolicyPackVersion, Staff, utcnow
+from hub.models import PackState, PolicyPackVersion, Staff, utcnow
 from policies import DEFAULT_PACK, iter_examples, run_pack_examples
 
 #: subject_type of the audit events about pack versions
@@ -69,7 +69,7 @@ def active_pack(session: Session) -> policies.Pack:
     """The pack every check uses now: one small query, compiled packs kept per version hash."""
     row = session.execute(
         select(PolicyPackVersion.id, PolicyPackVersion.version)
-        .where(PolicyPackVersion.state == "active")
+        .where(PolicyPackVersion.state == PackState.ACTIVE.value)
         .order_by(PolicyPackVersion.id.desc())
         .limit(1)
     ).first()
@@ -136,7 +136,7 @@ def active_version(session: Session) -> PolicyPackVersion | None:
     """The active edited version, or None when the shipped default is active."""
     return session.scalar(
         select(PolicyPackVersion)
-        .where(PolicyPackVersion.state == "active")
+        .where(PolicyPackVersion.state == PackState.ACTIVE.value)
         .order_by(PolicyPackVersion.id.desc())
         .limit(1)
         .execution_options(populate_existing=True)
@@ -421,7 +421,7 @@ def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> Edit
         version=pack.version,
         yaml=source,
         note=note,
-        state="draft",
+        state=PackState.DRAFT.value,
         parent_id=base.row.id if base.row is not None else None,
         examples={},
         created_by=actor_id,
@@ -493,7 +493,7 @@ def run_examples(session: Session, row: PolicyPackVersion, actor_id: int | None)
 def activation_problem(row: PolicyPackVersion, active: PolicyPackVersion | None) -> str | None:
     """Why this version may not be activated now, or None."""
     res = row.examples or {}
-    if row.state == "active":
+    if row.state == PackState.ACTIVE:
         return "This version is already active."
     if res.get("version") != row.version:
         return "Run the examples on this version first: activation needs a passing run."
@@ -503,7 +503,7 @@ def activation_problem(row: PolicyPackVersion, active: PolicyPackVersion | None)
         return f"{len(res['failed'])} of the pack's examples fail on this version; fix them first."
     if not res.get("total"):
         return "This pack has no examples, so nothing shows it works; add examples first."
-    if row.state == "draft" and row.parent_id != (active.id if active else None):
+    if row.state == PackState.DRAFT and row.parent_id != (active.id if active else None):
         was = f"version #{row.parent_id}" if row.parent_id else "the shipped default"
         now = f"version #{active.id}" if active else "the shipped default"
         return (
@@ -532,12 +532,14 @@ def activate_version(session: Session, version_id: int, actor_id: int | None) ->
     old = active.version if active else shipped_pack().version
     now = utcnow()
     session.execute(
-        update(PolicyPackVersion).where(PolicyPackVersion.state == "active").values(state="retired")
+        update(PolicyPackVersion)
+        .where(PolicyPackVersion.state == PackState.ACTIVE.value)
+        .values(state=PackState.RETIRED.value)
     )
     done = session.execute(
         update(PolicyPackVersion)
-        .where(PolicyPackVersion.id == row.id, PolicyPackVersion.state != "active")
-        .values(state="active", activated_by=actor_id, activated_at=now)
+        .where(PolicyPackVersion.id == row.id, PolicyPackVersion.state != PackState.ACTIVE.value)
+        .values(state=PackState.ACTIVE.value, activated_by=actor_id, activated_at=now)
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise PackError(
@@ -569,7 +571,7 @@ def revert_to_default(session: Session, actor_id: int | None, note: str) -> Poli
     active = active_version(session)
     if active is None:
         raise PackError("The shipped default is already active.", status=409)
-    active.state = "retired"
+    active.state = PackState.RETIRED.value
     session.flush()
     record_event(
         session,

@@ -29,6 +29,7 @@ from hub.models import (
     DailySummary,
     DecisionFinding,
     OutboundItem,
+    OutboundState,
     PolicyDecision,
     ReviewAction,
     Staff,
@@ -503,7 +504,7 @@ def _finished_reviews(session: Session, f: ReportFilter) -> Any:
         .select_from(last)
         .join(OutboundItem, OutboundItem.id == last.c.oid)
         .where(
-            OutboundItem.state != "in_review",
+            OutboundItem.state != OutboundState.IN_REVIEW.value,
             OutboundItem.review_started_at.is_not(None),
             last.c.last_at >= OutboundItem.review_started_at,
         )
@@ -703,7 +704,7 @@ def _in_review_at(session: Session, at: datetime) -> int:
         session.scalar(
             select(func.count()).where(
                 OutboundItem.review_started_at < at,
-                (OutboundItem.state == "in_review") | decided_later,
+                (OutboundItem.state == OutboundState.IN_REVIEW.value) | decided_later,
             )
         )
         or 0

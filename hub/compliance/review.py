@@ -32,6 +32,7 @@ from hub.errors import Conflict, Forbidden, UserError
 from hub.models import (
     DecisionFinding,
     OutboundItem,
+    OutboundState,
     PlatformAccount,
     PolicyDecision,
     ReviewAction,
@@ -216,7 +217,7 @@ def list_in_review(
     q = (
         select(OutboundItem)
         .join(PlatformAccount, PlatformAccount.id == OutboundItem.account_id)
-        .where(OutboundItem.state == "in_review")
+        .where(OutboundItem.state == OutboundState.IN_REVIEW.value)
         .options(
             selectinload(OutboundItem.author),
             selectinload(OutboundItem.account),
@@ -386,7 +387,7 @@ def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
         raise ReviewForbidden(
             "You wrote this draft, so someone else has to review it (separation of duties)."
         )
-    if item.state != "in_review":
+    if item.state != OutboundState.IN_REVIEW:
         raise ReviewConflict(f"This item is no longer waiting for review (it is {item.state}).")
     # the relationship may have been loaded earlier in this session: follow the fresh decision_id
     session.expire(item, ["decision"])

@@ -19,7 +19,7 @@ from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 from hub.audit import record_events
 from hub.engagement.language import detect_language
 from hub.engagement.routing import due_at, load_rules, route
-from hub.models import Customer, CustomerIdentity, Mention, PlatformAccount, utcnow
+from hub.models import Customer, CustomerIdentity, Mention, MentionStatus, PlatformAccount, utcnow
 
 #: what we keep of an absurdly long text; the raw payload still holds all of it
 MAX_TEXT = 20_000
@@ -88,13 +88,13 @@ def _thread_owner(
     if not refs:
         return None
     for ref in refs:  # earlier in this very batch
-        if ref in pending and pending[ref].status != "closed":
+        if ref in pending and pending[ref].status != MentionStatus.CLOSED:
             return pending[ref]
     return session.scalar(
         select(Mention)
         .where(
             Mention.platform == m.platform,
-            Mention.status != "closed",
+            Mention.status != MentionStatus.CLOSED.value,
             (Mention.external_id.in_(refs)) | (Mention.thread_root_external_id.in_(refs)),
         )
         .order_by(Mention.id.desc())

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.models import PlatformAccount, utcnow
+from hub.models import PlatformAccount, PushState, utcnow
 from hub.platforms.push import can_push
 from hub.platforms.registry import supports_streaming
 
@@ -101,6 +101,6 @@ def push_health(account: PlatformAccount) -> str:
     words = f"push: {account.push_state}"
     if account.push_since is not None:
         words += f" since {account.push_since:%b %d %H:%M:%S} UTC"
-    if account.push_state != "connected" and account.push_error:
+    if account.push_state != PushState.CONNECTED and account.push_error:
         words += f" ({account.push_error})"
     return words

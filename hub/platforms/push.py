@@ -30,7 +30,7 @@ from connectors.base import (
 )
 from hub.db import job_session
 from hub.engagement.ingest import ingest_batch
-from hub.models import PlatformAccount, utcnow
+from hub.models import PlatformAccount, PushState, utcnow
 from hub.platforms.leases import push_lease
 from hub.platforms.registry import connector_for, release_connector, supports_streaming
 
@@ -58,10 +58,12 @@ def can_push(account: PlatformAccount) -> bool:
 
 def push_connected(account: PlatformAccount) -> bool:
     """Whether the account's stream was connected when last reported."""
-    return account.push_state == "connected"
+    return account.push_state == PushState.CONNECTED
 
 
-def _record_push_state(app: Flask, account_id: int, state: str, error: str | None = None) -> None:
+def _record_push_state(
+    app: Flask, account_id: int, state: PushState, error: str | None = None
+) -> None:
     """Record the stream's state on the account; "since" only moves when the state changes.
 
     Anything but "connected" also makes the next poll due now, so the poll covers the gap.
@@ -72,10 +74,10 @@ def _record_push_state(app: Flask, account_id: int, state: str, error: str | Non
             return
         now = utcnow()
         if account.push_state != state or account.push_since is None:
-            account.push_state = state
+            account.push_state = state.value
             account.push_since = now
         account.push_error = error
-        if state != "connected":
+        if state != PushState.CONNECTED:
             account.next_poll_at = now
 
 
@@ -214,7 +216,7 @@ def _stream_while_leased(
             account = session.get(PlatformAccount, account_id)
             if account is None or not can_push(account):
                 if account is not None:
-                    _record_push_state(app, account_id, "off")
+                    _record_push_state(app, account_id, PushState.OFF)
                 return
             connector = connector_for(app, account)
         if not isinstance(connector, StreamingConnector):
@@ -227,7 +229,7 @@ def _stream_while_leased(
 
         def connected() -> None:
             connected_at.append(time.monotonic())
-            _record_push_state(app, account_id, "connected")
+            _record_push_state(app, account_id, PushState.CONNECTED)
 
         error: str
         wait: float | None = None
@@ -257,7 +259,7 @@ def _stream_while_leased(
         failures += 1
         log.warning("push stream of account %s stopped: %s", account_id, error)
         try:
-            _record_push_state(app, account_id, "disconnected", error[:500])
+            _record_push_state(app, account_id, PushState.DISCONNECTED, error[:500])
         except Exception:
             log.exception("could not record the push status of account %s", account_id)
         if wait is None:
@@ -265,6 +267,6 @@ def _stream_while_leased(
             wait *= 0.5 + random.random()
         stop.wait(wait)
     try:
-        _record_push_state(app, account_id, "disconnected", "the hub stopped the stream")
+        _record_push_state(app, account_id, PushState.DISCONNECTED, "the hub stopped the stream")
     except Exception:
         log.exception("could not record the push status of account %s", account_id)

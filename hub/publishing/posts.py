@@ -391,10 +391,10 @@ def withdraw_post(session: Session, item: OutboundItem, actor: Staff) -> None:
 
 
 def _too_late(item: OutboundItem) -> str:
-    if item.state == "sending":
+    if item.state == S.SENDING:
         return "It is being sent right now and can no longer be changed."
-    if item.state == "sent":
+    if item.state == S.SENT:
         return "It has been sent already and can no longer be changed."
-    if item.state == "withdrawn":
+    if item.state == S.WITHDRAWN:
         return "It was withdrawn and can no longer be changed."
     return f"It changed meanwhile (now: {item.state}); reload the page and try again."

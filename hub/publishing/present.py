@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import policies
-from hub.models import OutboundItem, ReviewAction, utcnow
+from hub.models import OutboundItem, OutboundState, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
 from hub.publishing.posts import approvals
 
@@ -62,27 +62,27 @@ def describe_state(session: Session, item: OutboundItem, now: datetime | None = 
     """The item's state in plain words for its author."""
     now = now or utcnow()
     state = item.state
-    if state == "scheduled":
+    if state == OutboundState.SCHEDULED:
         if item.not_before and item.not_before > now:
             return f"Scheduled for {_when(item.not_before)}"
         return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
-    if state == "in_review":
+    if state == OutboundState.IN_REVIEW:
         return (
             f"Waiting for review ({approvals(session, item)} of "
             f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
         )
-    if state == "rejected":
+    if state == OutboundState.REJECTED:
         reason = item.review_reason or _last_reject_reason(session, item) or "no reason given"
         return f"Rejected: {reason}"
-    if state == "approved":
+    if state == OutboundState.APPROVED:
         return f"Approved, goes out {_when(item.not_before) if item.not_before else 'now'}"
-    if state == "sending":
+    if state == OutboundState.SENDING:
         return "Being sent right now"
-    if state == "sent":
+    if state == OutboundState.SENT:
         return f"Sent {_when(item.sent_at)}"
-    if state == "failed":
+    if state == OutboundState.FAILED:
         return f"Failed: {item.last_error or 'the platform refused it'}"
-    if state == "withdrawn":
+    if state == OutboundState.WITHDRAWN:
         return "Withdrawn"
     return "Draft, not checked yet"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -62,3 +63,26 @@ def test_the_graph_sees_cycles_and_late_imports(tmp_path):
     assert probe.private == [("hub.a", "hub.b", "_y")]
     assert probe.commits == [("hub.b", 3)]
     assert probe.edges[("hub.b", "hub.a")] is False
+
+
+#: a state compared with a bare string ('sent') instead of its enum (OutboundState.SENT); the
+#: queue filter's pseudo-statuses ("active", "all") are not states
+_BARE_STATE = re.compile(r"""\b(?!f\.)\w+\.(?:state|status)\s*(?:==|!=|in)\s*\(?\s*['"]""")
+
+
+@pytest.mark.parametrize("folder", ["hub", "templates"])
+def test_states_are_compared_through_their_enums(folder):
+    offenders = [
+        f"{path.relative_to(REPO)}:{n}: {line.strip()}"
+        for path in sorted((REPO / folder).rglob("*.*"))
+        if path.suffix in (".py", ".html")
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if _BARE_STATE.search(line)
+    ]
+    assert offenders == []
+
+
+def test_the_bare_state_check_sees_one():
+    assert _BARE_STATE.search("{% if item.state == 'sent' %}")
+    assert _BARE_STATE.search('if m.status in ("closed", "pending"):')
+    assert not _BARE_STATE.search("{% if item.state == OutboundState.SENT %}")

@@ -17,7 +17,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
 @bp.before_request
 def _enabled() -> None:
-    if not current_app.config.get("SANDBOX_ENABLED", True):
+    if not current_app.config["SANDBOX_ENABLED"]:
         abort(404, "The sandbox platform is switched off on this hub.")
 
 
@@ -26,7 +26,7 @@ def _store() -> SandboxStore:
 
 
 def _brand() -> str:
-    return str(current_app.config.get("SANDBOX_BRAND", "KestrelFootwear"))
+    return str(current_app.config["SANDBOX_BRAND"])
 
 
 @bp.route("/")

@@ -1,0 +1,6 @@
+"""Settings of the engagement wing: (NAME, default, what it does); see hub/config.py."""
+
+SETTINGS = (
+    ("QUEUE_PAGE_SIZE", 25, "rows per queue page (keyset pagination)"),
+    ("DEFAULT_SLA_MINUTES", 120, "first-response deadline when no routing rule sets one"),
+)
