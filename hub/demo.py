@@ -21,6 +21,7 @@ from hub.models import (
     Customer,
     CustomerIdentity,
     Mention,
+    MentionStatus,
     PlatformAccount,
     RoutingRule,
     Staff,
@@ -159,7 +160,7 @@ def _load_history(session: Session, data: dict[str, Any]) -> None:
                 created_at=at,
                 received_at=at,
                 language=detect_language(h["text"]),
-                status="closed",
+                status=MentionStatus.CLOSED.value,
                 priority="p3",
                 raw={"demo": True, "note": "demo history, not a real post"},
             )

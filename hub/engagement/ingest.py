@@ -201,7 +201,7 @@ def _build(
         language=language,
         team_id=owner.team_id if owner else r.team_id,
         assignee_id=owner.assignee_id if owner else None,
-        status="open" if owner and owner.assignee_id else "new",
+        status=(MentionStatus.OPEN if owner and owner.assignee_id else MentionStatus.NEW).value,
         priority=r.priority,
         routing_rule_id=r.rule_id,
         first_response_due_at=due_at(now, r),
