@@ -198,7 +198,7 @@ def _approval_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int
     return {int(oid): int(n) for oid, n in rows}
 
 
-def _approvers(session: Session, item: OutboundItem) -> list[int]:
+def approvers(session: Session, item: OutboundItem) -> list[int]:
     """Ids of the distinct reviewers who approved the item's current version."""
     q = select(ReviewAction.reviewer_id).where(
         ReviewAction.outbound_id == item.id, ReviewAction.action.in_(APPROVING)
@@ -284,7 +284,7 @@ def review_detail(
             .order_by(ReviewAction.at, ReviewAction.id)
         )
     )
-    approved_by = _approvers(session, item)
+    approved_by = approvers(session, item)
     mix = None
     if item.kind == "post":
         history = author_history(session, item.author_id, exclude_id=item.id)
@@ -438,7 +438,7 @@ def _approve_locked(
 ) -> ReviewOutcome:
     """Record one approval on a locked item and release it once enough reviewers agree."""
     _add_action(session, item, reviewer, action, reason, decision_id)
-    approvals = len(_approvers(session, item))
+    approvals = len(approvers(session, item))
     required = max(1, item.required_approvals)
     released = approvals >= required
     data: dict[str, Any] = {"approvals": approvals, "required": required}
@@ -457,7 +457,7 @@ def _approve_locked(
             "approved",
             reviewer.id,
             approvals=approvals,
-            approvers=_approvers(session, item),
+            approvers=approvers(session, item),
             waited_seconds=data["waited_seconds"],
         )
         if item.not_before is None or item.not_before < now:
@@ -467,7 +467,7 @@ def _approve_locked(
 
 
 def _already_approved(session: Session, item: OutboundItem, reviewer: Staff) -> None:
-    if reviewer.id in _approvers(session, item):
+    if reviewer.id in approvers(session, item):
         raise ReviewError(
             "You already approved this version; it needs another reviewer's approval."
         )
@@ -502,7 +502,7 @@ def reject_item(session: Session, form: Reject, reviewer: Staff) -> ReviewOutcom
     )
     move_item(session, item, "rejected", reviewer.id, reason=reason, waited_seconds=waited)
     return ReviewOutcome(
-        item, "reject", len(_approvers(session, item)), item.required_approvals, False
+        item, "reject", len(approvers(session, item)), item.required_approvals, False
     )
 
 

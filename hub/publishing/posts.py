@@ -17,20 +17,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 import policies
 from connectors.base import clean_text
 from hub.audit import record_event
 from hub.compliance.packs import active_pack
-from hub.compliance.review import APPROVING, MIN_OVERRIDE_REASON
+from hub.compliance.review import MIN_OVERRIDE_REASON, approvers
 from hub.models import (
     OutboundItem,
     OutboundState,
     PlatformAccount,
     PolicyDecision,
-    ReviewAction,
     Staff,
     utcnow,
 )
@@ -149,16 +148,6 @@ def versions(session: Session, item: OutboundItem) -> list[PolicyDecision]:
             .order_by(PolicyDecision.created_at.desc(), PolicyDecision.id.desc())
         )
     )
-
-
-def approvals(session: Session, item: OutboundItem) -> int:
-    """Distinct reviewers who approved the current version (after its decision was made)."""
-    query = select(func.count(func.distinct(ReviewAction.reviewer_id))).where(
-        ReviewAction.outbound_id == item.id, ReviewAction.action.in_(APPROVING)
-    )
-    if item.decision is not None:
-        query = query.where(ReviewAction.at >= item.decision.created_at)
-    return int(session.scalar(query) or 0)
 
 
 # --- the live check --------------------------------------------------------------------------
@@ -352,7 +341,7 @@ def edit_post(
     )
     if outcome in STOPPED:
         return SubmitResult(None, decision, outcome)
-    earlier = approvals(session, item)
+    earlier = len(approvers(session, item))
     previous_decision_id = item.decision_id
     old_text = item.text
     if item.state != S.DRAFT and not take_item(session, item, S.DRAFT, actor.id, why="edited"):

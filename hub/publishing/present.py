@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import policies
+from hub.compliance.review import approvers
 from hub.models import OutboundItem, OutboundState, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
-from hub.publishing.posts import approvals
 
 
 def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
@@ -68,7 +68,7 @@ def describe_state(session: Session, item: OutboundItem, now: datetime | None = 
         return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
     if state == OutboundState.IN_REVIEW:
         return (
-            f"Waiting for review ({approvals(session, item)} of "
+            f"Waiting for review ({len(approvers(session, item))} of "
             f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
         )
     if state == OutboundState.REJECTED:
