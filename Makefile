@@ -9,7 +9,7 @@ export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph clean
+.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ eval: install
 ## Refit the shipped G3 model from ../shared/data/tweeteval (scikit-learn; see policies/models/).
 train-offensive: install
 	$(BIN)/python bench/train_offensive.py
+
+## Refresh the README's screenshots (tests/e2e/screenshots); ordinary test runs write elsewhere.
+screenshots: install chromium
+	HUB_README_SCREENSHOTS=1 $(PYTEST) tests/e2e
 
 ## hub/'s import graph: cycles, longest chain, commit sites (add --dot FILE for Graphviz).
 graph: install

@@ -520,7 +520,7 @@ def test_create_session_rate_limit_is_rate_limited(net: BlueskyNetwork) -> None:
 # --- push ---------------------------------------------------------------------------------------
 
 
-def test_firehose_delivers_a_mention_within_two_seconds(
+def test_firehose_delivers_mentions_and_replies_but_not_other_posts(
     net: BlueskyNetwork, brand: Brand, customer: Customer
 ) -> None:
     bsky = brand.connect()
@@ -541,10 +541,8 @@ def test_firehose_delivers_a_mention_within_two_seconds(
         # The subscription has no "connected" signal: mention until the first one comes through.
         wait_for("the firehose to connect", lambda: _warm_up(customer, brand, arrived), 20)
 
-        sent_at = time.monotonic()
         mention = customer.mention(brand, before="Quick one ", after=" do you have size 44?")
-        received_at, pushed = _next_real(arrived)
-        assert received_at - sent_at < 2.0
+        _, pushed = _next_real(arrived)
         assert pushed.external_id == mention.uri
         assert (pushed.kind, pushed.author.handle) == ("mention", customer.account.handle)
         assert pushed.text == f"Quick one @{brand.account.handle} do you have size 44?"
@@ -561,8 +559,10 @@ def test_firehose_delivers_a_mention_within_two_seconds(
 
         bsky.publish(PostRequest("Our own posts are not mentions"))
         customer.post("Nothing to do with the brand")
-        time.sleep(0.5)
-        assert arrived.empty()
+        # the firehose is ordered: the next thing pushed must be this mention, not either post
+        sentinel = customer.mention(brand, before="And one more ")
+        _, pushed_next = _next_real(arrived)
+        assert pushed_next.external_id == sentinel.uri
     finally:
         stop.set()
         stream.join(5)
@@ -598,10 +598,8 @@ def test_firehose_disconnect_raises_transient() -> None:
         {"app_password": "x"},
         state={"session": saved_session(service)},
     )
-    started = time.monotonic()
     with pytest.raises(Transient, match="firehose disconnected"):
         bsky.stream_mentions(lambda m: None, threading.Event())
-    assert time.monotonic() - started < 5
 
 
 # --- failures on the wire -----------------------------------------------------------------------

@@ -100,7 +100,10 @@ def reload_until():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    """Where browser tests save the README's screenshots."""
-    SCREENSHOTS.mkdir(exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests save their screenshots: a temporary folder, so a test run leaves the
+    tree clean; ``HUB_README_SCREENSHOTS=1`` writes the README's own (tests/e2e/screenshots)."""
+    if os.environ.get("HUB_README_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")

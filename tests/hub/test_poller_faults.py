@@ -57,7 +57,10 @@ def test_sigkilled_poller_loses_and_duplicates_nothing(
     store = SandboxStore(app.config["SANDBOX_URL"])
     addressed: list[int] = []
     stop = threading.Event()
-    rng = random.Random(int(os.environ.get("HUB_FAULT_SEED", time.time_ns())))
+    seed = int(os.environ.get("HUB_FAULT_SEED", time.time_ns()))
+    # printed so a failing run can be replayed: HUB_FAULT_SEED=<seed> pytest -s this file
+    print(f"kill -9 trials: HUB_FAULT_SEED={seed}")
+    rng = random.Random(seed)
 
     def customers() -> None:
         n = 0
