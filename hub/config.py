@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hub.compliance.config import SETTINGS as COMPLIANCE
 from hub.engagement.config import SETTINGS as ENGAGEMENT
 from hub.platforms.config import SETTINGS as PLATFORMS
 from hub.publishing.config import SETTINGS as PUBLISHING
@@ -66,6 +67,7 @@ def declared() -> list[Setting]:
             ("engagement", ENGAGEMENT),
             ("publishing", PUBLISHING),
             ("platforms", PLATFORMS),
+            ("compliance", COMPLIANCE),
         )
         for name, default, doc in settings
     ]

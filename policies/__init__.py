@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from policies.backtracking import PackPattern, PatternProblem, pattern_problems
 from policies.engine import DEFAULT_PACK, Pack, check, load_pack
 from policies.examples import ExampleCase, ExampleFailure, iter_examples, run_pack_examples
 from policies.mix import share_after
@@ -39,11 +40,14 @@ __all__ = [
     "LengthLimit",
     "Mix",
     "Pack",
+    "PackPattern",
+    "PatternProblem",
     "check",
     "cli_group",
     "iter_examples",
     "load_pack",
     "measure_length",
+    "pattern_problems",
     "run_pack_examples",
     "share_after",
 ]

@@ -1,4 +1,5 @@
-"""``policy`` command group: check a draft, run the pack's examples, evaluate on labelled data.
+"""``policy`` command group: check a draft, run the pack's examples, time its regular
+expressions on hostile text, evaluate on labelled data.
 
 The lead mounts this group into the ``hub`` command (``hub policy ...``); it also runs alone with
 ``python -m policies.cli``.
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from policies.backtracking import exponential_witness, measure, pattern_problems
 from policies.engine import check, load_pack
 from policies.evaluate import evaluate, evaluate_offensive, format_report, read_jsonl
 from policies.examples import run_pack_examples
@@ -88,6 +90,42 @@ def test_cmd(pack_path: Path | None) -> None:
     )
     click.echo(f"{total - len(failures)}/{total} examples pass (pack {pack.version})")
     if failures:
+        sys.exit(1)
+
+
+@policy.command("patterns")
+@click.option(
+    "--budget-ms",
+    type=float,
+    default=1000.0,
+    show_default=True,
+    help="Longest (CPU ms) one regular expression may take on a hostile draft of the pack's "
+    "max_chars characters (the hub's HUB_POLICY_PATTERN_BUDGET_MS).",
+)
+@click.option("--top", type=int, default=10, show_default=True, help="Slowest patterns to list.")
+@_pack_option
+def patterns_cmd(budget_ms: float, top: int, pack_path: Path | None) -> None:
+    """Time every regular expression of the pack on generated hostile drafts; exit 1 if one can
+    backtrack exponentially or is slower than the budget."""
+    pack = load_pack(pack_path)
+    patterns = list(pack.patterns)
+    safe = [p for p in patterns if exponential_witness(p.source, p.flags) is None]
+    timed = measure([(p.source, p.flags) for p in safe], pack.max_chars, budget_ms)
+    rows = sorted(
+        ((m.worst_ms, p) for p, m in zip(safe, timed, strict=True) if m is not None),
+        key=lambda r: -r[0],
+    )
+    click.echo(
+        f"{len(patterns)} regular expressions (pack {pack.version}), hostile drafts of "
+        f"{pack.max_chars} characters, budget {budget_ms:g} ms; slowest:"
+    )
+    for ms, p in rows[:top]:
+        shown = p.source if len(p.source) <= 70 else p.source[:69] + "…"
+        click.echo(f"  {ms:9.1f} ms  {p.owner}: {shown}")
+    problems = pattern_problems(patterns, max_chars=pack.max_chars, budget_ms=budget_ms)
+    for problem in problems:
+        click.echo(f"REFUSED {problem.pattern.owner}: {problem.message}")
+    if problems:
         sys.exit(1)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from policies.backtracking import PackPattern, owned_by, recording
 from policies.doc import Doc
 from policies.matching import Lexicon
 from policies.mix import MixClassifier, compute_mix
@@ -69,6 +70,8 @@ class Pack:
     links: LinkExtractor
     spec: Mapping[str, Any] = field(repr=False)
     max_chars: int = 5000
+    #: every regular expression compiled from the pack's text, with the rule (or part) it is in
+    patterns: tuple[PackPattern, ...] = field(default=(), repr=False, compare=False)
     _applicable: dict[tuple[str, str], tuple[Rule, ...]] = field(
         default_factory=dict, repr=False, compare=False
     )
@@ -115,24 +118,29 @@ def _build(text: str) -> Pack:
     if not isinstance(spec, Mapping) or "rules" not in spec:
         raise ValueError("a rule pack is a YAML mapping with a 'rules' list")
     load_builtin_kinds()
-    normalizer = Normalizer(spec.get("normalize") or {})
-    builder = PackBuilder(spec=spec, normalizer=normalizer, lexicon=Lexicon(normalizer))
-    rules: list[Rule] = []
-    seen: set[str] = set()
-    for rspec in spec["rules"]:
-        kind = rspec.get("kind")
-        if kind not in REGISTRY:
-            raise ValueError(f"rule {rspec.get('id')!r}: unknown kind {kind!r}")
-        if rspec.get("enabled", True) is False:
-            continue
-        rule = REGISTRY[kind](rspec, builder)
-        if rule.id in seen:
-            raise ValueError(f"duplicate rule id {rule.id!r}")
-        seen.add(rule.id)
-        rules.append(rule)
-    mix = MixClassifier(spec.get("mix") or {}, builder)
-    builder.lexicon.finalize()
-    links = LinkExtractor((spec.get("links") or {}).get("tlds") or [])
+    with recording() as patterns:  # every regex the pack's text makes, whichever way
+        with owned_by("normalize"):
+            normalizer = Normalizer(spec.get("normalize") or {})
+        builder = PackBuilder(spec=spec, normalizer=normalizer, lexicon=Lexicon(normalizer))
+        rules: list[Rule] = []
+        seen: set[str] = set()
+        for rspec in spec["rules"]:
+            kind = rspec.get("kind")
+            if kind not in REGISTRY:
+                raise ValueError(f"rule {rspec.get('id')!r}: unknown kind {kind!r}")
+            if rspec.get("enabled", True) is False:
+                continue
+            with owned_by(str(rspec.get("id"))):
+                rule = REGISTRY[kind](rspec, builder)
+            if rule.id in seen:
+                raise ValueError(f"duplicate rule id {rule.id!r}")
+            seen.add(rule.id)
+            rules.append(rule)
+        with owned_by("mix"):
+            mix = MixClassifier(spec.get("mix") or {}, builder)
+        builder.lexicon.finalize()
+        with owned_by("links"):
+            links = LinkExtractor((spec.get("links") or {}).get("tlds") or [])
     return Pack(
         name=str(spec.get("name", "pack")),
         version=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
@@ -143,6 +151,7 @@ def _build(text: str) -> Pack:
         links=links,
         spec=spec,
         max_chars=int(spec.get("max_chars", 5000)),
+        patterns=tuple(dict.fromkeys(patterns)),
     )
 
 

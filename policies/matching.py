@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import ahocorasick
 
+from policies.backtracking import compile_pattern
 from policies.fastre import Alternation
 from policies.normalize import Normalizer
 from policies.prefilter import Test, any_prefilter
@@ -91,7 +92,7 @@ class Lexicon:
                 # plain and folded views are already case-folded; skipping IGNORECASE there keeps
                 # the regex engine's literal-prefix fast path
                 flags = re.IGNORECASE if view == "original" else 0
-                group.regexes.append(re.compile(raw[3:], flags))
+                group.regexes.append(compile_pattern(raw[3:], flags))
                 continue
             left_open = raw.startswith("*") and len(raw) > 1
             right_open = raw.endswith("*") and len(raw) > 1

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from itertools import chain, compress, repeat
 from typing import Any
 
+from policies.backtracking import compile_pattern
+
 
 class _Table(dict[int, str]):
     """str.translate table that computes (and caches) a character's mapping on first sight."""
@@ -82,7 +84,7 @@ class Normalizer:
         # before it) so the regex engine skips straight to those characters instead of trying
         # every letter: same answer as "[^\W\d_][0-9]|[L][^\W\d_]|[^\W\d_][L]{2}".
         self._leet_probe = (
-            re.compile(
+            compile_pattern(
                 f"[0-9{leet_chars}](?:(?<=[^\\W\\d_][0-9])|(?<=[{leet_chars}])(?=[^\\W\\d_])"
                 f"|(?<=[^\\W\\d_][{leet_chars}])[{leet_chars}])"
             )
@@ -93,10 +95,12 @@ class Normalizer:
         # mixing letters with leet characters are worth a look
         tok = r"[^\s,.;:?¿¡\"'()\[\]{}<>/\\]"
         lc = leet_chars or "\\x00"
-        self._token = re.compile(rf"(?<!{tok})(?={tok}*[^\W\d_])(?={tok}*[{lc}]){tok}+")
+        self._token = compile_pattern(rf"(?<!{tok})(?={tok}*[^\W\d_])(?={tok}*[{lc}]){tok}+")
         sep = re.escape(seps)
         # 3+ single letters (or CJK characters) each separated by 1-3 separator characters
-        self._spaced = re.compile(rf"(?<![^\W_])[^\W_](?:[{sep}]{{1,3}}[^\W_]){{2,}}(?![^\W_])")
+        self._spaced = compile_pattern(
+            rf"(?<![^\W_])[^\W_](?:[{sep}]{{1,3}}[^\W_]){{2,}}(?![^\W_])"
+        )
         self._sep_chars = set(seps)
 
     # -- stage 1: per-character mapping -------------------------------------------------------

@@ -6,6 +6,14 @@ run against exactly that text before it may become *active*; the one it replaces
 Only the values of existing word lists and numbers change in an edit (found generically in each
 rule's YAML, so new rule kinds and renamed keys need no code here); structure, messages and
 examples stay as they are.
+
+A word list may hold regular expressions (``re:`` terms, a ``pattern`` rule's list, the PII
+detectors), and one that backtracks catastrophically would freeze every check. Every regular
+expression of a version that is not in the shipped pack (whose own are checked by its tests) is
+checked by ``policies.pattern_problems`` when a draft is saved (refused with the field named),
+when its examples run (shown, and activation refused) and again when it is activated (so a
+version written by hand is refused too): none may backtrack exponentially, and none may take
+longer than ``POLICY_PATTERN_BUDGET_MS`` on a generated hostile draft.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from sqlalchemy.orm import Session
 
 import policies
 from hub.audit import record_event
+from hub.compliance.config import SETTINGS
 from hub.errors import UserError
 from hub.models import PackState, PolicyPackVersion, Staff, utcnow
 from policies import DEFAULT_PACK, iter_examples, run_pack_examples
@@ -43,6 +52,11 @@ MAX_ENTRIES = 5000
 MAX_NOTE_CHARS = 2000
 _INT_LIMIT = 1_000_000
 _AUDIT_LIST_CAP = 50
+
+#: POLICY_PATTERN_BUDGET_MS as declared, for callers outside a request (jobs, tests)
+DEFAULT_PATTERN_BUDGET_MS = float(
+    next(default for name, default, _doc in SETTINGS if name == "POLICY_PATTERN_BUDGET_MS")
+)
 
 # libyaml's loader builds the same objects as yaml.safe_load, about ten times faster on the pack.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -372,12 +386,15 @@ class EditResult:
     changes: list[dict[str, Any]] = field(default_factory=list)
 
 
-def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> EditResult:
+def create_draft(
+    session: Session, edit: PackEdit, actor_id: int | None, budget_ms: float | None = None
+) -> EditResult:
     """Save the edited values as a draft version of the active pack (validated, compiled).
 
     Only fields present in ``edit.values`` whose cleaned value differs from the pack's are
     changed; everything else in the pack text stays as it is. Raises PackError with every
-    problem found (field name -> message).
+    problem found (field name -> message), including regular expressions that could freeze
+    checks (``budget_ms``: POLICY_PATTERN_BUDGET_MS).
     """
     base = current_base(session)
     errors: dict[str, str] = {}
@@ -396,6 +413,7 @@ def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> Edit
         errors["note"] = "The note contains a control character."
     new_spec = copy.deepcopy(base.spec)
     changes = []
+    edited: list[tuple[PackField, Any]] = []
     for f in editable_fields(base.spec):
         if f.name not in edit.values:
             continue
@@ -408,6 +426,7 @@ def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> Edit
         if not unchanged:
             _set(new_spec, f, value)
             changes.append(_change(f, value))
+            edited.append((f, value))
     if errors:
         raise PackError("Please correct the marked fields.", errors)
     if not changes:
@@ -417,6 +436,9 @@ def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> Edit
         pack = policies.load_pack(source)
     except Exception as exc:  # rule factories raise ValueError, KeyError, re.error, TypeError...
         raise PackError(f"The edited pack does not compile: {type(exc).__name__}: {exc}") from exc
+    unsafe = _pattern_errors(pack, edited, _budget(budget_ms))
+    if unsafe:
+        raise PackError("Please correct the marked fields.", unsafe)
     row = PolicyPackVersion(
         version=pack.version,
         yaml=source,
@@ -443,11 +465,63 @@ def create_draft(session: Session, edit: PackEdit, actor_id: int | None) -> Edit
     return EditResult(row=row, changes=changes)
 
 
+# ---------------------------------------------------------------------- regular expressions
+
+
+def _budget(budget_ms: float | None) -> float:
+    return DEFAULT_PATTERN_BUDGET_MS if budget_ms is None else float(budget_ms)
+
+
+def pattern_problems(pack: policies.Pack, budget_ms: float) -> list[policies.PatternProblem]:
+    """The regular expressions of this pack that could freeze checks (those of the shipped
+    pack are left out: its tests hold them to the default budget)."""
+    shipped = set(shipped_pack().patterns)
+    added = [p for p in pack.patterns if p not in shipped]
+    return policies.pattern_problems(added, max_chars=pack.max_chars, budget_ms=budget_ms)
+
+
+def _holds(f: PackField, value: Any, pattern: policies.PackPattern) -> bool:
+    if f.kind != "list" or f.scope != ("" if pattern.owner == "mix" else pattern.owner):
+        return False
+    return any(e in (pattern.source, "re:" + pattern.source) for e in value)
+
+
+def _pattern_errors(
+    pack: policies.Pack, edited: Sequence[tuple[PackField, Any]], budget_ms: float
+) -> dict[str, str]:
+    """Messages by form field for the edited fields' regular expressions that could freeze
+    checks (first problem per field; "" for one that no edited field holds)."""
+    errors: dict[str, str] = {}
+    for problem in pattern_problems(pack, budget_ms):
+        f = next((f for f, value in edited if _holds(f, value, problem.pattern)), None)
+        if f is None:
+            errors.setdefault("", f"In {problem.pattern.owner}: {problem.message}")
+        else:
+            errors.setdefault(f.name, f"{f.label}: {problem.message}")
+    return errors
+
+
+def _problem_rows(problems: Sequence[policies.PatternProblem]) -> list[dict[str, Any]]:
+    return [
+        {
+            "rule_id": p.pattern.owner,
+            "pattern": p.pattern.source,
+            "kind": p.kind,
+            "problem": p.message,
+        }
+        for p in problems
+    ]
+
+
 # ------------------------------------------------------------------------ testing and activation
 
 
-def run_examples(session: Session, row: PolicyPackVersion, actor_id: int | None) -> dict[str, Any]:
-    """Run the pack's own examples against this version's text; store and return the result."""
+def run_examples(
+    session: Session, row: PolicyPackVersion, actor_id: int | None, budget_ms: float | None = None
+) -> dict[str, Any]:
+    """Run the pack's own examples against this version's text, and check its regular
+    expressions (``budget_ms``: POLICY_PATTERN_BUDGET_MS); store and return the result."""
+    budget = _budget(budget_ms)
     result: dict[str, Any] = {
         "version": row.version,
         "ran_at": utcnow().isoformat(),
@@ -462,8 +536,10 @@ def run_examples(session: Session, row: PolicyPackVersion, actor_id: int | None)
             raise ValueError(
                 f"the engine's hash of this text is {pack.version}, not the stored {row.version}"
             )
+        # the patterns first: one that backtracks exponentially would hang the examples
+        unsafe = _problem_rows(pattern_problems(pack, budget))
         total = sum(1 for _ in iter_examples(pack))
-        failures = run_pack_examples(pack)
+        failures = run_pack_examples(pack) if not unsafe else []
     except Exception as exc:  # a version that no longer compiles or whose rule crashes
         result["error"] = f"{type(exc).__name__}: {exc}"
     else:
@@ -473,6 +549,10 @@ def run_examples(session: Session, row: PolicyPackVersion, actor_id: int | None)
             {"rule_id": x.rule_id, "expect": x.expect, "text": x.text, "fired": list(x.fired)}
             for x in failures
         ]
+        result["patterns"] = unsafe
+        result["budget_ms"] = budget
+        if unsafe:
+            result["passed"] = 0
     row.examples = result
     record_event(
         session,
@@ -484,6 +564,7 @@ def run_examples(session: Session, row: PolicyPackVersion, actor_id: int | None)
         total=result["total"],
         passed=result["passed"],
         failed=len(result["failed"]),
+        unsafe_patterns=len(result.get("patterns") or []),
         **({"error": result["error"]} if "error" in result else {}),
     )
     session.flush()
@@ -499,6 +580,12 @@ def activation_problem(row: PolicyPackVersion, active: PolicyPackVersion | None)
         return "Run the examples on this version first: activation needs a passing run."
     if res.get("error"):
         return f"The examples could not run on this version ({res['error']})."
+    if res.get("patterns"):
+        n = len(res["patterns"])
+        return (
+            f"{n} regular expression{'s' if n != 1 else ''} of this version could freeze every "
+            "check; fix them first."
+        )
     if res.get("failed"):
         return f"{len(res['failed'])} of the pack's examples fail on this version; fix them first."
     if not res.get("total"):
@@ -513,20 +600,39 @@ def activation_problem(row: PolicyPackVersion, active: PolicyPackVersion | None)
     return None
 
 
+def _unsafe_to_activate(row: PolicyPackVersion, budget_ms: float) -> str | None:
+    """Why this version's regular expressions forbid activating it, or None."""
+    try:
+        pack = policies.load_pack(row.yaml)
+    except Exception as exc:  # noqa: BLE001 - a version written by hand may not compile
+        return f"This version does not compile: {type(exc).__name__}: {exc}"
+    problems = pattern_problems(pack, budget_ms)
+    if not problems:
+        return None
+    first = problems[0]
+    more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"This version cannot be activated: in {first.pattern.owner}, {first.message}{more}"
+
+
 def _lock(session: Session) -> None:
     """Serialise activations (SQLite already does: every transaction begins IMMEDIATE)."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
 
 
-def activate_version(session: Session, version_id: int, actor_id: int | None) -> PolicyPackVersion:
-    """Make this tested version the active pack and retire the previous one (audited)."""
+def activate_version(
+    session: Session, version_id: int, actor_id: int | None, budget_ms: float | None = None
+) -> PolicyPackVersion:
+    """Make this tested version the active pack and retire the previous one (audited).
+
+    Its regular expressions are checked again here (``budget_ms``: POLICY_PATTERN_BUDGET_MS),
+    whatever its stored test run says: a version may have been written by hand."""
     _lock(session)
     row = session.get(PolicyPackVersion, version_id, populate_existing=True)
     if row is None:
         raise LookupError(version_id)
     active = active_version(session)
-    problem = activation_problem(row, active)
+    problem = activation_problem(row, active) or _unsafe_to_activate(row, _budget(budget_ms))
     if problem:
         raise PackError(problem, status=409)
     old = active.version if active else shipped_pack().version

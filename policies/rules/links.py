@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from policies.backtracking import compile_pattern
 from policies.matching import Span
 from policies.rules import Rule, register
 from policies.types import Finding
@@ -34,7 +35,7 @@ class LinkExtractor:
             sorted((re.escape(t.lower().lstrip(".")) for t in tlds), key=len, reverse=True)
         )
         self._scheme = re.compile(r"(?i)\b(?:https?|ftp)://([^\s/?#<>\"'，。、]+)[^\s<>\"'，。、]*")
-        self._bare = re.compile(
+        self._bare = compile_pattern(
             rf"(?i)(?<![\w@.\-/])(?:www\.)?((?:[\w-]+\.)+(?:{tld}))(?![\w-])"
             r"(?:[/?#][^\s<>\"'，。、]*)?"
             if tld
@@ -42,7 +43,7 @@ class LinkExtractor:
         )
         # every bare link ends in "." + a known TLD; most drafts have none, so the costly
         # pattern above (tried at every position) only runs on those that do
-        self._bare_probe = re.compile(rf"(?i)\.(?:{tld})(?![\w-])" if tld else r"(?!x)x")
+        self._bare_probe = compile_pattern(rf"(?i)\.(?:{tld})(?![\w-])" if tld else r"(?!x)x")
 
     def extract(self, text: str) -> list[tuple[str, Span]]:
         """Return (host, span) for every link in text."""

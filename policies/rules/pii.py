@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import phonenumbers
 from stdnum import luhn
 
+from policies.backtracking import compile_pattern
 from policies.fastre import accelerate
 from policies.matching import Span
 from policies.prefilter import Test, prefilter
@@ -32,7 +33,7 @@ _DIGITS = re.compile(r"\d")
 
 def _compile(patterns: Any, flags: int = 0) -> list[re.Pattern[str]]:
     # most detectors run on the plain view, which is already case-folded
-    return [re.compile(str(p), flags) for p in patterns or []]
+    return [compile_pattern(str(p), flags) for p in patterns or []]
 
 
 def _gated(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], Test | None]]:
@@ -62,9 +63,9 @@ class PiiRule(Rule):
         self.regions = [str(r) for r in phone.get("regions") or ["US"]]
         self.phone_min = int(phone.get("min_digits", 9))
         self.phone_max = int(phone.get("max_digits", 15))
-        self.phone_candidate = re.compile(str(phone["candidate"]))
+        self.phone_candidate = compile_pattern(str(phone["candidate"]))
         card = spec.get("card") or {}
-        self.card_candidate = re.compile(str(card["candidate"]))
+        self.card_candidate = compile_pattern(str(card["candidate"]))
         self.partial_card = _compile(spec.get("partial_card"))
         self.email = [accelerate(rx) for rx in _compile(spec.get("email"))]
         self.email_obfuscated = [accelerate(rx) for rx in _compile(spec.get("email_obfuscated"))]
@@ -74,9 +75,9 @@ class PiiRule(Rule):
         self.address = _compile(spec.get("address"))
         # cheap probes so the detectors above only run on drafts that could contain their data
         probes = spec.get("probes") or {}
-        self.email_probe = re.compile(str(probes.get("email", ".")))
-        self.obfuscated_probe = re.compile(str(probes.get("email_obfuscated", ".")))
-        self.order_probe = re.compile(str(probes.get("order", ".")))
+        self.email_probe = compile_pattern(str(probes.get("email", ".")))
+        self.obfuscated_probe = compile_pattern(str(probes.get("email_obfuscated", ".")))
+        self.order_probe = compile_pattern(str(probes.get("order", ".")))
         self._partial_card = _gated(self.partial_card)
         self._address_cased = _gated(self.address_cased)
         self._address = _gated(self.address)

@@ -6,6 +6,7 @@ The pack is read from policies/packs/culture.yaml at run time: rule ids and keys
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from functools import lru_cache
@@ -472,3 +473,136 @@ def test_a_version_that_does_not_compile_cannot_be_activated(app: Any, signed_in
     refused = signed_in.post(f"/policy/versions/{vid}/activate")
     assert refused.status_code == 409 and "could not run" in refused.text
     assert _row(app, vid).state == "draft"
+
+
+# ------------------------------------------------ regular expressions that could freeze checks
+
+#: the issue's shape: a repeated group whose inside repeats too (passes the pack's examples)
+NESTED = r"(\d+\s?)+#"
+
+
+def _patterns_field() -> packs.PackField:
+    """The list of regular expressions of the pack's first ``pattern`` rule."""
+    spec = packs.load_spec(packs.shipped_text())
+    kinds = {r.id: r.kind for r in packs.rule_views(spec)}
+    return next(
+        f
+        for f in packs.editable_fields(spec)
+        if f.kind == "list" and kinds.get(f.scope) == "pattern" and f.path == ("patterns",)
+    )
+
+
+def _field_error(page: str, name: str) -> str:
+    """The error shown with one field of the edit form ("" if none)."""
+    found = re.search(
+        rf'<div class="pack-field invalid">(?:(?!</div>).)*name="{re.escape(name)}"'
+        r'(?:(?!</div>).)*<p class="flash error">(.*?)</p>',
+        page,
+        re.S,
+    )
+    return html.unescape(found.group(1)) if found else ""
+
+
+def _post_field(client: Any, f: packs.PackField, entries: list[str]) -> Any:
+    base = _base(client, f"?rule={f.scope}")
+    data = {"base": base, "note": "catch numbers", "rule": f.scope, f.name: "\n".join(entries)}
+    return client.post("/policy/edit", data=data)
+
+
+def test_a_nested_quantifier_is_refused_at_edit_time_naming_the_field(
+    app: Any, signed_in: Any
+) -> None:
+    f = _patterns_field()
+    resp = _post_field(signed_in, f, [*f.entries, NESTED])
+    assert resp.status_code == 422
+    error = _field_error(resp.text, f.name)
+    assert error.startswith(f"{f.label}: the regular expression")
+    assert NESTED in error and "more than one way" in error
+    assert NESTED in resp.text  # the typed list comes back for fixing
+    assert _count(app) == 0 and not _events(app, "policy.draft_created")
+
+
+def test_a_nested_quantifier_in_a_word_list_is_refused_too(app: Any, signed_in: Any) -> None:
+    """A word list's ``re:`` term is a regular expression as well."""
+    _, name = _word_list()
+    resp = _save(signed_in, {name: "\n".join([*_field(name).entries, r"re:(\w+\s?)*!"])})
+    assert resp.status_code == 422
+    assert "can freeze the check" in _field_error(resp.text, name)
+    assert _count(app) == 0
+
+
+def test_a_pattern_slow_on_hostile_text_is_refused_at_edit_time(
+    app: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not exponential (the static check lets it through) but O(n^5) on a long draft."""
+    monkeypatch.setitem(app.config, "POLICY_PATTERN_BUDGET_MS", 100)
+    f = _patterns_field()
+    resp = _post_field(signed_in, f, [*f.entries, r"\d*\d*\d*\d*#"])
+    assert resp.status_code == 422
+    assert "took over 100 ms on a hostile text" in _field_error(resp.text, f.name)
+    assert _count(app) == 0
+
+
+def test_the_budget_is_the_setting(
+    app: Any, signed_in: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    f = _patterns_field()
+    added = [*f.entries, r"\bzorblax\d{3}\b"]
+    monkeypatch.setitem(app.config, "POLICY_PATTERN_BUDGET_MS", 0)
+    refused = _post_field(signed_in, f, added)
+    assert refused.status_code == 422 and "took over 0 ms" in _field_error(refused.text, f.name)
+    monkeypatch.setitem(app.config, "POLICY_PATTERN_BUDGET_MS", 60_000)
+    assert _post_field(signed_in, f, added).status_code == 302
+
+
+def _hand_made(app: Any, examples: dict[str, Any] | None = None) -> int:
+    """A version written straight into the table, holding NESTED (no edit form involved)."""
+    spec = packs.load_spec(packs.shipped_text())
+    f = _patterns_field()
+    packs._set(spec, f, [*f.entries, NESTED])
+    text = packs.dump_spec(spec)
+    version = policies.load_pack(text).version
+    with job_session(app) as s:
+        row = PolicyPackVersion(
+            version=version,
+            yaml=text,
+            note="imported by hand",
+            state="draft",
+            examples={"version": version, **examples} if examples else {},
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+
+def test_a_hand_made_version_with_a_catastrophic_pattern_is_refused_at_activation(
+    app: Any, signed_in: Any
+) -> None:
+    # even with a stored test run that says all is well
+    vid = _hand_made(app, {"total": 5, "passed": 5, "failed": []})
+    refused = signed_in.post(f"/policy/versions/{vid}/activate")
+    assert refused.status_code == 409
+    shown = html.unescape(refused.text)
+    assert "This version cannot be activated: in " in shown and NESTED in shown
+    assert _row(app, vid).state == "draft" and not _events(app, "policy.activated")
+
+
+def test_running_a_hand_made_versions_examples_lists_its_catastrophic_pattern(
+    app: Any, signed_in: Any, officer: Any
+) -> None:
+    vid = _hand_made(app)
+    resp = signed_in.post(f"/policy/versions/{vid}/test", follow_redirects=True)
+    assert resp.status_code == 200
+    result = _row(app, vid).examples
+    (row,) = result["patterns"]
+    assert row["pattern"] == NESTED and row["kind"] == "exponential"
+    assert row["rule_id"] == _patterns_field().scope
+    shown = html.unescape(resp.text)
+    assert "could freeze every check" in shown and NESTED in shown
+    assert "1 unsafe pattern" in shown
+    (ran,) = _events(app, "policy.examples_run")
+    assert ran.data["unsafe_patterns"] == 1
+    refused = signed_in.post(f"/policy/versions/{vid}/activate")
+    assert refused.status_code == 409 and "could freeze every check" in refused.text
+    with job_session(app) as s, pytest.raises(packs.PackError, match="could freeze"):
+        packs.activate_version(s, vid, officer.id)

@@ -99,3 +99,22 @@ def test_eval_offensive(tmp_path: Path) -> None:
     result = CliRunner().invoke(policy, ["eval-offensive", str(texts), str(labels), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["macro_f1"] == 1.0
+
+
+def test_patterns_lists_the_slowest_and_refuses_a_catastrophic_one(tmp_path: Path) -> None:
+    pack = tmp_path / "pack.yaml"
+    pack.write_text(
+        "name: tiny\nrules:\n"
+        "- {id: r1, kind: pattern, patterns: ['\\bkestrel\\b', '(\\d+\\s?)+#']}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(policy, ["patterns", "--pack", str(pack)])
+    assert result.exit_code == 1, result.output
+    assert "ms  r1: \\bkestrel\\b" in result.output
+    assert "REFUSED r1: the regular expression “(\\d+\\s?)+#”" in result.output
+    pack.write_text(
+        "name: tiny\nrules:\n- {id: r1, kind: pattern, patterns: ['\\bkestrel\\b']}\n",
+        encoding="utf-8",
+    )
+    fine = CliRunner().invoke(policy, ["patterns", "--pack", str(pack), "--budget-ms", "60000"])
+    assert fine.exit_code == 0, fine.output

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from hub.audit import history
@@ -14,6 +23,11 @@ from hub.db import attempt, get_session
 from hub.models import PolicyPackVersion
 
 bp = Blueprint("policy_admin", __name__, url_prefix="/policy")
+
+
+def _budget_ms() -> float:
+    """How long one regular expression of an edited pack may take on hostile text."""
+    return float(current_app.config["POLICY_PATTERN_BUDGET_MS"])
 
 
 def _version(version_id: int) -> PolicyPackVersion:
@@ -89,7 +103,7 @@ def save() -> Any:
     edit = packs.PackEdit(values=values, note=note, base_version=request.form.get("base", ""))
     try:
         with attempt():
-            result = packs.create_draft(session, edit, current_user.id)
+            result = packs.create_draft(session, edit, current_user.id, _budget_ms())
     except packs.PackError as exc:
         base = packs.current_base(session)
         if exc.status == 409:
@@ -132,9 +146,16 @@ def version(version_id: int) -> Any:
 def test(version_id: int) -> Any:
     session = get_session()
     row = _version(version_id)
-    result = packs.run_examples(session, row, current_user.id)
+    result = packs.run_examples(session, row, current_user.id, _budget_ms())
     if result.get("error"):
         flash(f"The examples could not run: {result['error']}", "error")
+    elif result.get("patterns"):
+        n = len(result["patterns"])
+        flash(
+            f"{n} regular expression{'s' if n != 1 else ''} of this version could freeze every "
+            "check (listed below); the examples were not run.",
+            "error",
+        )
     elif result["failed"]:
         flash(
             f"{len(result['failed'])} of {result['total']} examples fail on this version.", "error"
@@ -151,7 +172,7 @@ def activate(version_id: int) -> Any:
     _version(version_id)
     try:
         with attempt():
-            row = packs.activate_version(session, version_id, current_user.id)
+            row = packs.activate_version(session, version_id, current_user.id, _budget_ms())
     except packs.PackError as exc:
         return _version_page(_version(version_id), exc.status, str(exc))
     flash(f"Version #{row.id} ({row.version[:10]}) is now the active pack.", "ok")
