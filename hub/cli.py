@@ -13,7 +13,12 @@ from flask import Flask
 
 from hub import create_app
 from hub.db import job_session
-from hub.platforms.accounts import account_fields, available_platforms, create_account
+from hub.platforms.accounts import (
+    AccountError,
+    account_fields,
+    available_platforms,
+    create_account,
+)
 from hub.platforms.polling import poll_all
 from hub.platforms.registry import connector_for
 from hub.platforms.scheduler import build_scheduler
@@ -176,7 +181,10 @@ def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
             if value:
                 secrets[field.name] = value
     with job_session(app) as session:
-        account = create_account(session, app, platform, handle, config, secrets)
+        try:
+            account = create_account(session, app, platform, handle, config, secrets)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from None
         try:
             who = connector_for(app, account).verify()
         except Exception as exc:  # report any failure in words, keep the account to fix later
