@@ -246,6 +246,19 @@ def test_the_firehose_address_is_checked_before_connecting(
     assert _nobody_came(listener)
 
 
+def test_a_stream_s_end_is_told_without_the_server_s_words() -> None:
+    from websockets.exceptions import ConnectionClosedError
+    from websockets.frames import Close
+
+    from connectors.bluesky import _disconnect_reason
+
+    closed = ConnectionClosedError(Close(1011, "AKIAEXAMPLESECRET internal error"), None)
+    assert _disconnect_reason(closed) == "the server closed the stream (code 1011)"
+    assert _disconnect_reason(ConnectionRefusedError(111, "Connection refused")) == (
+        "ConnectionRefusedError: Connection refused"
+    )
+
+
 class _Pds(http.server.BaseHTTPRequestHandler):
     """A PDS that answers every request with ``status`` and ``body``, or redirects."""
 

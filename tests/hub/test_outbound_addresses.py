@@ -110,6 +110,17 @@ def test_the_form_says_how_to_allow_a_local_platform(app: Any, client: Any, mana
     assert "HUB_ALLOW_LOCAL_PLATFORMS" not in resp.text  # no setting makes gopher fine
 
 
+def test_the_form_names_every_problem_at_once(app: Any, client: Any, manager: Any) -> None:
+    resp = client.post(
+        "/admin/accounts/",
+        data={"platform": "bluesky", "handle": " ", "bluesky-service": "gopher://10.0.0.1"},
+    )
+    assert resp.status_code == 422
+    flash = _flash(resp.text)
+    assert "Give the account&#39;s handle." in flash
+    assert "The PDS address must start with https://." in flash
+
+
 def test_the_form_refuses_the_x_api_base_alike(app: Any, client: Any, manager: Any) -> None:
     secrets = {
         f"x-{name}": "s3cret-value"
