@@ -31,6 +31,11 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         "Fernet key for platform credentials at rest; generated into the instance folder",
     ),
     (
+        "MAX_CONTENT_LENGTH",
+        2 * 1024 * 1024,
+        "the largest request body in bytes; a larger one is refused with a 413 page",
+    ),
+    (
         "DEMO_TRICKLE_SECONDS",
         0,
         "seconds between the demo's scripted customer posts on the sandbox; 0 = none",
