@@ -77,6 +77,7 @@ def make_app(folder: Path) -> Any:
             "SANDBOX_URL": f"sqlite:///{folder / 'sandbox.db'}",
             "SECRET_KEY": "bench",
             "ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "ALLOW_LOCAL_PLATFORMS": True,  # the local Bluesky network is on http://127.0.0.1
         }
     )
     upgrade(app.extensions["hub.engine"])

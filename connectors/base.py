@@ -176,7 +176,9 @@ class Connector(abc.ABC):
     Constructed as ``Cls(config, secrets, state=None, on_state_change=None)``: ``config`` holds
     plain settings (handle, base URL), ``secrets`` the decrypted credentials, ``state`` what the
     connector asked the hub to persist last time (a Bluesky session string), and
-    ``on_state_change(state)`` is called whenever that should be saved again.
+    ``on_state_change(state)`` is called whenever that should be saved again. The host also sets
+    ``config["allow_local_network"]`` (``connectors.outbound.ALLOW_LOCAL_NETWORK``): whether the
+    connector may reach addresses on this machine or a private network.
     """
 
     platform: ClassVar[str]
@@ -184,6 +186,10 @@ class Connector(abc.ABC):
     #: config keys the host fills from its own settings when an account's config leaves them
     #: out, as {config key: host setting name} (the sandbox's store is the hub's SANDBOX_URL)
     host_settings: ClassVar[Mapping[str, str]] = {}
+    #: config keys holding addresses the connector connects to, as {config key: secure scheme}
+    #: ("https", "wss"); the host checks them with ``connectors.outbound.AddressPolicy`` when an
+    #: account is added, and the connector checks every connection it makes
+    address_settings: ClassVar[Mapping[str, str]] = {}
 
     @abc.abstractmethod
     def __init__(

@@ -56,6 +56,8 @@ from atproto_client.exceptions import (
 )
 from atproto_client.models.common import XrpcError
 from atproto_client.request import Request
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
 
 from connectors.base import (
     AuthExpired,
@@ -76,6 +78,7 @@ from connectors.base import (
     Transient,
     register,
 )
+from connectors.outbound import AddressPolicy, GuardedTransport, UnsafeAddress
 
 log = logging.getLogger(__name__)
 
@@ -394,6 +397,7 @@ class BlueskyConnector(Connector, StreamingConnector):
 
     platform = "bluesky"
     limits = Limits(MAX_GRAPHEMES, "graphemes", "Bluesky")
+    address_settings = {"service": "https", "firehose": "wss"}
 
     @classmethod
     def configuration_schema(cls) -> dict[str, dict[str, Any]]:
@@ -415,6 +419,8 @@ class BlueskyConnector(Connector, StreamingConnector):
         self.service = str(config.get("service") or DEFAULT_SERVICE).rstrip("/")
         self.firehose = str(config.get("firehose") or _default_firehose(self.service))
         self.timeout = float(config.get("timeout", 10.0))
+        #: every connection (the PDS, the endpoint it names, redirects, the firehose) is checked
+        self._addresses = AddressPolicy.from_config(config)
         #: how far below the high-water mark each fetch looks again (see the module docstring)
         self.lookback = timedelta(seconds=float(config.get("lookback_seconds", 600)))
         #: pages of 100 read on the very first fetch, when there is no cursor yet
@@ -436,7 +442,12 @@ class BlueskyConnector(Connector, StreamingConnector):
     # --- session ------------------------------------------------------------------------------
 
     def _new_client(self) -> Client:
-        request = Request(timeout=self.timeout, event_hooks={"response": [self._remember_headers]})
+        request = Request(
+            timeout=self.timeout,
+            event_hooks={"response": [self._remember_headers]},
+            transport=GuardedTransport(self._addresses, "PDS address"),
+            trust_env=False,
+        )
         client = Client(base_url=self.service, request=request)
         client.on_session_change(self._session_changed)
         return client
@@ -751,7 +762,11 @@ class BlueskyConnector(Connector, StreamingConnector):
         """
         did = self.did
         stream = _OneShotFirehose(
-            base_uri=self.firehose, cursor=self._resume_seq(), on_connect=on_connect
+            self.firehose,
+            self._addresses,
+            self.timeout,
+            cursor=self._resume_seq(),
+            on_connect=on_connect,
         )
         failure: list[BaseException] = []
         saved_at = [time.monotonic()]
@@ -794,6 +809,8 @@ class BlueskyConnector(Connector, StreamingConnector):
             self._save_state()
         if failure:
             raise failure[0]
+        if stream.refused is not None:
+            raise stream.refused
         if not stop_event.is_set():
             raise Transient(f"The Bluesky firehose disconnected: {stream.disconnect_reason}")
 
@@ -915,6 +932,8 @@ class _OneShotFirehose(FirehoseSubscribeReposClient):
     def __init__(
         self,
         base_uri: str,
+        addresses: AddressPolicy,
+        timeout: float,
         cursor: int | None = None,
         on_connect: Callable[[], None] | None = None,
     ) -> None:
@@ -922,18 +941,46 @@ class _OneShotFirehose(FirehoseSubscribeReposClient):
         # No receive timeout: a quiet PDS is not a dead one (websocket pings notice those).
         super().__init__(base_uri=base_uri, params=params, recv_timeout=None)
         self.disconnect_reason = "the connection closed"
+        #: set when the firehose address was refused (raised as is, not as a disconnect)
+        self.refused: ConnectorError | None = None
+        self._addresses = addresses
+        self._timeout = timeout
         self._on_connect = on_connect
 
     def _get_client(self) -> Any:
+        # The socket is opened to an address the policy just checked; websockets does the TLS
+        # (verified against the host name) and the handshake on it.
+        uri = self._websocket_uri
+        try:
+            sock = self._addresses.open_socket(uri, "wss", "firehose address", self._timeout)
+        except (UnsafeAddress, Transient) as exc:
+            self.refused = exc
+            raise
+        try:
+            client = connect(uri, sock=sock, **self._get_connect_kwargs())
+        except BaseException:
+            sock.close()
+            raise
         # The SDK has no "connected" callback; the handshake is done when connect() returns.
-        client = super()._get_client()
         if self._on_connect is not None:
             self._on_connect()
         return client
 
     def _handle_websocket_error_or_stop(self, exception: Exception) -> bool:
-        self.disconnect_reason = f"{type(exception).__name__}: {exception}"
+        self.disconnect_reason = _disconnect_reason(exception)
         return True  # stop; never reconnect here
+
+
+def _disconnect_reason(exc: Exception) -> str:
+    """Why a stream ended, in our words: never the text the server sent with it."""
+    if isinstance(exc, InvalidStatus):
+        return f"the server answered HTTP {exc.response.status_code}"
+    if isinstance(exc, ConnectionClosed):
+        code = exc.rcvd.code if exc.rcvd is not None else None
+        return f"the server closed the stream (code {code})" if code else "the connection dropped"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{type(exc).__name__}: {exc.strerror}"
+    return type(exc).__name__
 
 
 def _default_firehose(service: str) -> str:
@@ -1015,7 +1062,12 @@ def _budget(headers: Mapping[str, str]) -> RateBudget | None:
 
 
 def _translate(exc: BaseException, action: str) -> ConnectorError:
-    """Map an SDK or transport failure onto the hub's error types, with a plain message."""
+    """Map an SDK or transport failure onto the hub's error types, with a plain message.
+
+    Messages are our own words plus the HTTP status: never the text the server sent, which
+    reaches people's pages (the PDS address is typed by a person; its answers are not ours).
+    The server's own words go to the log.
+    """
     if isinstance(exc, ConnectorError):
         return exc
     if isinstance(exc, RateLimitExceededError):
@@ -1027,23 +1079,36 @@ def _translate(exc: BaseException, action: str) -> ConnectorError:
     if isinstance(exc, LoginRequiredError):
         return AuthExpired("The Bluesky session is gone; sign in to the account again.")
     if isinstance(exc, RequestErrorBase):
-        status = exc.response.status_code if exc.response is not None else None
+        if exc.response is None:  # a transport failure, wrapped by the SDK
+            cause = exc.__cause__
+            reason = type(cause).__name__ if cause is not None else "no answer"
+            return Transient(f"Could not reach Bluesky to {action} ({reason}).")
+        status = exc.response.status_code
         name = _error_name(exc)
-        detail = str(exc)
+        log.info("bluesky: could not %s: %s", action, _clip(str(exc)))
         if isinstance(exc, UnauthorizedError) or name in AUTH_ERRORS:
             return AuthExpired(
                 "Bluesky no longer accepts this account's session or app password "
-                f"({name or status}); sign in to the account again."
+                f"(HTTP {status}); sign in to the account again."
             )
-        if status is None or (isinstance(exc, NetworkError) and status != 413):
-            return Transient(f"Could not reach Bluesky to {action} ({detail}).")
+        if isinstance(exc, NetworkError) and status != 413:
+            return Transient(f"Could not reach Bluesky to {action} (HTTP {status}).")
         if status >= 500:
             return Transient(f"Bluesky had a server error ({status}); could not {action}.")
         if name == "RecordNotFound":
             return Rejected(f"Bluesky could not find the post; could not {action}.")
-        return Rejected(f"Bluesky refused to {action}: {detail}")
+        return Rejected(f"Bluesky refused to {action} (HTTP {status}).")
     if isinstance(exc, httpx.TransportError):
         return Transient(f"Could not reach Bluesky to {action} ({type(exc).__name__}).")
     if isinstance(exc, AtProtocolError):
-        return Transient(f"Bluesky sent an answer we could not read; could not {action} ({exc}).")
+        log.info("bluesky: unreadable answer while trying to %s: %s", action, _clip(str(exc)))
+        return Transient(
+            f"Bluesky sent an answer we could not read; could not {action} ({type(exc).__name__})."
+        )
     raise exc
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    """A server's words for the log: one line, bounded."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "..."

@@ -51,6 +51,7 @@ from connectors.base import (
     clean_text,
     register,
 )
+from connectors.outbound import AddressPolicy
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +109,24 @@ def x_weighted_length(text: str) -> int:
 
 
 class _XSession(requests.Session):
-    """The session tweepy uses: adds a timeout to every request and honours ``api_base``."""
+    """The session tweepy uses: adds a timeout to every request and honours ``api_base``.
 
-    def __init__(self, api_base: str, timeout: float) -> None:
+    Every request other than to X's own API (a custom ``api_base``, a redirect) is checked by
+    the address policy first, so credentials never go to this machine or a private network.
+    """
+
+    def __init__(self, api_base: str, timeout: float, addresses: AddressPolicy) -> None:
         super().__init__()
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
+        self.addresses = addresses
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Check where the request goes (redirects come through here too), then send it."""
+        url = request.url or ""
+        if not url.startswith(TWEEPY_HOST + "/"):
+            self.addresses.check_url(url, "https", "API base URL")
+        return super().send(request, **kwargs)
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
         """Send through requests with our host and a timeout tweepy doesn't pass."""
@@ -223,6 +236,7 @@ class XConnector(Connector):
 
     platform = "x"
     limits = Limits(280, "x_weighted", "X")
+    address_settings = {"api_base": "https"}
 
     @classmethod
     def configuration_schema(cls) -> dict[str, dict[str, Any]]:
@@ -300,7 +314,11 @@ class XConnector(Connector):
             return_type=requests.Response,
             wait_on_rate_limit=False,
         )
-        self._client.session = _XSession(str(config.get("api_base") or TWEEPY_HOST), self.timeout)
+        self._client.session = _XSession(
+            str(config.get("api_base") or TWEEPY_HOST),
+            self.timeout,
+            AddressPolicy.from_config(config),
+        )
         # reads go on the app's budget when there is a bearer token, else on the user's
         self._read_auth = "app" if self._secrets.get("bearer_token") else "user"
 

@@ -77,5 +77,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
 
     web.register_error_handlers(app)
+    web.register_security(app)
     web.register_template_globals(app)
     return app

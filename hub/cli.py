@@ -13,7 +13,12 @@ from flask import Flask
 
 from hub import create_app
 from hub.db import job_session
-from hub.platforms.accounts import account_fields, available_platforms, create_account
+from hub.platforms.accounts import (
+    AccountError,
+    account_fields,
+    available_platforms,
+    create_account,
+)
 from hub.platforms.polling import poll_all
 from hub.platforms.registry import connector_for
 from hub.platforms.scheduler import build_scheduler
@@ -84,20 +89,53 @@ def demo() -> None:
 @click.option("--port", default=5000, type=int)
 @click.option("--no-scheduler", is_flag=True, help="web only (run `hub worker` elsewhere)")
 def run(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the hub and run its scheduler (polling, push streams, sending) in this process."""
+    """Serve the hub (waitress) and run its scheduler (polling, push streams, sending) in this
+    process. SIGTERM or Ctrl-C stops both cleanly (streams marked disconnected)."""
+    import signal
+
+    from waitress import create_server
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # every job run is logged at INFO; keep the console for requests, warnings and errors
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     app = _app()
+    config = app.config
+    try:
+        # A request is read whole by waitress's event loop before a thread runs it, so slow or
+        # half-sent requests hold a connection slot (up to the channel timeout), never a thread.
+        server = create_server(
+            app,
+            host=host,
+            port=port,
+            threads=int(config["SERVER_THREADS"]),
+            connection_limit=int(config["SERVER_CONNECTION_LIMIT"]),
+            channel_timeout=int(config["SERVER_CHANNEL_TIMEOUT"]),
+            # stop reading a body at the hub's own limit rather than spooling it to disk
+            max_request_body_size=int(config["MAX_CONTENT_LENGTH"] or 1 << 30),
+            asyncore_use_poll=True,  # select() stops at 1024 descriptors
+            ident="hub",  # the Server header: no product, no version
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
     scheduler = None
     if not no_scheduler:
         scheduler = build_scheduler(app)
         scheduler.start()
+    click.echo(
+        f"serving the hub on http://{host}:{port} (waitress, {config['SERVER_THREADS']} threads)"
+    )
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server.run()  # returns on KeyboardInterrupt, after stopping its threads
     finally:
+        server.close()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+    click.echo("stopped")
 
 
 @main.command()
@@ -176,7 +214,10 @@ def add_account(platform: str, handle: str, settings: tuple[str, ...]) -> None:
             if value:
                 secrets[field.name] = value
     with job_session(app) as session:
-        account = create_account(session, app, platform, handle, config, secrets)
+        try:
+            account = create_account(session, app, platform, handle, config, secrets)
+        except AccountError as exc:
+            raise click.ClickException(exc.message) from None
         try:
             who = connector_for(app, account).verify()
         except Exception as exc:  # report any failure in words, keep the account to fix later

@@ -32,6 +32,22 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         "Fernet key for platform credentials at rest; generated into the instance folder",
     ),
     (
+        "MAX_CONTENT_LENGTH",
+        2 * 1024 * 1024,
+        "the largest request body in bytes; a larger one is refused with a 413 page",
+    ),
+    ("SERVER_THREADS", 8, "`hub run`: threads that run requests (waitress)"),
+    (
+        "SERVER_CONNECTION_LIMIT",
+        500,
+        "`hub run`: open connections at most; more wait in the listen backlog",
+    ),
+    (
+        "SERVER_CHANNEL_TIMEOUT",
+        30,
+        "`hub run`: seconds a connection may stay silent (a half-sent request) before it is closed",
+    ),
+    (
         "DEMO_TRICKLE_SECONDS",
         0,
         "seconds between the demo's scripted customer posts on the sandbox; 0 = none",

@@ -1,13 +1,14 @@
-"""What every page shares: the error handlers that end a request's unit of work, and the state
-enums templates compare against (``item.state == OutboundState.SENT``, never a bare string)."""
+"""What every page shares: the error handlers that end a request's unit of work, the security
+headers and request size limit, and the state enums templates compare against
+(``item.state == OutboundState.SENT``, never a bare string)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, render_template
+from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from hub import db
 from hub.errors import UserError
@@ -33,6 +34,16 @@ def register_error_handlers(app: Flask) -> None:
             400, "The form expired or was not sent from the hub. Reload the page and try again."
         )
 
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(e: RequestEntityTooLarge) -> Any:
+        db.discard()
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        return _error_page(
+            413,
+            f"That was more than the hub accepts in one request ({_size(limit)}). "
+            "Send less at once.",
+        )
+
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Any:
         db.discard()
@@ -46,6 +57,56 @@ def register_error_handlers(app: Flask) -> None:
             500,
             "Something went wrong on our side; nothing you typed was lost. Go back and try again.",
         )
+
+
+def _size(n: int | None) -> str:
+    if not n:
+        return "no limit"
+    return f"{n / 1024 / 1024:g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} KB"
+
+
+#: Every page's security headers. Hand-written rather than Flask-Talisman: the hub needs five
+#: fixed headers and no per-request nonce (no inline script anywhere), and Talisman's defaults
+#: (redirect to https, Secure session cookie) assume TLS at the app, which the hub leaves to the
+#: proxy in front of it (see "Running in production" in the README).
+SECURITY_HEADERS = {
+    # htmx and the stylesheet come from /static; no inline script, style or eval (htmx is told
+    # so in base.html's htmx-config); forms post only to the hub; nobody may frame it
+    "Content-Security-Policy": "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self'",
+            "connect-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            "object-src 'none'",
+        )
+    ),
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def register_security(app: Flask) -> None:
+    """Security headers on every response (pages, errors, static files), and oversize requests
+    refused with a 413 before any view, login or CSRF check reads them."""
+
+    @app.before_request
+    def _refuse_oversize() -> None:
+        limit = current_app.config["MAX_CONTENT_LENGTH"]
+        if limit and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
 
 
 def register_template_globals(app: Flask) -> None:

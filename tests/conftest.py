@@ -117,6 +117,52 @@ def session(app: Any) -> Iterator[Any]:
         yield s
 
 
+class Tripwire:
+    """Outgoing TCP connections of this process: each one is recorded, and refused
+    (ConnectionRefusedError) unless its port was allowed with ``allow(port)`` on 127.0.0.1."""
+
+    def __init__(self) -> None:
+        #: every (host, port) a socket tried to connect to, allowed or not
+        self.attempts: list[tuple[str, int]] = []
+        self._allowed: set[int] = set()
+
+    def allow(self, port: int) -> None:
+        self._allowed.add(port)
+
+    @property
+    def refused(self) -> list[tuple[str, int]]:
+        return [a for a in self.attempts if not (a[0] == "127.0.0.1" and a[1] in self._allowed)]
+
+    def check(self, address: Any) -> None:
+        host, port = str(address[0]), int(address[1])
+        self.attempts.append((host, port))
+        if (host, port) in self.refused:
+            raise ConnectionRefusedError(f"tripwire: no connection to {host}:{port} in this test")
+
+
+@pytest.fixture
+def connections(monkeypatch: pytest.MonkeyPatch) -> Tripwire:
+    """Record (and refuse) every outgoing TCP connection, to prove none was made."""
+    import socket
+
+    wire = Tripwire()
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def connect(sock: socket.socket, address: Any) -> None:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            wire.check(address)
+        real_connect(sock, address)
+
+    def connect_ex(sock: socket.socket, address: Any) -> int:
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            wire.check(address)
+        return int(real_connect_ex(sock, address))
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    return wire
+
+
 @pytest.fixture
 def make_staff(app: Any) -> Callable[..., Any]:
     """make_staff(role="manager", **overrides) -> Staff (committed); password is "password123"."""

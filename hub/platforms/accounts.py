@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import AuthExpired, ConnectorError, RateLimited, Transient
+from connectors.outbound import AddressPolicy, UnsafeAddress
 from hub.audit import record_event
 from hub.crypto import secret_box
 from hub.errors import UserError
@@ -19,6 +20,40 @@ from hub.models import PlatformAccount
 from hub.platforms.registry import connector_for, platforms
 
 log = logging.getLogger(__name__)
+
+
+class AccountError(UserError):
+    """Bad input for an account; the message is for the person who typed it."""
+
+
+def address_problems(app: Flask, platform: str, config: dict[str, Any]) -> list[str]:
+    """What is wrong with the addresses in an account's settings (resolved and checked now;
+    the connector checks every connection again before it sends anything)."""
+    cls = platforms().get(platform)
+    if cls is None:
+        return []
+    allow_local = bool(app.config["ALLOW_LOCAL_PLATFORMS"])
+    policy = AddressPolicy(allow_local=allow_local)
+    labels = {f.name: f.label for f in account_fields(platform)}
+    problems = []
+    for key, secure in cls.address_settings.items():
+        value = config.get(key)
+        if value in (None, ""):
+            continue  # the connector's own default address
+        label = labels.get(key, key)
+        try:
+            policy.check_url(str(value), secure, label)
+        except UnsafeAddress as exc:
+            hint = ""
+            if exc.local and not allow_local:
+                hint = (
+                    " Platforms on this machine or a private network need the hub's"
+                    " HUB_ALLOW_LOCAL_PLATFORMS setting."
+                )
+            problems.append(f"{exc}{hint}")
+        except Transient:
+            problems.append(f"The {label}'s host name could not be found.")
+    return problems
 
 
 def create_account(
@@ -29,9 +64,13 @@ def create_account(
     config: dict[str, Any] | None = None,
     secrets: dict[str, Any] | None = None,
 ) -> PlatformAccount:
-    """Add an account; secrets are encrypted before they touch the database."""
+    """Add an account; its addresses must pass the address policy (AccountError if not), and
+    secrets are encrypted before they touch the database."""
     if platform not in platforms():
         raise ValueError(f"unknown platform {platform!r}")
+    problems = address_problems(app, platform, config or {})
+    if problems:
+        raise AccountError(" ".join(problems))
     account = PlatformAccount(
         platform=platform,
         handle=handle,
@@ -44,10 +83,6 @@ def create_account(
 
 
 # --- the admin accounts page's services -------------------------------------------------------
-
-
-class AccountError(UserError):
-    """Bad input for an account; the message is for the person who typed it."""
 
 
 @dataclass(frozen=True)
@@ -116,6 +151,8 @@ def add_account(
         given = secrets if f.secret else settings
         if f.required and f.name not in given:
             problems.append(f"{f.label} is required.")
+    if new.platform in available_platforms():
+        problems.extend(address_problems(app, new.platform, settings))
     if (
         handle
         and new.platform

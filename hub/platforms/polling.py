@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from connectors.base import AuthExpired, ConnectorError, RateLimited
+from connectors.outbound import UnsafeAddress
 from hub.db import job_session
 from hub.engagement.ingest import IngestResult, ingest_batch
 from hub.models import PlatformAccount, utcnow
@@ -69,8 +70,8 @@ def _record_error(session: Session, account_id: int, exc: Exception, base_second
     )
     if isinstance(exc, RateLimited) and exc.reset_at is not None:
         delay = max(exc.reset_at - now, timedelta(seconds=1))
-    if isinstance(exc, AuthExpired):
-        delay = timedelta(hours=1)  # a person has to fix the credentials first
+    if isinstance(exc, AuthExpired | UnsafeAddress):
+        delay = timedelta(hours=1)  # a person has to fix the credentials or the address first
     account.next_poll_at = now + delay
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask
 
 from connectors.base import REGISTRY, Connector, StreamingConnector
+from connectors.outbound import ALLOW_LOCAL_NETWORK
 from hub.crypto import secret_box
 from hub.db import job_session
 from hub.models import PlatformAccount
@@ -105,6 +106,8 @@ def connector_for(app: Flask, account: PlatformAccount) -> Connector:
         for key, setting in cls.host_settings.items():
             if setting in app.config:
                 config.setdefault(key, app.config[setting])
+        # the hub's setting, never the account's: an account's config can't allow itself
+        config[ALLOW_LOCAL_NETWORK] = bool(app.config["ALLOW_LOCAL_PLATFORMS"])
         account_id = account.id
 
         def save_state(state: dict[str, Any]) -> None:

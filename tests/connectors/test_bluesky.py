@@ -45,6 +45,11 @@ from connectors.bluesky import (
     count_graphemes,
     mention_from_notification,
 )
+from connectors.outbound import ALLOW_LOCAL_NETWORK
+
+#: the test network runs on 127.0.0.1 over http: allowed as the hub allows it with
+#: HUB_ALLOW_LOCAL_PLATFORMS (a connector refuses local addresses without it)
+LOCAL = {ALLOW_LOCAL_NETWORK: True}
 
 
 def _load_harness() -> ModuleType:
@@ -107,7 +112,7 @@ class Brand:
 
     def connect(self, state: dict[str, Any] | None = None, **config: Any) -> BlueskyConnector:
         connector = REGISTRY["bluesky"](
-            {"handle": self.account.handle, "service": self.net.pds, **config},
+            {"handle": self.account.handle, "service": self.net.pds, **LOCAL, **config},
             {"app_password": self.account.password},
             state=state,
             on_state_change=self.saved.append,
@@ -485,7 +490,8 @@ def test_a_restart_reuses_the_saved_session(
 
 def test_wrong_app_password_is_auth_expired(net: BlueskyNetwork, brand: Brand) -> None:
     connector = BlueskyConnector(
-        {"handle": brand.account.handle, "service": net.pds}, {"app_password": "wrong-password"}
+        {"handle": brand.account.handle, "service": net.pds, **LOCAL},
+        {"app_password": "wrong-password"},
     )
     with pytest.raises(AuthExpired) as failed:
         connector.verify()
@@ -495,7 +501,7 @@ def test_wrong_app_password_is_auth_expired(net: BlueskyNetwork, brand: Brand) -
         "here."
     )
     with pytest.raises(AuthExpired, match="no handle or app password"):
-        BlueskyConnector({"handle": brand.account.handle, "service": net.pds}, {}).verify()
+        BlueskyConnector({"handle": brand.account.handle, "service": net.pds, **LOCAL}, {}).verify()
 
 
 def test_create_session_rate_limit_is_rate_limited(net: BlueskyNetwork) -> None:
@@ -507,7 +513,8 @@ def test_create_session_rate_limit_is_rate_limited(net: BlueskyNetwork) -> None:
     assert statuses == [200] * 30  # createSession allows 30 per 5 minutes per handle
 
     connector = BlueskyConnector(
-        {"handle": account.handle, "service": net.pds}, {"app_password": account.password}
+        {"handle": account.handle, "service": net.pds, **LOCAL},
+        {"app_password": account.password},
     )
     with pytest.raises(RateLimited) as limited:
         connector.verify()
@@ -594,7 +601,7 @@ def _warm_up(customer: Customer, brand: Brand, arrived: queue.Queue[Any]) -> boo
 def test_firehose_disconnect_raises_transient() -> None:
     service = f"http://127.0.0.1:{free_port()}"
     bsky = BlueskyConnector(
-        {"handle": OFFLINE_HANDLE, "service": service},
+        {"handle": OFFLINE_HANDLE, "service": service, **LOCAL},
         {"app_password": "x"},
         state={"session": saved_session(service)},
     )
@@ -670,7 +677,7 @@ def test_errors_on_the_wire_map_to_connector_errors(
     # A saved session pointed at a PDS that misbehaves; the sign-in retry on 401 is refused too.
     service = stub_pds(status, headers, delay)
     connector = BlueskyConnector(
-        {"handle": OFFLINE_HANDLE, "service": service, "timeout": 0.3},
+        {"handle": OFFLINE_HANDLE, "service": service, "timeout": 0.3, **LOCAL},
         {"app_password": "x"},
         state={"session": saved_session(service)},
     )
@@ -683,7 +690,7 @@ def test_errors_on_the_wire_map_to_connector_errors(
 
 def test_unreachable_pds_is_transient() -> None:
     connector = BlueskyConnector(
-        {"handle": OFFLINE_HANDLE, "service": f"http://127.0.0.1:{free_port()}"},
+        {"handle": OFFLINE_HANDLE, "service": f"http://127.0.0.1:{free_port()}", **LOCAL},
         {"app_password": "x"},
     )
     with pytest.raises(Transient, match="Could not reach Bluesky"):

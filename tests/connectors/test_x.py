@@ -33,6 +33,7 @@ from connectors.base import (
     ReplyTarget,
     Transient,
 )
+from connectors.outbound import ALLOW_LOCAL_NETWORK
 from connectors.x import XConnector, x_weighted_length
 
 #: our cassettes, written from the documented shapes
@@ -90,7 +91,13 @@ def make_connector(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., XC
         on_state_change: Callable[[str], None] | None = None,
         **config: Any,
     ) -> XConnector:
-        settings: dict[str, Any] = {"handle": "TweepyDev", "user_id": OUR_ID, "timeout": 5}
+        # the peers listen on 127.0.0.1: allowed as the hub allows it (HUB_ALLOW_LOCAL_PLATFORMS)
+        settings: dict[str, Any] = {
+            "handle": "TweepyDev",
+            "user_id": OUR_ID,
+            "timeout": 5,
+            ALLOW_LOCAL_NETWORK: True,
+        }
         if peer is not None:
             settings["api_base"] = peer.base_url
         settings.update(config)

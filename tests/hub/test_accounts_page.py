@@ -66,6 +66,7 @@ def test_nav_link_only_for_managers(client, make_staff, login):
 
 
 def test_add_account_seals_secrets(app, client, manager):
+    app.config["ALLOW_LOCAL_PLATFORMS"] = True  # the PDS address below is on this machine
     resp = client.post(
         "/admin/accounts/",
         data={
@@ -121,6 +122,7 @@ def test_test_connection_sandbox(client, manager, sandbox_account):
 def test_test_connection_unreachable_platforms_say_so(app, client, manager, dead_port):
     from hub.platforms.accounts import create_account
 
+    app.config["ALLOW_LOCAL_PLATFORMS"] = True  # platforms on this machine, nobody listening
     base = f"http://127.0.0.1:{dead_port}"
     with job_session(app) as s:
         ids = [

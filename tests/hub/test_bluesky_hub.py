@@ -141,6 +141,7 @@ def teams(app: Any) -> dict[str, int]:
 @pytest.fixture
 def account_id(app: Any, net: Any, brand: Any, teams: dict[str, int]) -> Iterator[int]:
     """The brand's account in the hub, as an admin adds it (credentials sealed at rest)."""
+    app.config["ALLOW_LOCAL_PLATFORMS"] = True  # the test network is on http://127.0.0.1
     with job_session(app) as s:
         account = create_account(
             s,
@@ -481,7 +482,14 @@ def test_crash_after_publish_before_record_leaves_exactly_one_reply(
     script.write_text(CRASHING_SENDER)
     config = {
         key: app.config[key]
-        for key in ("DATABASE_URL", "SANDBOX_URL", "SECRET_KEY", "ENCRYPTION_KEY", "TESTING")
+        for key in (
+            "DATABASE_URL",
+            "SANDBOX_URL",
+            "SECRET_KEY",
+            "ENCRYPTION_KEY",
+            "TESTING",
+            "ALLOW_LOCAL_PLATFORMS",
+        )
     }
     sender = subprocess.Popen(
         [sys.executable, str(script), json.dumps(config), app.instance_path, str(item_id)],

@@ -171,6 +171,7 @@ def test_a_fourth_platform_needs_only_its_module_in_platforms(echo_app: Any) -> 
         "handle": "brand",
         "room": "lobby",
         "greeting": "hello from the hub",  # the hub setting the connector asked for
+        "allow_local_network": False,  # every connector is told HUB_ALLOW_LOCAL_PLATFORMS
     }
     assert connector.secrets == {"token": "t0k3n"}  # type: ignore[attr-defined]
     assert isinstance(connector, StreamingConnector) and supports_streaming("echo")
