@@ -54,6 +54,7 @@ def init() -> None:
 def create_user(email: str, name: str, role: str, languages: str, password: str) -> None:
     """Add a staff member."""
     from hub.auth import create_staff
+    from hub.errors import UserError
 
     app = _app()
     try:
@@ -66,9 +67,34 @@ def create_user(email: str, name: str, role: str, languages: str, password: str)
                 password,
                 [lang.strip() for lang in languages.split(",") if lang.strip()],
             )
-    except ValueError as exc:
+    except (ValueError, UserError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"created {role} {email}")
+
+
+@main.command("set-password")
+@click.option("--email", required=True)
+@click.password_option()
+def set_password(email: str, password: str) -> None:
+    """Give a staff member a new password (their sessions end)."""
+    from sqlalchemy import func, select
+
+    from hub.auth import change_password
+    from hub.errors import UserError
+    from hub.models import Staff
+
+    app = _app()
+    try:
+        with job_session(app) as session:
+            staff = session.scalar(
+                select(Staff).where(func.lower(Staff.email) == email.strip().lower())
+            )
+            if staff is None:
+                raise UserError(f"There is no account for {email}.")
+            change_password(session, staff, password)
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"new password set for {email}; their sessions have ended")
 
 
 @main.command()

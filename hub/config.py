@@ -48,6 +48,39 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         "`hub run`: seconds a connection may stay silent (a half-sent request) before it is closed",
     ),
     (
+        "PERMANENT_SESSION_LIFETIME",
+        43200,
+        "seconds a sign-in lasts (12 hours); signing out, a new password or deactivation end "
+        "it sooner, on every device",
+    ),
+    (
+        "WTF_CSRF_TIME_LIMIT",
+        14400,
+        "seconds a form stays valid after its page was shown (4 hours)",
+    ),
+    (
+        "SESSION_COOKIE_SECURE",
+        True,
+        "session cookie only over HTTPS, except plain HTTP to a loopback host (make run); "
+        "behind a proxy, pass the public Host header on",
+    ),
+    (
+        "LOGIN_FAILURES_PER_ACCOUNT",
+        10,
+        "failed sign-ins for one e-mail within LOGIN_FAILURE_WINDOW before it is refused (429)",
+    ),
+    (
+        "LOGIN_FAILURES_PER_ADDRESS",
+        50,
+        "failed sign-ins from one client address within LOGIN_FAILURE_WINDOW before it is "
+        "refused (429)",
+    ),
+    (
+        "LOGIN_FAILURE_WINDOW",
+        900,
+        "seconds from an account's or address's first failed sign-in over which failures count",
+    ),
+    (
         "DEMO_TRICKLE_SECONDS",
         0,
         "seconds between the demo's scripted customer posts on the sandbox; 0 = none",
@@ -59,7 +92,6 @@ ENVIRONMENT_ONLY = ("INSTANCE_PATH",)
 FRAMEWORK: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "WTF_CSRF_TIME_LIMIT": None,
 }
 
 

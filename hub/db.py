@@ -1,13 +1,24 @@
-"""Engine and session handling: one session per request or job, one commit in one place."""
+"""Engine and session handling: one session per request or job, one commit in one place.
+
+Requests that only read (GET, HEAD, OPTIONS) get read-only transactions, which on SQLite take no
+lock at all; every other request, and every job, writes in ``BEGIN IMMEDIATE`` transactions.
+Slow work that needs no database (a password hash) runs in ``db.no_transaction()``, so it
+holds no lock while it runs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from flask import Flask, Response, current_app, g
+from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+#: HTTP methods that only read: their requests' transactions are read-only
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+#: the execution option that marks an engine's SQLite transactions as read-only
+_READ_ONLY = "hub_read_only"
 
 
 def make_engine(url: str) -> Engine:
@@ -28,11 +39,30 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):  # type: ignore[no-untyped-def]
-            # IMMEDIATE takes the write lock up front, so two writers never deadlock on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(_READ_ONLY):
+                # A reader takes no lock (WAL readers neither wait nor make writers wait).
+                # query_only makes a write fail at once: a DEFERRED read transaction that
+                # later writes fails with SQLITE_BUSY_SNAPSHOT whenever someone committed
+                # since it began, and the busy timeout does not cure that.
+                conn.exec_driver_sql("PRAGMA query_only = ON")
+                conn.exec_driver_sql("BEGIN DEFERRED")
+            else:
+                # IMMEDIATE takes the write lock up front, so two writers never deadlock on
+                # upgrade (and never meet SQLITE_BUSY_SNAPSHOT).
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine (same pool) whose transactions may only read."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{_READ_ONLY: True})
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(postgresql_readonly=True)
+    return engine
 
 
 def init_app(app: Flask) -> None:
@@ -41,19 +71,22 @@ def init_app(app: Flask) -> None:
     The request's session commits once, after the view returned a response and before that
     response leaves (so a failing commit still becomes an error page, and the page after a
     redirect sees the change); any error discards it (``discard``, called by the error
-    handlers, and the teardown for anything that escapes them).
+    handlers, and the teardown for anything that escapes them). A request whose method only
+    reads gets a read-only session (``READ_METHODS``); a write there fails at once.
     """
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["hub.engine"] = engine
     app.extensions["hub.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+    app.extensions["hub.readers"] = sessionmaker(read_only(engine), expire_on_commit=False)
     app.after_request(_commit_request)
     app.teardown_appcontext(_close_session)
 
 
 def get_session() -> Session:
-    """The request's session, created on first use."""
+    """The request's session, created on first use (read-only for GET, HEAD and OPTIONS)."""
     if "db" not in g:
-        g.db = current_app.extensions["hub.sessionmaker"]()
+        reads = has_request_context() and request.method in READ_METHODS
+        g.db = current_app.extensions["hub.readers" if reads else "hub.sessionmaker"]()
     return g.db  # type: ignore[no-any-return]
 
 
@@ -83,6 +116,22 @@ def attempt() -> Iterator[Session]:
     session = get_session()
     with session.begin_nested():
         yield session
+
+
+@contextmanager
+def no_transaction() -> Iterator[None]:
+    """Run slow work that needs no database (a password hash) with no transaction open.
+
+    The request's work so far is committed first, so no lock, row lock or snapshot is held
+    while the block runs; the session begins a new, short transaction at its next statement.
+    A block that touches the database raises ``RuntimeError``.
+    """
+    session: Session | None = g.get("db")
+    if session is not None:
+        session.commit()
+    yield
+    if session is not None and session.in_transaction():
+        raise RuntimeError("db.no_transaction(): the block used the database")
 
 
 def _close_session(exc: BaseException | None) -> None:

@@ -82,6 +82,9 @@ class Staff(UserMixin, Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: part of every sign-in's session; raising it (sign-out, new password, deactivation)
+    #: ends every session signed in before, copied cookies included
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship()
 
@@ -89,9 +92,26 @@ class Staff(UserMixin, Base):
     def is_active(self) -> bool:  # Flask-Login: deactivated staff cannot log in
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's session id: the person and the session version ("42.3")."""
+        return f"{self.id}.{self.session_version}"
+
     def has_role(self, *roles: str) -> bool:
         """True if the person's role is one of ``roles`` (admin passes every check)."""
         return self.role == "admin" or self.role in roles
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins counted per account and per client address, shared by every web
+    process through the database (see ``hub.throttle``)."""
+
+    __tablename__ = "login_throttle"
+
+    #: sha256 of "account:<e-mail>" or "address:<ip>", so typed e-mails are not stored
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: failed (and in-flight) sign-ins since ``window_ends`` was set
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_ends: Mapped[datetime] = mapped_column(index=True)
 
 
 class PushState(StrEnum):

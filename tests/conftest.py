@@ -181,6 +181,7 @@ def make_staff(app: Any) -> Callable[..., Any]:
                 role,
                 kw.pop("password", "password123"),
                 kw.pop("languages", ["en"]),
+                check_strength=False,
             )
             s.expunge(staff)
         return staff
