@@ -119,8 +119,12 @@ def owned_by(owner: str) -> Iterator[None]:
 # characters every alphabet holds besides the pattern's own: one of each kind a class may
 # single out (letters, digits, spaces, punctuation, accented and CJK letters, controls)
 _COMMON = "az AZ09_\t\n.,-!?@#/'\"$%()[]éñÑ中ア\u00a0\u3000\x00~"
+# Limits on the analysis itself, so that a pattern written to be expensive to analyse cannot
+# hold a request: past them the static check answers "don't know" and the timing decides.
 _MAX_POSITIONS = 3000
-_MAX_PAIRS = 250_000
+_MAX_ALPHABET = 400
+_MAX_STEPS = 3_000_000  # pairs of steps looked at in the automaton squared
+_MAX_CYCLE_SEARCHES = 200
 _CATEGORY = {
     "CATEGORY_DIGIT": r"\d",
     "CATEGORY_NOT_DIGIT": r"\D",
@@ -233,7 +237,8 @@ class _Automaton:
         self.lookarounds: list[tuple[Any, _Mode]] = []
         self.chars: dict[str, None] = {}
         self.start = self._seq(items, mode)
-        self.alphabet = list(self.chars) + [c for c in _COMMON if c not in self.chars]
+        own = list(self.chars)[: _MAX_ALPHABET - len(_COMMON)]
+        self.alphabet = own + [c for c in _COMMON if c not in self.chars]
         self.masks = [self._mask(op, av, m) for op, av, m in self.atoms]
 
     # -- building
@@ -427,15 +432,17 @@ def _pairs_graph(
     graph: dict[tuple[int, int], list[tuple[int, int]]] = {}
     roots = [(q, q) for q in range(len(masks)) if masks[q]]
     stack = list(roots)
+    steps = 0
     while stack:
         node = stack.pop()
         if node in graph:
             continue
         p, r = node
+        steps += len(follow[p]) * len(follow[r])
+        if steps > _MAX_STEPS:
+            raise _TooBig
         nexts = [(p2, r2) for p2 in follow[p] for r2 in follow[r] if masks[p2] & masks[r2]]
         graph[node] = nexts
-        if len(graph) > _MAX_PAIRS:
-            raise _TooBig
         stack.extend(n for n in nexts if n not in graph)
     return graph, roots
 
@@ -578,14 +585,16 @@ def hostile_texts(source: str, flags: int, length: int, limit: int = _MAX_TEXTS)
     if witness is not None:
         texts.setdefault(witness.text(length))
     singles: dict[str, None] = {}
+    searches = 0
     for auto in automata:
         tail = auto.foreign()
         for q, mask in enumerate(auto.masks):
             if not mask:
                 continue
             singles.setdefault(auto.char(mask) * length + tail)
-            if len(texts) >= limit:
+            if len(texts) >= limit or searches >= _MAX_CYCLE_SEARCHES:
                 continue
+            searches += 1
             pump = auto.cycle(q)
             if pump:
                 texts.setdefault(Witness(auto.path_to(q), pump, tail).text(length))

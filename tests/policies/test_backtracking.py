@@ -162,3 +162,16 @@ def test_problems_measured_for_what_the_static_check_lets_through() -> None:
 def test_a_zero_budget_refuses_every_pattern() -> None:
     (problem,) = pattern_problems([PackPattern("x", r"kestrel")], max_chars=100, budget_ms=0)
     assert problem.kind == "slow"
+
+
+def test_a_pattern_made_to_be_costly_to_analyse_is_left_to_the_timing() -> None:
+    """300 overlapping two-letter alternatives: the automaton squared would have 90,000 pairs
+    of 90,000 steps each; the static check gives up (None) and the measurement refuses it."""
+    costly = (
+        "(?:"
+        + "|".join(f"[a-z{chr(0x100 + 2 * i)}][a-z{chr(0x101 + 2 * i)}]" for i in range(300))
+        + ")+#"
+    )
+    assert exponential_witness(costly, 0) is None
+    (problem,) = pattern_problems([PackPattern("r", costly)], max_chars=5000, budget_ms=100)
+    assert problem.kind == "slow"
