@@ -24,6 +24,10 @@ install: $(STAMP)
 run: install
 	$(BIN)/hub init
 	$(BIN)/hub demo
+	@# the hub reads HUB_SANDBOX_ENABLED as JSON: false and 0 switch the sandbox off
+	@case "$${HUB_SANDBOX_ENABLED:-true}" in false|0) ;; *) \
+	  echo "Note: /sandbox/ is a demo platform: anyone who can reach this hub can post on it"; \
+	  echo "without signing in (never as the brand). HUB_SANDBOX_ENABLED=false switches it off.";; esac
 	HUB_DEMO_TRICKLE_SECONDS=$${HUB_DEMO_TRICKLE_SECONDS:-45} $(BIN)/hub run
 
 ## Debian's Chromium for the browser tests (Playwright drives it; no browser download).

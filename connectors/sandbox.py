@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -40,6 +42,7 @@ from .base import (
     Published,
     Rejected,
     Transient,
+    clean_text,
     register,
 )
 
@@ -62,6 +65,40 @@ posts = Table(
     #: the publisher's idempotency key: publishing the same key twice returns the first post
     Column("client_key", String(64), nullable=True, unique=True),
 )
+
+
+#: Letters of other scripts that NFKC leaves alone but that look like Latin ones (from Unicode's
+#: confusables.txt, TR39), case kept: Cyrillic "В" looks like "B", its lower case "в" like no
+#: Latin letter. Hand-written because no maintained Python package computes TR39 skeletons;
+#: it only has to cover lookalikes of the ASCII letters a sandbox handle is made of.
+_SCRIPT_LOOKALIKES = str.maketrans(
+    "АВЕЅІЈКМНОРСТХУаеорсухіјѕԁһӏΑΒΕΖΗΙΚΜΝΟΡΤΥΧοιν",
+    "ABESIJKMHOPCTXYaeopcyxijsdhlABEZHIKMNOPTYXoiv",
+)
+#: right-to-left and left-to-right overrides, embeddings and isolates: they reorder what is shown,
+#: so "\u202eraewtooFlertseK" reads "KestrelFootwear"
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: ASCII lookalikes, compared after casefolding: "0" and "o", "1", "l" and "I" (casefolded "i"),
+#: "rn" and "m", "vv" and "w"
+_ASCII_LOOKALIKES = (("0", "o"), ("1", "l"), ("i", "l"), ("rn", "m"), ("vv", "w"))
+
+
+def name_key(name: str) -> str:
+    """What a handle or display name looks like to a reader, to compare it with another's.
+
+    NFKC folds full-width and styled letters (ＫＥＳ, 𝐊𝐞𝐬) to plain ones; lookalike letters of
+    other scripts become Latin; casefolding ignores case; NFKD then keeps only letters and
+    digits, which drops accents, spaces, underscores and invisible characters (zero-width
+    spaces and joiners, bidi marks); finally digits and letter pairs that pass for others
+    ("0"/"o", "1"/"l"/"I", "rn"/"m") are made the same.
+    """
+    text = unicodedata.normalize("NFKC", clean_text(name)).translate(_SCRIPT_LOOKALIKES)
+    text = "".join(
+        c for c in unicodedata.normalize("NFKD", text.casefold()) if c.isalpha() or c.isdigit()
+    )
+    for lookalike, plain in _ASCII_LOOKALIKES:
+        text = text.replace(lookalike, plain)
+    return text
 
 
 def _utc(value: datetime) -> datetime:
@@ -101,10 +138,24 @@ class SandboxStore:
         display_name: str = "",
         reply_to: int | None = None,
         client_key: str | None = None,
+        reserved: Collection[str] = (),
     ) -> dict[str, Any]:
-        """Publish a post as ``author``; validates like a real platform would."""
+        """Publish a post as ``author``; validates like a real platform would.
+
+        ``reserved`` are handles nobody else may pose as (the brand's, on the customer pages):
+        an author handle or display name that reads like one of them is refused.
+        """
         author = author.strip().lstrip("@")
-        if not HANDLE_RE.match(author):
+        if _BIDI_CONTROLS.intersection(display_name):
+            raise SandboxError("A display name cannot contain text-direction controls.")
+        keys = {name_key(r) for r in reserved} - {""}
+        for name, what in ((author, "handle"), (display_name, "display name")):
+            if name_key(name) in keys:
+                raise SandboxError(
+                    f"That {what} reads like the brand's own account, which only the brand "
+                    "posts from; pick a name of your own."
+                )
+        if not HANDLE_RE.fullmatch(author):
             raise SandboxError("A handle is 1–30 letters, digits or underscores.")
         text = text.strip()
         if not text:

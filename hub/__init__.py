@@ -10,7 +10,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from hub import config as hub_config
-from hub import db, web
+from hub import db, ids, web
 from hub.crypto import SecretBox, new_key
 from hub.platforms import registry as platform_registry
 
@@ -51,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    ids.init_app(app)  # before the blueprints: their routes use the id converters
     csrf.init_app(app)
     platform_registry.init_app(app)
 

@@ -11,7 +11,6 @@ the recipe in the manifest, without the database).
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 import tempfile
@@ -29,9 +28,11 @@ from sqlalchemy.orm import Session
 from hub.audit import event_digest, record_event
 from hub.errors import UserError
 from hub.models import AuditEvent, OutboundItem, PolicyDecision, ReviewAction, Staff, utcnow
+from hub.spreadsheet import SafeWriter, restore_cell
 
 FORMAT = "kestrel-hub-audit-archive"
-FORMAT_VERSION = 1
+#: 2: CSV cells that could start a formula carry a leading apostrophe (hub.spreadsheet)
+FORMAT_VERSION = 2
 HASH_RECIPE = (
     "hash = sha256(utf8(json([prev_hash, at, actor_id, action, subject_type, subject_id, data]))) "
     "as lowercase hex, where json is compact (separators ',' and ':'), keys sorted, non-ASCII "
@@ -154,7 +155,8 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _csv_value(kind: str, value: Any) -> str:
+def _csv_value(kind: str, value: Any) -> Any:
+    # numbers stay numbers; every text goes through hub.spreadsheet's formula guard
     if value is None:
         return ""
     if kind == "json":
@@ -163,13 +165,17 @@ def _csv_value(kind: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return value.isoformat()
+    if kind in ("integer", "number"):
+        return value
     return str(value)
 
 
 def parse_csv_value(kind: str, cell: str) -> Any:
-    """Read one CSV cell back as the manifest's column type says (empty cell = null)."""
+    """Read one CSV cell back as the manifest's column type says (empty cell = null; the
+    apostrophe that marks a quoted text cell is dropped)."""
     if cell == "":
         return None
+    cell = restore_cell(cell)
     if kind == "json":
         return json.loads(cell)
     if kind == "boolean":
@@ -328,7 +334,7 @@ def export_archive(
                 jsonl_path.open("w", encoding="utf-8", newline="\n") as jf,
                 csv_path.open("w", encoding="utf-8", newline="") as cf,
             ):
-                writer = csv.writer(cf)
+                writer = SafeWriter(cf)
                 writer.writerow(list(kinds))
                 for row in _rows(session, table, _scope(name, employee_id, start, end)):
                     mapping = row._mapping
@@ -387,7 +393,10 @@ def export_archive(
                 "jsonl": "UTF-8, one JSON object per line; authoritative (keeps null vs empty).",
                 "csv": "UTF-8, RFC 4180 (Excel dialect), header row; an empty cell is null (or "
                 "an empty text: the JSON-lines file tells them apart); json columns hold JSON "
-                "text; booleans are true/false; datetimes are ISO 8601 UTC.",
+                "text; booleans are true/false; datetimes are ISO 8601 UTC. A text cell that "
+                "would start with =, +, -, @, a tab, a carriage return or an apostrophe has an "
+                "apostrophe added in front, so spreadsheets show it as text and never run it as "
+                "a formula: drop one leading apostrophe to get the value back.",
             },
             "audit_chain": chain.result()
             | {"chain_head_at_export": {"id": head.id, "hash": head.hash} if head else None},

@@ -9,7 +9,6 @@ Periods are whole UTC days, ``start`` and ``end`` both included.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from hub.compliance.packs import active_pack
 from hub.db import job_session
 from hub.errors import UserError
+from hub.ids import parse_id
 from hub.models import (
     DailySummary,
     DecisionFinding,
@@ -37,6 +37,7 @@ from hub.models import (
     utcnow,
 )
 from hub.publishing.compose import MIX_COUNTED_STATES
+from hub.spreadsheet import SafeWriter
 
 VERDICTS = ("allow", "warn", "review", "block")
 PRESETS = (7, 30, 90)
@@ -136,7 +137,7 @@ def parse_filter(args: Mapping[str, str], today: date) -> ReportFilter:
     else:
         if raw_days and raw_days not in {str(p) for p in PRESETS}:
             errors.append(f"'days' must be one of {', '.join(map(str, PRESETS))}.")
-        preset = int(raw_days) if raw_days.isdigit() and int(raw_days) in PRESETS else DEFAULT_DAYS
+        preset = next((p for p in PRESETS if str(p) == raw_days), DEFAULT_DAYS)
         end = today
         start = today - timedelta(days=preset - 1)
     platform = (args.get("platform") or "").strip() or None
@@ -145,9 +146,8 @@ def parse_filter(args: Mapping[str, str], today: date) -> ReportFilter:
     raw_team = (args.get("team") or "").strip()
     team_id = None
     if raw_team:
-        if raw_team.isdigit():
-            team_id = int(raw_team)
-        else:
+        team_id = parse_id(raw_team)
+        if team_id is None:
             errors.append("'team' must be a team id.")
     if errors:
         raise ReportInputError(errors)
@@ -613,21 +613,14 @@ def build_report(session: Session, f: ReportFilter) -> dict[str, Table]:
 
 # --- presentation helpers --------------------------------------------------------------------
 
-#: cells a spreadsheet would read as a formula (OWASP "CSV injection")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_cell(value: Any) -> str:
-    text = format_cell(value)
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
 
 def table_csv(table: Table) -> str:
-    """The table as CSV text with a header row; formula-like cells get a leading apostrophe."""
+    """The table as CSV text with a header row, each cell as the page shows it; formula-like
+    cells get a leading apostrophe (hub.spreadsheet)."""
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([_safe_cell(c) for c in table.columns])
-    writer.writerows([_safe_cell(c) for c in row] for row in table.rows)
+    writer = SafeWriter(out)
+    writer.writerow(table.columns)
+    writer.writerows([format_cell(c) for c in row] for row in table.rows)
     return out.getvalue()
 
 
@@ -643,7 +636,7 @@ def item_url_builder(app: Flask) -> Callable[[int], str | None]:
             if rule.endpoint.startswith("review.")
             and "GET" in (rule.methods or ())
             and len(rule.arguments) == 1
-            and "<int:" in rule.rule
+            and "<id:" in rule.rule
         ),
         None,
     )

@@ -2,9 +2,13 @@
 
 Rules enforced here (not only in the views, so a crafted POST cannot skip them):
 
-- separation of duties: nobody reviews their own draft, admins included;
-- two-person approval: an item needs ``required_approvals`` *distinct* reviewers, and approvals
-  given to an earlier version of the text (before the current decision) do not count;
+- separation of duties: nobody reviews their own draft, admins included, and nobody approves
+  text they wrote: a reviewer who edits a held item (edit-and-approve) becomes one of its
+  authors, so their approval is recorded but does not count and a *different* reviewer has to
+  approve the edited text (see :func:`editors`);
+- two-person approval: an item needs ``required_approvals`` *distinct* reviewers, none of them
+  an author of the text, and approvals given to an earlier version of the text (before the
+  current decision) do not count;
 - a draft whose current decision is *block* is only released with each approver's written reason,
   recorded as a ``ReviewAction`` with action ``"override"``;
 - the item row is locked (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
@@ -18,12 +22,12 @@ add and flush; the caller commits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 import policies
 from hub.audit import record_event
@@ -113,6 +117,8 @@ class ReviewOutcome:
     required: int
     #: True when this action released the item to the outbox (approved → scheduled)
     released: bool
+    #: True for an edit made in review: the reviewer's own approval of it does not count
+    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,8 @@ class ReviewDetail:
     actions: list[ReviewAction]
     approvals: int
     approved_by: list[int]
+    #: reviewers who edited the text during review: co-authors, so they cannot approve it
+    edited_by: list[int]
     mix: MixView | None
     active_pack_version: str
     waited_seconds: int
@@ -179,6 +187,23 @@ def _waited(item: OutboundItem, now: datetime) -> int:
     return max(0, int((now - _started(item)).total_seconds()))
 
 
+def _is_edit(action: Any = ReviewAction) -> ColumnElement[bool]:
+    # an edit made in review is the one kind of ReviewAction that names the decision on the
+    # text it wrote (edit_and_approve's "edit_approve", or "override" when the edit was blocked)
+    return action.decision_id.is_not(None)  # type: ignore[no-any-return]
+
+
+def _not_an_editor() -> ColumnElement[bool]:
+    """The review action's reviewer edited no version of its item's text: only such reviewers'
+    approvals count (the item's own author never gets this far: ``_lock`` refuses them)."""
+    edit = aliased(ReviewAction)
+    return ~exists().where(
+        edit.outbound_id == ReviewAction.outbound_id,
+        edit.reviewer_id == ReviewAction.reviewer_id,
+        _is_edit(edit),
+    )
+
+
 def _approval_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int]:
     """Distinct reviewers whose approval is for the current version, per item."""
     if not item_ids:
@@ -192,6 +217,7 @@ def _approval_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int
             ReviewAction.outbound_id.in_(item_ids),
             ReviewAction.action.in_(APPROVING),
             or_(current.c.id.is_(None), ReviewAction.at >= current.c.created_at),
+            _not_an_editor(),
         )
         .group_by(ReviewAction.outbound_id)
     )
@@ -199,13 +225,33 @@ def _approval_counts(session: Session, item_ids: Sequence[int]) -> dict[int, int
 
 
 def approvers(session: Session, item: OutboundItem) -> list[int]:
-    """Ids of the distinct reviewers who approved the item's current version."""
+    """Ids of the distinct reviewers who approved the item's current version and wrote none of
+    its text (an editor's own approval is on record but does not count)."""
     q = select(ReviewAction.reviewer_id).where(
-        ReviewAction.outbound_id == item.id, ReviewAction.action.in_(APPROVING)
+        ReviewAction.outbound_id == item.id,
+        ReviewAction.action.in_(APPROVING),
+        _not_an_editor(),
     )
     if item.decision is not None:
         q = q.where(ReviewAction.at >= item.decision.created_at)
     return sorted(set(session.scalars(q)))
+
+
+def editors(session: Session, item_id: int) -> list[int]:
+    """Reviewers who edited the item's text during review, in any version: they are among its
+    authors from then on, so (like the author) they cannot approve it."""
+    q = select(ReviewAction.reviewer_id).where(ReviewAction.outbound_id == item_id, _is_edit())
+    return sorted(set(session.scalars(q)))
+
+
+def version_editors(session: Session, item_id: int) -> dict[int, Staff]:
+    """Who wrote each version that a reviewer edited, by decision id (for the version lists)."""
+    rows = session.scalars(
+        select(ReviewAction)
+        .where(ReviewAction.outbound_id == item_id, _is_edit())
+        .options(selectinload(ReviewAction.reviewer))
+    )
+    return {a.decision_id: a.reviewer for a in rows if a.decision_id is not None}
 
 
 def list_in_review(
@@ -305,6 +351,7 @@ def review_detail(
         actions=actions,
         approvals=len(approved_by),
         approved_by=approved_by,
+        edited_by=editors(session, item.id),
         mix=mix,
         active_pack_version=pack.version,
         waited_seconds=_waited(item, now),
@@ -467,6 +514,10 @@ def _approve_locked(
 
 
 def _already_approved(session: Session, item: OutboundItem, reviewer: Staff) -> None:
+    if reviewer.id in editors(session, item.id):
+        raise ReviewForbidden(
+            "You edited this text, so someone else has to approve it (separation of duties)."
+        )
     if reviewer.id in approvers(session, item):
         raise ReviewError(
             "You already approved this version; it needs another reviewer's approval."
@@ -521,7 +572,9 @@ def recheck_for_author(session: Session, item: OutboundItem, text: str) -> polic
 
 
 def edit_and_approve(session: Session, form: EditApprove, reviewer: Staff) -> ReviewOutcome:
-    """Replace the text with the reviewer's edit, re-check it in the author's context, approve.
+    """Replace the text with the reviewer's edit, re-check it in the author's context, and
+    record the reviewer's approval of it, which cannot release it: the reviewer is now one of
+    the text's authors, so it waits for ``required_approvals`` other reviewers.
 
     Both versions stay as PolicyDecision rows. Approvals of the old text stop counting, since
     the new decision is newer than them. A blocked edit needs an override reason.
@@ -568,4 +621,5 @@ def edit_and_approve(session: Session, form: EditApprove, reviewer: Staff) -> Re
         text=text,
         verdict=decision.verdict,
     )
-    return _approve_locked(session, item, reviewer, action, reason, row.id)
+    outcome = _approve_locked(session, item, reviewer, action, reason, row.id)
+    return replace(outcome, edited=True)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Select, func, literal, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
-from hub.models import MENTION_STATUSES, Mention, Staff
+from hub.ids import parse_id
+from hub.models import MENTION_STATUSES, PRIORITIES, Mention, Staff
 
 #: what "active" means in the status filter: everything somebody still has to act on
 ACTIVE = ("new", "open", "escalated")
@@ -41,11 +42,24 @@ def _token(m: Mention) -> str:
 
 
 def _parse_token(token: str) -> tuple[str, datetime, int] | None:
+    """The keyset position in a page token, or None (first page) for anything we did not write.
+
+    The token comes back from the browser, so every part is checked before it reaches SQL: a
+    known priority, an aware ISO datetime the database can store, an id in the key's range.
+    """
     try:
-        prio, due, ident = base64.urlsafe_b64decode(token.encode()).decode().split("|")
-        return prio, datetime.fromisoformat(due), int(ident)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raw = base64.b64decode(token.encode("ascii"), altchars=b"-_", validate=True)
+        prio, due_raw, ident_raw = raw.decode("ascii").split("|")
+        due = datetime.fromisoformat(due_raw)
+        if due.tzinfo is None:
+            return None
+        due = due.astimezone(UTC)  # far-off offsets overflow here, not in the driver
+    except (ValueError, OverflowError, binascii.Error, UnicodeError):
         return None
+    ident = parse_id(ident_raw, big=True)
+    if prio not in PRIORITIES or ident is None:
+        return None
+    return prio, due, ident
 
 
 def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
@@ -62,8 +76,8 @@ def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
         q = q.where(Mention.assignee_id == me.id)
     elif f.assignee == "none":
         q = q.where(Mention.assignee_id.is_(None))
-    elif f.assignee.isdigit():
-        q = q.where(Mention.assignee_id == int(f.assignee))
+    elif (assignee_id := parse_id(f.assignee)) is not None:
+        q = q.where(Mention.assignee_id == assignee_id)
     return q
 
 

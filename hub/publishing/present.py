@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import policies
-from hub.compliance.review import approvers
+from hub.compliance.review import approvers, version_editors
 from hub.models import OutboundItem, OutboundState, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
 
@@ -67,10 +67,14 @@ def describe_state(session: Session, item: OutboundItem, now: datetime | None = 
             return f"Scheduled for {_when(item.not_before)}"
         return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
     if state == OutboundState.IN_REVIEW:
-        return (
+        waiting = (
             f"Waiting for review ({len(approvers(session, item))} of "
             f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
         )
+        editor = version_editors(session, item.id).get(item.decision_id or 0)
+        if editor is not None:
+            waiting += f"; {editor.name} edited your text in review, another reviewer approves it"
+        return waiting
     if state == OutboundState.REJECTED:
         reason = item.review_reason or _last_reject_reason(session, item) or "no reason given"
         return f"Rejected: {reason}"

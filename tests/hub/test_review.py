@@ -241,9 +241,9 @@ def test_edit_and_approve_keeps_both_versions(app, people, sandbox_account):
     item_id = _held(app, people["author"], sandbox_account.id, LINK_POST)
     old = _item(app, item_id)
     outcome = _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST), people["r1"])
-    assert outcome == ("edit_approve", 1, 1, True)
+    assert outcome == ("edit_approve", 0, 1, False)  # the editor's approval does not count
     item = _item(app, item_id)
-    assert item.text == CLEAN_POST and item.state == "scheduled"
+    assert item.text == CLEAN_POST and item.state == "in_review"
     assert item.decision_id != old.decision_id
     with job_session(app) as s:
         versions = s.scalars(
@@ -272,11 +272,20 @@ def test_an_edit_that_adds_a_blocked_phrase_needs_an_override_reason(app, people
     assert _actions(app, item_id) == []
 
     outcome = _act(app, edit_and_approve, EditApprove(item_id, BLOCKED_POST, REASON), people["r1"])
-    assert outcome[0] == "override" and outcome[3] is True
+    assert outcome[0] == "override" and outcome[3] is False
     assert _actions(app, item_id) == [("override", people["r1"].id, REASON)]
     with job_session(app) as s:
         item = s.get(OutboundItem, item_id)
         assert item.decision.verdict == "block" and item.text == BLOCKED_POST
+    # the second reviewer releases the blocked edit only with their own override reason
+    with pytest.raises(ReviewError, match="at least 20 characters"):
+        _act(app, approve_item, Approve(item_id), people["r2"])
+    assert _act(app, approve_item, Approve(item_id, REASON + " (2)"), people["r2"]) == (
+        "override",
+        1,
+        1,
+        True,
+    )
 
 
 def test_blocked_edit_over_http_comes_back_with_findings_and_the_text(
@@ -290,6 +299,88 @@ def test_blocked_edit_over_http_comes_back_with_findings_and_the_text(
     assert "confidential codename" in resp.text  # the edit's finding
     assert '<mark class="block"' in resp.text
     assert _item(app, item_id).text == LINK_POST
+
+
+# --- an edit made in review is the editor's text -------------------------------------------
+
+
+def test_an_edit_in_review_needs_a_second_reviewer(app, people, sandbox_account):
+    """An admin or officer who rewrites a held post cannot approve their own rewrite: it is
+    published under the employee's name, so another reviewer has to approve the new text."""
+    item_id = _held(app, people["author"], sandbox_account.id, LINK_POST)
+    assert _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST), people["admin"]) == (
+        "edit_approve",
+        0,
+        1,
+        False,
+    )
+    assert _item(app, item_id).state == "in_review"
+    assert send_due(app) == {} and _brand_posts(app) == []
+    with job_session(app) as s:
+        [row] = list_in_review(s, QueueFilters())
+        assert (row.approvals, row.required) == (0, 1)
+        detail = review_detail(s, s.get(OutboundItem, item_id))
+        assert detail.edited_by == [people["admin"].id] and detail.approved_by == []
+    # the editor cannot approve it now, by any path
+    for fn, form in [
+        (approve_item, Approve(item_id)),
+        (approve_item, Approve(item_id, REASON)),
+    ]:
+        with pytest.raises(ReviewForbidden, match="You edited this text"):
+            _act(app, fn, form, people["admin"])
+    assert _item(app, item_id).state == "in_review"
+    # a second, different reviewer releases the edited version
+    assert _act(app, approve_item, Approve(item_id), people["r1"]) == ("approve", 1, 1, True)
+    assert _item(app, item_id).state == "scheduled"
+    assert send_due(app) == {"sent": 1}
+    [published] = _brand_posts(app)
+    assert published["text"] == CLEAN_POST
+    approved = next(e for e in _events(app, item_id) if e.action == "outbound.approved")
+    assert approved.data["approvers"] == [people["r1"].id]
+
+
+def test_an_editor_of_any_version_stays_an_author(app, people, sandbox_account):
+    item_id = _held(app, people["author"], sandbox_account.id, LINK_POST)
+    _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST), people["r1"])
+    _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST + " (again)"), people["r2"])
+    for editor in (people["r1"], people["r2"]):
+        with pytest.raises(ReviewForbidden, match="You edited this text"):
+            _act(app, approve_item, Approve(item_id), editor)
+    assert _act(app, approve_item, Approve(item_id), people["admin"])[3] is True
+
+
+def test_an_edit_under_the_two_person_rule_needs_two_other_reviewers(app, people, sandbox_account):
+    item_id = _held(app, people["author"], sandbox_account.id, LINK_POST, required=2)
+    _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST), people["r1"])
+    assert _act(app, approve_item, Approve(item_id), people["r2"]) == ("approve", 1, 2, False)
+    assert _item(app, item_id).state == "in_review"
+    assert _act(app, approve_item, Approve(item_id), people["admin"]) == ("approve", 2, 2, True)
+
+
+def test_the_review_page_and_my_posts_show_who_edited(app, people, sandbox_account, client, login):
+    item_id = _held(app, people["author"], sandbox_account.id, LINK_POST)
+    login(client, people["r1"])
+    resp = client.post(f"/review/{item_id}/edit", data={"text": CLEAN_POST, "reason": ""})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/review/{item_id}")
+    page = client.get(f"/review/{item_id}").text
+    assert "another reviewer has to approve it" in page and 'id="you-edited"' in page
+    assert f"/review/{item_id}/approve" not in page  # no approve form for the editor
+    assert f"/review/{item_id}/reject" in page  # rejecting their own edit is fine
+    resp = client.post(f"/review/{item_id}/approve", data={"reason": REASON})
+    assert resp.status_code == 403 and "separation of duties" in resp.text
+    assert _item(app, item_id).state == "in_review"
+
+    author = app.test_client()
+    login(author, people["author"])
+    mine = author.get(f"/posts/{item_id}").text
+    assert f"{people['r1'].name} edited your text in review" in mine
+    assert f"edited in review by {people['r1'].name}" in mine
+
+    login(client, people["r2"])
+    page = client.get(f"/review/{item_id}").text
+    assert 'id="you-edited"' not in page and f"/review/{item_id}/approve" in page
+    assert client.post(f"/review/{item_id}/approve").status_code == 302
+    assert _item(app, item_id).state == "scheduled"
 
 
 def test_the_edit_is_checked_against_the_authors_content_mix(
@@ -396,15 +487,16 @@ def test_two_person_approval_needs_two_distinct_reviewers(app, people, sandbox_a
 def test_approvals_before_the_text_changed_do_not_count(app, people, sandbox_account):
     item_id = _held(app, people["author"], sandbox_account.id, LINK_POST, required=2)
     _act(app, approve_item, Approve(item_id), people["r1"])
-    # r2 edits: the new version has r2's approval only; r1's was for the old text
+    # r2 edits: r1's approval was for the old text, and r2 wrote the new one: none counts
     assert _act(app, edit_and_approve, EditApprove(item_id, CLEAN_POST), people["r2"]) == (
         "edit_approve",
-        1,
+        0,
         2,
         False,
     )
     assert _item(app, item_id).state == "in_review"
-    assert _act(app, approve_item, Approve(item_id), people["r1"]) == ("approve", 2, 2, True)
+    assert _act(app, approve_item, Approve(item_id), people["r1"]) == ("approve", 1, 2, False)
+    assert _act(app, approve_item, Approve(item_id), people["admin"]) == ("approve", 2, 2, True)
     assert _item(app, item_id).state == "scheduled"
 
 
@@ -628,8 +720,10 @@ def test_detail_page_shows_versions_mix_pack_and_history(
     assert "3 other posts in 30 days, 1 about products" in text and "Limit: 25% product" in text
     assert "that is the active pack" in text
     assert "edit_approve</strong> by" in text
+    assert "(edited the text; their approval does not count)" in text
+    assert f"edited in review by {people['r2'].name}" in first
     assert "outbound.edited" in text and "decision.recorded" in text  # audit history
-    assert "1 / 2" in text
+    assert "0 / 2" in text
 
 
 def test_hostile_text_is_rendered_escaped(app, make_staff, people, sandbox_account, client, login):

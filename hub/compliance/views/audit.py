@@ -52,6 +52,7 @@ from hub.compliance.retention import (
 )
 from hub.db import attempt, discard, get_session
 from hub.errors import UserError
+from hub.ids import parse_id
 from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, ReviewAction, Staff
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -76,12 +77,12 @@ def _day(raw: str, label: str, end: bool = False) -> datetime | None:
 
 
 def _staff_id(raw: str) -> int | None:
-    raw = raw.strip()
-    if not raw:
+    if not raw.strip():
         return None
-    if not raw.isdigit():
+    staff_id = parse_id(raw)
+    if staff_id is None:
         raise FormError("Pick an employee from the list.")
-    return int(raw)
+    return staff_id
 
 
 def _staff() -> list[Staff]:
@@ -196,7 +197,7 @@ def place_hold() -> Any:
     return redirect(url_for("audit.holds"))
 
 
-@bp.route("/holds/<int:hold_id>/release", methods=["POST"])
+@bp.route("/holds/<id:hold_id>/release", methods=["POST"])
 @role_required("compliance")
 def release(hold_id: int) -> Any:
     try:
@@ -275,16 +276,16 @@ def export() -> Any:
 @role_required("compliance")
 def lookup() -> Any:
     kind = request.args.get("kind", "outbound")
-    raw = request.args.get("id", "").strip().lstrip("#")
-    if kind not in ("outbound", "mention") or not raw.isdigit():
+    ident = parse_id(request.args.get("id", "").strip().lstrip("#"), big=kind == "mention")
+    if kind not in ("outbound", "mention") or ident is None:
         flash("Give an outbound item id or a mention id (a number).", "error")
         return redirect(url_for("audit.index"))
     if kind == "outbound":
-        return redirect(url_for("audit.outbound_history", item_id=int(raw)))
-    return redirect(url_for("audit.mention_history", mention_id=int(raw)))
+        return redirect(url_for("audit.outbound_history", item_id=ident))
+    return redirect(url_for("audit.mention_history", mention_id=ident))
 
 
-@bp.route("/items/outbound/<int:item_id>")
+@bp.route("/items/outbound/<id:item_id>")
 @role_required("compliance")
 def outbound_history(item_id: int) -> Any:
     session = get_session()
@@ -320,7 +321,7 @@ def outbound_history(item_id: int) -> Any:
     )
 
 
-@bp.route("/items/mention/<int:mention_id>")
+@bp.route("/items/mention/<bigid:mention_id>")
 @role_required("compliance")
 def mention_history(mention_id: int) -> Any:
     session = get_session()

@@ -135,13 +135,13 @@ def _version_page(row: PolicyPackVersion, status: int = 200, error: str = "") ->
     ), status
 
 
-@bp.route("/versions/<int:version_id>")
+@bp.route("/versions/<id:version_id>")
 @role_required("compliance")
 def version(version_id: int) -> Any:
     return _version_page(_version(version_id))
 
 
-@bp.route("/versions/<int:version_id>/test", methods=["POST"])
+@bp.route("/versions/<id:version_id>/test", methods=["POST"])
 @role_required("compliance")
 def test(version_id: int) -> Any:
     session = get_session()
@@ -165,7 +165,7 @@ def test(version_id: int) -> Any:
     return redirect(url_for("policy_admin.version", version_id=row.id))
 
 
-@bp.route("/versions/<int:version_id>/activate", methods=["POST"])
+@bp.route("/versions/<id:version_id>/activate", methods=["POST"])
 @role_required("compliance")
 def activate(version_id: int) -> Any:
     session = get_session()

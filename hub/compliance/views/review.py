@@ -32,6 +32,7 @@ from hub.compliance.review import (
     rule_choices,
     save_two_person_rules,
     two_person_rules,
+    version_editors,
 )
 from hub.db import attempt, get_session
 from hub.models import OutboundItem
@@ -93,6 +94,7 @@ def _page(
         pieces=current.pieces,
         findings=current.findings,
         versions=[(v, verdict_view(v.text, v).pieces) for v in detail.versions],
+        version_editors=version_editors(session, item.id),
         edit_text=item.text if edit_text is None else edit_text,
         decision=edit_decision,
         edit_findings=edit.findings,
@@ -107,7 +109,7 @@ def _page(
     ), status
 
 
-@bp.route("/<int:item_id>")
+@bp.route("/<id:item_id>")
 @role_required("compliance")
 def show(item_id: int) -> Any:
     """One held draft with its findings, versions, mix and history."""
@@ -121,6 +123,13 @@ def _done(outcome: ReviewOutcome) -> Any:
     if outcome.released:
         flash("Approved and scheduled; the outbox will publish it.", "ok")
         return redirect(url_for("review.index"))
+    if outcome.edited:
+        flash(
+            "Edit saved. You wrote part of this text now, so another reviewer has to approve it "
+            f"({outcome.approvals} of {outcome.required} approvals).",
+            "warn",
+        )
+        return redirect(url_for("review.show", item_id=outcome.item.id))
     flash(
         f"Approval recorded ({outcome.approvals} of {outcome.required}); "
         "it needs another reviewer before it goes out.",
@@ -156,19 +165,19 @@ def _decide(item_id: int, action: str) -> Any:
     return _done(outcome)
 
 
-@bp.route("/<int:item_id>/approve", methods=["POST"])
+@bp.route("/<id:item_id>/approve", methods=["POST"])
 @role_required("compliance")
 def approve(item_id: int) -> Any:
     return _decide(item_id, "approve")
 
 
-@bp.route("/<int:item_id>/reject", methods=["POST"])
+@bp.route("/<id:item_id>/reject", methods=["POST"])
 @role_required("compliance")
 def reject(item_id: int) -> Any:
     return _decide(item_id, "reject")
 
 
-@bp.route("/<int:item_id>/edit", methods=["POST"])
+@bp.route("/<id:item_id>/edit", methods=["POST"])
 @role_required("compliance")
 def edit(item_id: int) -> Any:
     """Edit-and-approve; a blocked edit comes back with its findings and the text kept."""

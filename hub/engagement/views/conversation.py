@@ -21,6 +21,7 @@ from hub.engagement.moderation import (
 )
 from hub.engagement.present import active_staff
 from hub.errors import UserError
+from hub.ids import parse_id
 from hub.models import Mention, OutboundItem, Staff
 from hub.publishing.compose import check_text
 from hub.publishing.present import verdict_view
@@ -60,13 +61,13 @@ def _page(
     ), status
 
 
-@bp.route("/mentions/<int:mention_id>")
+@bp.route("/mentions/<bigid:mention_id>")
 @role_required("employee", "manager", "compliance")
 def show(mention_id: int) -> Any:
     return _page(_mention(mention_id))
 
 
-@bp.route("/mentions/<int:mention_id>/claim", methods=["POST"])
+@bp.route("/mentions/<bigid:mention_id>/claim", methods=["POST"])
 @role_required("employee", "manager")
 def claim(mention_id: int) -> Any:
     try:
@@ -77,12 +78,13 @@ def claim(mention_id: int) -> Any:
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
 
-@bp.route("/mentions/<int:mention_id>/assign", methods=["POST"])
+@bp.route("/mentions/<bigid:mention_id>/assign", methods=["POST"])
 @role_required("manager")
 def assign(mention_id: int) -> Any:
     session = get_session()
     raw = request.form.get("assignee", "")
-    assignee = session.get(Staff, int(raw)) if raw.isdigit() else None
+    assignee_id = parse_id(raw)
+    assignee = session.get(Staff, assignee_id) if assignee_id is not None else None
     if raw and assignee is None:
         abort(400, "No such person.")
     try:
@@ -93,7 +95,7 @@ def assign(mention_id: int) -> Any:
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
 
-@bp.route("/mentions/<int:mention_id>/status", methods=["POST"])
+@bp.route("/mentions/<bigid:mention_id>/status", methods=["POST"])
 @role_required("employee", "manager")
 def status(mention_id: int) -> Any:
     try:
@@ -110,7 +112,7 @@ def status(mention_id: int) -> Any:
     return redirect(url_for("conversation.show", mention_id=mention_id))
 
 
-@bp.route("/mentions/<int:mention_id>/reply", methods=["POST"])
+@bp.route("/mentions/<bigid:mention_id>/reply", methods=["POST"])
 @role_required("employee", "manager")
 def reply(mention_id: int) -> Any:
     session = get_session()
@@ -146,9 +148,9 @@ def check() -> Any:
     session = get_session()
     text = request.form.get("text", "")[:MAX_REPLY]
     mention = None
-    raw_id = request.form.get("mention_id", "")
-    if raw_id.isdigit():
-        mention = session.get(Mention, int(raw_id))
+    mention_id = parse_id(request.form.get("mention_id"), big=True)
+    if mention_id is not None:
+        mention = session.get(Mention, mention_id)
     platform = mention.platform if mention else request.form.get("platform", "")[:20]
     kind = "reply" if mention else "post"
     decision = (

@@ -11,17 +11,21 @@ from hub.auth import role_required
 from hub.db import get_session
 from hub.engagement.present import platform_names, queue_choices
 from hub.engagement.queue import QueueFilter, list_queue
+from hub.ids import parse_id
 
 bp = Blueprint("queue", __name__)
 
 
 def _filter_from(args: Any) -> QueueFilter:
-    team = args.get("team", "")
+    # a filter value that names nothing is ignored, like an unknown status or platform
+    assignee = args.get("assignee", "")
+    if assignee not in ("me", "none") and parse_id(assignee) is None:
+        assignee = ""
     return QueueFilter(
         status=args.get("status", "active"),
-        team_id=int(team) if team.isdigit() else None,
+        team_id=parse_id(args.get("team")),
         platform=args.get("platform", "") if args.get("platform") in platform_names() else "",
-        assignee=args.get("assignee", ""),
+        assignee=assignee,
         after=args.get("after", ""),
     )
 

@@ -73,7 +73,7 @@ def create() -> Any:
     return redirect(url_for("accounts.index"))
 
 
-@bp.route("/<int:account_id>/test", methods=["POST"])
+@bp.route("/<id:account_id>/test", methods=["POST"])
 @role_required("manager")
 def test(account_id: int) -> Any:
     ok, message = test_connection(current_app, _account(account_id))
@@ -81,7 +81,7 @@ def test(account_id: int) -> Any:
     return redirect(url_for("accounts.index"))
 
 
-@bp.route("/<int:account_id>/active", methods=["POST"])
+@bp.route("/<id:account_id>/active", methods=["POST"])
 @role_required("manager")
 def active(account_id: int) -> Any:
     session = get_session()
@@ -91,7 +91,7 @@ def active(account_id: int) -> Any:
     return redirect(url_for("accounts.index"))
 
 
-@bp.route("/<int:account_id>/credentials", methods=["POST"])
+@bp.route("/<id:account_id>/credentials", methods=["POST"])
 @role_required("manager")
 def credentials(account_id: int) -> Any:
     session = get_session()

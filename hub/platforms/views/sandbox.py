@@ -9,8 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
 
-from connectors.sandbox import SandboxError, SandboxStore
+from connectors.sandbox import SandboxConnector, SandboxError, SandboxStore
+from hub.db import get_session
+from hub.ids import parse_id
+from hub.models import PlatformAccount
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -29,6 +33,14 @@ def _brand() -> str:
     return str(current_app.config["SANDBOX_BRAND"])
 
 
+def _reserved() -> list[str]:
+    """Handles a customer may not pose as: the brand's, and every sandbox account the hub has."""
+    handles = get_session().scalars(
+        select(PlatformAccount.handle).where(PlatformAccount.platform == SandboxConnector.platform)
+    )
+    return [_brand(), *handles]
+
+
 @bp.route("/")
 def index() -> Any:
     store = _store()
@@ -43,13 +55,17 @@ def index() -> Any:
 
 @bp.route("/post", methods=["POST"])
 def post() -> Any:
-    reply_to = request.form.get("reply_to", "")
+    raw_reply_to = request.form.get("reply_to", "").strip()
+    reply_to = parse_id(raw_reply_to)
     try:
+        if raw_reply_to and reply_to is None:
+            raise SandboxError("The post you are replying to does not exist.")
         row = _store().create_post(
             request.form.get("handle", ""),
             request.form.get("text", ""),
             display_name=request.form.get("display_name", ""),
-            reply_to=int(reply_to) if reply_to.isdigit() else None,
+            reply_to=reply_to,
+            reserved=_reserved(),
         )
     except SandboxError as exc:
         flash(str(exc), "error")
@@ -61,7 +77,7 @@ def post() -> Any:
     return redirect(url_for("sandbox.show", post_id=row["root_id"] or row["id"]))
 
 
-@bp.route("/p/<int:post_id>")
+@bp.route("/p/<id:post_id>")
 def show(post_id: int) -> Any:
     thread = _store().thread(post_id)
     if not thread:

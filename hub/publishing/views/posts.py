@@ -11,8 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from hub.audit import history
 from hub.auth import role_required
+from hub.compliance.review import version_editors
 from hub.db import attempt, get_session
 from hub.errors import UserError
+from hub.ids import parse_id
 from hub.models import OutboundItem, PlatformAccount, utcnow
 from hub.publishing.posts import (
     EDITABLE,
@@ -44,10 +46,6 @@ OUTCOME_FLASH = {
     "unchanged": ("Nothing changed.", "ok"),
     "in_review": ("Held for a compliance review; the reason is below.", "warn"),
 }
-
-
-def _int(raw: str | None) -> int | None:
-    return int(raw) if raw and raw.isdigit() and len(raw) < 12 else None
 
 
 def _post_or_404(item_id: int) -> OutboundItem:
@@ -139,7 +137,7 @@ def mine() -> Any:
 @bp.route("/new")
 @role_required(*ROLES)
 def new() -> Any:
-    return _composer(account_id=_int(request.args.get("account_id")))
+    return _composer(account_id=parse_id(request.args.get("account_id")))
 
 
 @bp.route("/new", methods=["POST"])
@@ -148,7 +146,7 @@ def create() -> Any:
     """Submit a post: it is checked and routed by its verdict."""
     session = get_session()
     text = request.form.get("text", "")
-    account_id = _int(request.form.get("account_id"))
+    account_id = parse_id(request.form.get("account_id"))
     key = request.form.get("key", "")
     raw_schedule = request.form.get("schedule_at", "")[:40]
     if not key or len(key) > 64:
@@ -219,7 +217,7 @@ def check() -> Any:
     session = get_session()
     text = request.form.get("text", "")
     editing = None
-    item_id = _int(request.form.get("item_id"))
+    item_id = parse_id(request.form.get("item_id"))
     if item_id is not None:
         editing = visible_post(session, current_user, item_id)
         if editing is None:
@@ -227,7 +225,7 @@ def check() -> Any:
         platform: str | None = editing.account.platform
     else:
         accounts = postable_accounts(session, current_user)
-        wanted = _int(request.form.get("account_id"))
+        wanted = parse_id(request.form.get("account_id"))
         account = next((a for a in accounts if a.id == wanted), None)
         if account is None and wanted is None and accounts:
             account = accounts[0]
@@ -236,7 +234,7 @@ def check() -> Any:
     return render_template("publishing/posts/_check.html", max_chars=MAX_POST_CHARS, **ctx)
 
 
-@bp.route("/<int:item_id>")
+@bp.route("/<id:item_id>")
 @role_required(*ROLES)
 def show(item_id: int) -> Any:
     session = get_session()
@@ -246,13 +244,14 @@ def show(item_id: int) -> Any:
         item=item,
         state=describe_state(session, item),
         versions=versions(session, item),
+        version_editors=version_editors(session, item.id),
         events=history(session, "outbound", item.id),
         editable=item.state in EDITABLE,
         withdrawable=item.state in WITHDRAWABLE,
     )
 
 
-@bp.route("/<int:item_id>/edit")
+@bp.route("/<id:item_id>/edit")
 @role_required(*ROLES)
 def edit_form(item_id: int) -> Any:
     item = _post_or_404(item_id)
@@ -265,7 +264,7 @@ def edit_form(item_id: int) -> Any:
     return _composer(text=item.text, schedule_raw=raw, item=item)
 
 
-@bp.route("/<int:item_id>/edit", methods=["POST"])
+@bp.route("/<id:item_id>/edit", methods=["POST"])
 @role_required(*ROLES)
 def edit(item_id: int) -> Any:
     """Save a new version: re-checked and re-routed; earlier versions stay on record."""
@@ -293,7 +292,7 @@ def edit(item_id: int) -> Any:
     return _after_submit(result, text, None, raw_schedule, "", item)
 
 
-@bp.route("/<int:item_id>/withdraw", methods=["POST"])
+@bp.route("/<id:item_id>/withdraw", methods=["POST"])
 @role_required(*ROLES)
 def withdraw(item_id: int) -> Any:
     session = get_session()
