@@ -113,7 +113,8 @@ def _load(session_id: str) -> Staff | None:
         staff = get_session().get(Staff, int(user_id))
     except ValueError:
         return None
-    if staff is None or not staff.active or version != str(staff.session_version):
+    # an inactive person is refused too: Flask-Login's is_authenticated is Staff.is_active
+    if staff is None or version != str(staff.session_version):
         return None
     signed_in_at = web_session.get(_SIGNED_IN_AT)
     lifetime = current_app.permanent_session_lifetime.total_seconds()

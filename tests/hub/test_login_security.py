@@ -438,18 +438,32 @@ def test_a_new_password_or_deactivation_ends_every_session(app, client, login, m
             change_password(s, person, "a-fresh-long-passphrase")
         elif change == "deactivated":
             deactivate_staff(s, person)
-        else:  # deactivated by hand in the database: the loader checks too
+        else:  # deactivated by hand in the database: Flask-Login refuses an inactive person
             person.active = False
     assert client.get("/queue").status_code == 302
 
 
-def test_a_sign_in_ends_after_its_lifetime(app, client, login, make_staff, monkeypatch):
-    import time
+def test_sessions_ended_by_deactivation_stay_ended_after_reactivation(
+    app, client, login, make_staff
+):
+    staff = make_staff("manager")
+    login(client, staff)
+    with db.job_session(app) as s:
+        person = s.get(Staff, staff.id)
+        assert person is not None
+        deactivate_staff(s, person)
+    with db.job_session(app) as s:
+        s.execute(update(Staff).where(Staff.id == staff.id).values(active=True))
+    assert client.get("/queue").status_code == 302
 
+
+def test_a_sign_in_ends_after_its_lifetime(app, client, login, make_staff):
+    """Counted from the sign-in, even when the cookie was signed afresh since (as a flashed
+    message does), which restarts the cookie's own age."""
     login(client, make_staff("manager"))
     assert client.get("/queue").status_code == 200
-    later = time.time() + app.config["PERMANENT_SESSION_LIFETIME"] + 1
-    monkeypatch.setattr(hub.auth.time, "time", lambda: later)
+    with client.session_transaction() as sess:
+        sess["signed_in_at"] -= app.config["PERMANENT_SESSION_LIFETIME"] + 1
     assert client.get("/queue").status_code == 302
 
 
