@@ -4,16 +4,16 @@ ANON, EMP, MGR, COMP, ADMIN = "anon", "employee", "manager", "compliance", "admi
 AUDITORS = {COMP, ADMIN}
 
 ROWS = [
-    ("GET", "/audit/", AUDITORS),
-    ("POST", "/audit/retention", AUDITORS),
-    ("POST", "/audit/verify", AUDITORS),
-    ("GET", "/audit/holds", AUDITORS),
-    ("POST", "/audit/holds", AUDITORS),
-    ("POST", "/audit/holds/{h}/release", AUDITORS),
-    ("POST", "/audit/export", AUDITORS),
-    ("GET", "/audit/lookup", AUDITORS),
-    ("GET", "/audit/items/outbound/{o}", AUDITORS),
-    ("GET", "/audit/items/mention/{m}", AUDITORS),
+    ("GET", "/audit/", AUDITORS, 200),
+    ("POST", "/audit/retention", AUDITORS, 302),
+    ("POST", "/audit/verify", AUDITORS, 302),
+    ("GET", "/audit/holds", AUDITORS, 200),
+    ("POST", "/audit/holds", AUDITORS, 302),
+    ("POST", "/audit/holds/{h}/release", AUDITORS, 302),
+    ("POST", "/audit/export", AUDITORS, 200),  # the archive itself
+    ("GET", "/audit/lookup?kind=outbound&id={o}", AUDITORS, 302),
+    ("GET", "/audit/items/outbound/{o}", AUDITORS, 200),
+    ("GET", "/audit/items/mention/{m}", AUDITORS, 200),
 ]
 # Field names are prefixed so they cannot collide with other features' FORM entries.
 FORM = {

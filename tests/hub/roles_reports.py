@@ -15,6 +15,6 @@ CSV_TABLES = [
     "overrides",
 ]
 
-ROWS = [("GET", "/reports/", {COMP, ADMIN})] + [
-    ("GET", f"/reports/{name}.csv", {COMP, ADMIN}) for name in CSV_TABLES
+ROWS = [("GET", "/reports/", {COMP, ADMIN}, 200)] + [
+    ("GET", f"/reports/{name}.csv", {COMP, ADMIN}, 200) for name in CSV_TABLES
 ]

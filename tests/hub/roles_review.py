@@ -3,13 +3,13 @@
 ANON, EMP, MGR, COMP, ADMIN = "anon", "employee", "manager", "compliance", "admin"
 
 ROWS = [
-    ("GET", "/review/", {COMP, ADMIN}),
-    ("GET", "/review/settings", {COMP, ADMIN}),
-    ("POST", "/review/settings", {COMP, ADMIN}),
-    ("GET", "/review/{o}", {COMP, ADMIN}),
-    ("POST", "/review/{o}/approve", {COMP, ADMIN}),
-    ("POST", "/review/{o}/reject", {COMP, ADMIN}),
-    ("POST", "/review/{o}/edit", {COMP, ADMIN}),
+    ("GET", "/review/", {COMP, ADMIN}, 200),
+    ("GET", "/review/settings", {COMP, ADMIN}, 200),
+    ("POST", "/review/settings", {COMP, ADMIN}, 302),
+    ("GET", "/review/{o}", {COMP, ADMIN}, 200),
+    ("POST", "/review/{o}/approve", {COMP, ADMIN}, 302),
+    ("POST", "/review/{o}/reject", {COMP, ADMIN}, 302),
+    ("POST", "/review/{o}/edit", {COMP, ADMIN}, 302),
 ]
 #: long enough for a rejection (10) and an override (20)
 FORM = {"reason": "Reviewed in the role-matrix test, fine to publish."}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -16,12 +17,15 @@ from sqlalchemy import (
     Text,
     column,
     create_engine,
+    insert,
     select,
     table,
 )
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from hub.migrate import alembic_config
-from hub.models import Base
+from hub.models import Base, Mention
 
 
 def test_models_match_the_migrated_database(database_url):  # type: ignore[no-untyped-def]
@@ -32,6 +36,43 @@ def test_models_match_the_migrated_database(database_url):  # type: ignore[no-un
     finally:
         engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"
+
+
+def _store_the_same_mention_twice(engine: Engine) -> None:
+    """Insert two mentions with one (platform, external_id) and roll back; raises
+    IntegrityError where the unique key holds."""
+    row = {
+        "platform": "sandbox",
+        "external_id": "uq-probe-1",
+        "author_handle": "dana",
+        "text": "where is my order?",
+        "created_at": datetime.now(UTC),
+    }
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            conn.execute(insert(Mention.__table__).values(**row))
+            conn.execute(insert(Mention.__table__).values(**row))
+        finally:
+            trans.rollback()
+
+
+@pytest.mark.parametrize("schema", ["model", "migrations"])
+def test_a_mention_is_stored_once_per_platform_and_external_id(database_url, schema):  # type: ignore[no-untyped-def]
+    """Ingest's dedupe relies on uq_mentions_platform_external when a poll and the push stream
+    store the same post at once. test_models_match_the_migrated_database cannot see the key
+    removed from both the model and the migration (they still agree), so each is checked on
+    its own: the model's schema, and the schema the migrations built."""
+    if schema == "model":
+        engine = create_engine("sqlite://")
+        Base.metadata.create_all(engine)
+    else:
+        engine = create_engine(database_url)
+    try:
+        with pytest.raises(IntegrityError):
+            _store_the_same_mention_twice(engine)
+    finally:
+        engine.dispose()
 
 
 def _utc(value: datetime | None) -> datetime | None:

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
+from connectors.base import Transient
 from connectors.sandbox import SandboxStore, posts
 from hub.audit import verify_chain
 from hub.db import job_session
 from hub.engagement.moderation import MoveError, allowed_moves, claim_mention, move_mention
 from hub.models import Mention, OutboundItem, PolicyDecision, Staff
-from hub.publishing.outbox import reconcile_sending, send_due, send_one
+from hub.publishing.outbox import MAX_ATTEMPTS, move_item, reconcile_sending, send_due, send_one
 from hub.publishing.replies import SubmitReply, submit_reply
 
 
@@ -132,6 +134,60 @@ def test_reply_to_a_missing_post_fails_with_the_reason(app, make_staff, customer
     with job_session(app) as s:
         item = s.get(OutboundItem, item_id)
         assert item.state == "failed" and "does not exist" in item.last_error
+
+
+def test_an_item_withdrawn_after_it_was_picked_is_not_published(app, make_staff, customer_post):
+    """send_due lists the due ids, then sends them one by one: an item withdrawn in between
+    (or moved back to draft) must be skipped, never published."""
+    _, mention = customer_post
+    agent = make_staff("manager")
+    _, item_id = _submit(app, agent.id, mention.id, "Hi Dana, on its way!")
+    with job_session(app) as s:
+        item = s.get(OutboundItem, item_id)
+        assert item.state == "scheduled"
+        move_item(s, item, "withdrawn", agent.id, why="the author took it back")
+    assert send_one(app, item_id) == "skipped"
+    assert _brand_posts(app) == []
+    with job_session(app) as s:
+        item = s.get(OutboundItem, item_id)
+        assert item.state == "withdrawn" and item.attempts == 0
+
+
+class _Down:
+    """A connector whose platform is down: every publish is a transient error."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def publish(self, request: Any) -> Any:
+        self.calls += 1
+        raise Transient("the platform answered 503")
+
+
+def test_the_sender_gives_up_after_exactly_max_attempts(
+    app, make_staff, customer_post, monkeypatch
+):
+    import hub.publishing.outbox
+
+    _, mention = customer_post
+    agent = make_staff("manager")
+    _, item_id = _submit(app, agent.id, mention.id, "Hi Dana, on its way!")
+    down = _Down()
+    monkeypatch.setattr(hub.publishing.outbox, "connector_for", lambda app, account: down)
+    for attempt in range(1, MAX_ATTEMPTS):
+        assert send_one(app, item_id) == "scheduled", attempt  # backed off, will retry
+    with job_session(app) as s:
+        item = s.get(OutboundItem, item_id)
+        assert item.attempts == MAX_ATTEMPTS - 1 and item.last_error.startswith("Will retry")
+    assert send_one(app, item_id) == "failed"
+    assert down.calls == MAX_ATTEMPTS
+    with job_session(app) as s:
+        item = s.get(OutboundItem, item_id)
+        assert item.attempts == MAX_ATTEMPTS
+        assert (
+            item.last_error == f"Gave up after {MAX_ATTEMPTS} attempts: the platform answered 503"
+        )
+    assert send_one(app, item_id) == "skipped" and down.calls == MAX_ATTEMPTS
 
 
 @pytest.mark.parametrize(

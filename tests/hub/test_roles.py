@@ -4,40 +4,46 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 ANON, EMP, MGR, COMP, ADMIN = "anon", "employee", "manager", "compliance", "admin"
 ALL_STAFF = {EMP, MGR, COMP, ADMIN}
 
-# (method, path, roles allowed). {m} is a mention id, {p} a sandbox post id, {a} an account id,
+# (method, path, roles allowed, what an allowed role gets: a status, or {role: status}). An
+# allowed role must get the action's real success status, with no error flashed: a 302 that
+# only carries "that did not work" back to the page is no success. {m} is a mention (assigned
+# to the employee), {p} a sandbox post id, {a} the brand's sandbox account, {x} an X account,
 # {o} an outbound post held for review (written by another employee), {v} a draft policy pack
 # version, {h} a legal hold. Each feature keeps its rows in tests/hub/roles_<feature>.py (ROWS,
-# and optionally FORM for the fields its forms need); they are added to MATRIX below.
-MATRIX = [
-    ("GET", "/", ALL_STAFF),
-    ("GET", "/queue", {EMP, MGR, ADMIN}),
-    ("GET", "/decisions", {COMP, ADMIN}),
-    ("GET", "/mentions/{m}", ALL_STAFF),
-    ("POST", "/mentions/{m}/claim", {EMP, MGR, ADMIN}),
-    ("POST", "/mentions/{m}/assign", {MGR, ADMIN}),
-    ("POST", "/mentions/{m}/status", {EMP, MGR, ADMIN}),
-    ("POST", "/mentions/{m}/reply", {EMP, MGR, ADMIN}),
-    ("POST", "/compose/check", ALL_STAFF),
-    ("GET", "/outbox", {EMP, MGR, ADMIN}),
-    ("POST", "/logout", ALL_STAFF),
-    ("GET", "/admin/accounts/", {MGR, ADMIN}),
-    ("POST", "/admin/accounts/", {MGR, ADMIN}),
-    ("POST", "/admin/accounts/{a}/test", {MGR, ADMIN}),
-    ("POST", "/admin/accounts/{a}/active", {MGR, ADMIN}),
-    ("POST", "/admin/accounts/{a}/credentials", {MGR, ADMIN}),
+# optionally FORM for the fields its forms need and PREPARE for rows that need more than the
+# world); they are added to MATRIX below. Form values may name ids too ("{a}").
+MATRIX: list[tuple[str, str, set[str], Any]] = [
+    ("GET", "/", ALL_STAFF, 302),  # to the role's own start page
+    ("GET", "/queue", {EMP, MGR, ADMIN}, 200),
+    ("GET", "/decisions", {COMP, ADMIN}, 200),
+    ("GET", "/mentions/{m}", ALL_STAFF, 200),
+    ("POST", "/mentions/{m}/claim", {EMP, MGR, ADMIN}, 302),
+    ("POST", "/mentions/{m}/assign", {MGR, ADMIN}, 302),
+    ("POST", "/mentions/{m}/status", {EMP, MGR, ADMIN}, 302),
+    ("POST", "/mentions/{m}/reply", {EMP, MGR, ADMIN}, 302),
+    ("POST", "/compose/check", ALL_STAFF, 200),
+    ("GET", "/outbox", {EMP, MGR, ADMIN}, 200),
+    ("POST", "/logout", ALL_STAFF, 302),
+    ("GET", "/admin/accounts/", {MGR, ADMIN}, 200),
+    ("POST", "/admin/accounts/", {MGR, ADMIN}, 302),
+    ("POST", "/admin/accounts/{a}/test", {MGR, ADMIN}, 302),
+    ("POST", "/admin/accounts/{a}/active", {MGR, ADMIN}, 302),
+    ("POST", "/admin/accounts/{x}/credentials", {MGR, ADMIN}, 302),
     # public: the login page and the sandbox platform (it stands in for x.com)
-    ("GET", "/login", ALL_STAFF | {ANON}),
-    ("POST", "/login", ALL_STAFF | {ANON}),
-    ("GET", "/sandbox/", ALL_STAFF | {ANON}),
-    ("GET", "/sandbox/p/{p}", ALL_STAFF | {ANON}),
-    ("POST", "/sandbox/post", ALL_STAFF | {ANON}),
+    ("GET", "/login", ALL_STAFF | {ANON}, 200),
+    ("POST", "/login", ALL_STAFF | {ANON}, 302),
+    ("GET", "/sandbox/", ALL_STAFF | {ANON}, 200),
+    ("GET", "/sandbox/p/{p}", ALL_STAFF | {ANON}, 200),
+    ("POST", "/sandbox/post", ALL_STAFF | {ANON}, 302),
 ]
 ROLES = [ANON, EMP, MGR, COMP, ADMIN]
 FORM = {
@@ -47,7 +53,13 @@ FORM = {
     "key": "k" * 32,
     "handle": "someone",
     "mention_id": "",
+    "platform": "sandbox",
+    "bearer_token": "a-new-token",
+    # POST /login signs in as the acting role (anonymous: as the employee)
+    "email": "{email}",
+    "password": "password123",
 }
+PREPARE: dict[tuple[str, str], Callable[[Any, int], dict[str, int]]] = {}
 for _path in sorted(Path(__file__).parent.glob("roles_*.py")):
     _spec = importlib.util.spec_from_file_location(f"hub_roles_{_path.stem}", _path)
     assert _spec is not None and _spec.loader is not None
@@ -55,19 +67,25 @@ for _path in sorted(Path(__file__).parent.glob("roles_*.py")):
     _spec.loader.exec_module(_mod)
     MATRIX.extend(_mod.ROWS)
     FORM.update(getattr(_mod, "FORM", {}))
+    PREPARE.update(getattr(_mod, "PREPARE", {}))
 
 
 @pytest.fixture
 def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
     from connectors.sandbox import SandboxStore
+    from hub.compliance import packs
     from hub.db import job_session
-    from hub.models import LegalHold, OutboundItem, PolicyDecision, PolicyPackVersion
+    from hub.engagement.moderation import claim_mention
+    from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, PolicyPackVersion
+    from hub.models import Staff as StaffRow
+    from hub.platforms.accounts import create_account
 
     staff = {r: make_staff(r) for r in ROLES if r != ANON}
     mention = make_mention("@KestrelFootwear hi there")
     post = SandboxStore(app.config["SANDBOX_URL"]).create_post("someone", "hello world")
     writer = make_staff("employee")
     with job_session(app) as s:
+        claim_mention(s, s.get(Mention, mention.id), s.get(StaffRow, staff[EMP].id))
         decision = PolicyDecision(
             author_id=writer.id,
             text="Our new trail shoe",
@@ -90,24 +108,45 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
         )
         version = PolicyPackVersion(version="test", yaml="name: test\nrules: []\n", note="")
         hold = LegalHold(staff_id=writer.id, reason="roles test")
+        x = create_account(s, app, "x", "kestrel_x", {"handle": "kestrel_x"}, {"bearer_token": "t"})
         s.add_all([item, version, hold])
         s.flush()
-        ids = {"o": item.id, "v": version.id, "h": hold.id}
-    return staff, mention, post, ids
+        ids = {
+            "m": mention.id,
+            "p": post["id"],
+            "a": mention.account_id,
+            "x": x.id,
+            "o": item.id,
+            "v": version.id,
+            "h": hold.id,
+            "base": packs.current_base(s).version,
+        }
+    return staff, ids
+
+
+def _expected(expect: Any, role: str) -> int:
+    return int(expect[role] if isinstance(expect, dict) else expect)
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+    ("method", "path", "allowed", "expect"), MATRIX, ids=[f"{m} {p}" for m, p, _, _ in MATRIX]
 )
 @pytest.mark.parametrize("role", ROLES)
-def test_role_matrix(client, world, login, method, path, allowed, role):
-    staff, mention, post, ids = world
+def test_role_matrix(app, client, world, login, method, path, allowed, expect, role):
+    staff, ids = world
     if role != ANON:
         login(client, staff[role])
-    url = path.format(m=mention.id, p=post["id"], a=mention.account_id, **ids)
-    resp = client.open(url, method=method, data=FORM if method == "POST" else None)
+    if role in allowed and (method, path) in PREPARE:
+        ids = ids | PREPARE[(method, path)](app, staff[COMP].id)
+    values = ids | {"email": staff[EMP if role == ANON else role].email}
+    url = path.format(**values)
+    form = {k: v.format(**values) for k, v in FORM.items()}
+    resp = client.open(url, method=method, data=form if method == "POST" else None)
     if role in allowed:
-        assert resp.status_code not in (401, 403, 500), resp.text[:300]
+        assert resp.status_code == _expected(expect, role), resp.text[:300]
+        with client.session_transaction() as session:
+            errors = [m for category, m in session.get("_flashes", []) if category == "error"]
+        assert errors == []
         if resp.status_code == 302:
             assert "/login" not in resp.headers["Location"] or path == "/logout"
     elif role == ANON:
@@ -118,7 +157,7 @@ def test_role_matrix(client, world, login, method, path, allowed, role):
 
 def test_every_route_is_in_the_matrix(app):
     """Adding a route without deciding who may use it fails here."""
-    listed = {(m, re.sub(r"\{[mpaovh]\}", "<>", p)) for m, p, _ in MATRIX}
+    listed = {(m, re.sub(r"\{[a-z]\}", "<>", p.split("?")[0])) for m, p, _, _ in MATRIX}
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
@@ -128,12 +167,8 @@ def test_every_route_is_in_the_matrix(app):
 
 
 def test_employee_cannot_reply_to_someone_elses_mention(client, world, login, make_staff):
-    staff, mention, _, _ = world
-    other = make_staff("employee")
-    login(client, other)
-    client.post(f"/mentions/{mention.id}/claim")
-    client.post("/logout")
-    login(client, staff[EMP])
-    resp = client.post(f"/mentions/{mention.id}/reply", data={"text": "hi!", "key": "a" * 32})
+    staff, ids = world  # the world's mention is assigned to staff[EMP]
+    login(client, make_staff("employee"))
+    resp = client.post(f"/mentions/{ids['m']}/reply", data={"text": "hi!", "key": "a" * 32})
     assert resp.status_code == 422
     assert b"Claim this mention" in resp.data
