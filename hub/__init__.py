@@ -80,4 +80,5 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     web.register_error_handlers(app)
     web.register_security(app)
     web.register_template_globals(app)
+    web.trust_proxies(app)
     return app

@@ -81,6 +81,12 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         "seconds from an account's or address's first failed sign-in over which failures count",
     ),
     (
+        "TRUSTED_PROXIES",
+        0,
+        "reverse proxies in front of the hub whose X-Forwarded-For/-Proto/-Host are believed "
+        "(0: none; the client address is the socket's)",
+    ),
+    (
         "DEMO_TRICKLE_SECONDS",
         0,
         "seconds between the demo's scripted customer posts on the sandbox; 0 = none",

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response, current_app, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import db
 from hub.errors import UserError
@@ -107,6 +108,17 @@ def register_security(app: Flask) -> None:
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
+
+
+def trust_proxies(app: Flask) -> None:
+    """Believe the forwarding headers of ``TRUSTED_PROXIES`` reverse proxies (werkzeug's
+    ProxyFix), so the sign-in limit counts per client, not per proxy, and the Secure-cookie rule
+    sees the public scheme and host. With 0 the headers are ignored: anyone can send them."""
+    hops = int(app.config["TRUSTED_PROXIES"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
 
 
 def register_template_globals(app: Flask) -> None:

@@ -121,3 +121,22 @@ def test_a_request_under_the_limit_is_served(client: Any, make_staff: Any) -> No
         "/login", data={"email": staff.email, "password": "password123", "pad": "x" * 500_000}
     )
     assert resp.status_code == 302
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_forwarded_addresses_are_believed_only_from_trusted_proxies(app, hops, seen):
+    """The sign-in limit counts per client address; a header anyone can send is ignored unless
+    the hub was told a proxy sets it."""
+    from flask import request
+
+    app.config["TRUSTED_PROXIES"] = hops
+    from hub.web import trust_proxies
+
+    trust_proxies(app)
+    app.add_url_rule("/_probe/addr", "probe_addr", lambda: request.remote_addr or "")
+    resp = app.test_client().get(
+        "/_probe/addr",
+        headers={"X-Forwarded-For": "203.0.113.9"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+    assert resp.text == seen
