@@ -58,16 +58,7 @@ def reserve_attempt(
     keys = sorted({lim.key for lim in limits})
     _prune(session, keys, now - window)
     _ensure_rows(session, keys, now + window)
-    rows = {
-        row.key: row
-        for row in session.scalars(
-            select(LoginThrottle)
-            .where(LoginThrottle.key.in_(keys))
-            .order_by(LoginThrottle.key)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
+    rows = _locked_rows(session, keys)
     for row in rows.values():
         if row.window_ends <= now:
             row.failures = 0
@@ -88,7 +79,19 @@ def forgive_attempt(session: Session, cleared: Sequence[Limit], undone: Sequence
     """A sign-in succeeded: forget the failures under ``cleared`` (the account) and take this
     attempt back under ``undone`` (the address, whose other failures still count)."""
     keys = sorted({lim.key for lim in (*cleared, *undone)})
-    rows = {
+    rows = _locked_rows(session, keys)
+    for lim in cleared:
+        if lim.key in rows:
+            session.delete(rows.pop(lim.key))
+    for lim in undone:
+        if lim.key in rows:
+            rows[lim.key].failures = max(0, rows[lim.key].failures - 1)
+    session.flush()
+
+
+def _locked_rows(session: Session, keys: list[str]) -> dict[str, LoginThrottle]:
+    """The rows under ``keys``, freshly read and locked, always in key order (no deadlock)."""
+    return {
         row.key: row
         for row in session.scalars(
             select(LoginThrottle)
@@ -98,13 +101,6 @@ def forgive_attempt(session: Session, cleared: Sequence[Limit], undone: Sequence
             .execution_options(populate_existing=True)
         )
     }
-    for lim in cleared:
-        if lim.key in rows:
-            session.delete(rows.pop(lim.key))
-    for lim in undone:
-        if lim.key in rows:
-            rows[lim.key].failures = max(0, rows[lim.key].failures - 1)
-    session.flush()
 
 
 def _ensure_rows(session: Session, keys: list[str], window_ends: datetime) -> None:

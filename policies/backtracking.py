@@ -50,6 +50,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from policies.prefilter import CATEGORY_CLASSES
+
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
     from re import _parser as _p  # type: ignore[attr-defined]
 except ImportError:  # pragma: no cover - another Python implementation
@@ -126,12 +128,7 @@ _MAX_ALPHABET = 400
 _MAX_STEPS = 3_000_000  # pairs of steps looked at in the automaton squared
 _MAX_CYCLE_SEARCHES = 200
 _CATEGORY = {
-    "CATEGORY_DIGIT": r"\d",
-    "CATEGORY_NOT_DIGIT": r"\D",
-    "CATEGORY_SPACE": r"\s",
-    "CATEGORY_NOT_SPACE": r"\S",
-    "CATEGORY_WORD": r"\w",
-    "CATEGORY_NOT_WORD": r"\W",
+    **CATEGORY_CLASSES,
     "CATEGORY_LINEBREAK": r"\n",
     "CATEGORY_NOT_LINEBREAK": r"[^\n]",
 }

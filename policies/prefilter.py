@@ -34,7 +34,8 @@ Clause = frozenset[Atom]
 
 _MAX_CLAUSES = 3
 _MIN_SCORE = 1.0
-_CATEGORIES = {
+#: sre's category codes as the character classes they stand for (also read by backtracking.py)
+CATEGORY_CLASSES = {
     "CATEGORY_DIGIT": r"\d",
     "CATEGORY_NOT_DIGIT": r"\D",
     "CATEGORY_SPACE": r"\s",
@@ -70,7 +71,7 @@ def _class_source(items: Sequence[tuple[Any, Any]]) -> tuple[str, float] | None:
             lo, hi = chr(av[0]), chr(av[1])
             score = min(score, 2.5 if lo >= "0" and hi <= "9" else 1.0)
         elif name == "CATEGORY":
-            src = _CATEGORIES.get(_name(av))
+            src = CATEGORY_CLASSES.get(_name(av))
             if src is None:
                 return None
             parts.append(src)

@@ -114,18 +114,7 @@ def move_mention(
     if actor is not None and not can_work(actor, mention):
         raise MoveError("Claim this mention before changing it.")
     _check(mention, to)
-    old = mention.status
-    _set_status(mention, to)
-    record_event(
-        session,
-        "mention.moved",
-        "mention",
-        mention.id,
-        actor.id if actor else None,
-        status_from=old,
-        status_to=to,
-        why=why,
-    )
+    _move(session, mention, to, actor.id if actor else None, why)
 
 
 def apply_automatic(session: Session, mention: Mention, cause: str, actor_id: int | None) -> bool:
@@ -133,6 +122,12 @@ def apply_automatic(session: Session, mention: Mention, cause: str, actor_id: in
     to = AUTOMATIC[cause].get(mention.status)
     if to is None:
         return False
+    _move(session, mention, to, actor_id, cause)
+    return True
+
+
+def _move(session: Session, mention: Mention, to: str, actor_id: int | None, why: str) -> None:
+    """Change the status (the caller checked a table) and record who, what and why."""
     old = mention.status
     _set_status(mention, to)
     record_event(
@@ -143,6 +138,5 @@ def apply_automatic(session: Session, mention: Mention, cause: str, actor_id: in
         actor_id,
         status_from=old,
         status_to=to,
-        why=cause,
+        why=why,
     )
-    return True

@@ -108,6 +108,13 @@ class FormField:
     default: str
 
 
+def account_handles(session: Session, platform: str) -> list[str]:
+    """The handles of the hub's accounts on ``platform`` (nobody else may post as them)."""
+    return list(
+        session.scalars(select(PlatformAccount.handle).where(PlatformAccount.platform == platform))
+    )
+
+
 def available_platforms() -> list[str]:
     """Platform names an account can be added for (every loaded connector)."""
     return sorted(platforms())

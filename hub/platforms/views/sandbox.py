@@ -9,12 +9,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
 
 from connectors.sandbox import SandboxConnector, SandboxError, SandboxStore
 from hub.db import get_session
 from hub.ids import parse_id
-from hub.models import PlatformAccount
+from hub.platforms.accounts import account_handles
 
 bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 
@@ -31,14 +30,6 @@ def _store() -> SandboxStore:
 
 def _brand() -> str:
     return str(current_app.config["SANDBOX_BRAND"])
-
-
-def _reserved() -> list[str]:
-    """Handles a customer may not pose as: the brand's, and every sandbox account the hub has."""
-    handles = get_session().scalars(
-        select(PlatformAccount.handle).where(PlatformAccount.platform == SandboxConnector.platform)
-    )
-    return [_brand(), *handles]
 
 
 @bp.route("/")
@@ -65,7 +56,7 @@ def post() -> Any:
             request.form.get("text", ""),
             display_name=request.form.get("display_name", ""),
             reply_to=reply_to,
-            reserved=_reserved(),
+            reserved=[_brand(), *account_handles(get_session(), SandboxConnector.platform)],
         )
     except SandboxError as exc:
         flash(str(exc), "error")
