@@ -55,13 +55,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     platform_registry.init_app(app)
 
-    from hub import auth, home
+    from hub import auth, home, i18n
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.engagement.views import conversation, queue
     from hub.platforms.views import accounts, sandbox
     from hub.publishing.views import posts
 
     auth.init_app(app)
+    i18n.init_app(app)
     for bp in (
         auth.bp,
         home.bp,

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -67,6 +68,19 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(80))
+    #: the team lead: sees the team's performance and is told of its deadline breaches
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", use_alter=True, name="fk_teams_lead_id_staff")
+    )
+
+
+class StaffTeam(Base):
+    """Teams a person works in besides their home team (``Staff.team_id``)."""
+
+    __tablename__ = "staff_teams"
+
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id"), primary_key=True)
 
 
 class Staff(UserMixin, Base):
@@ -85,8 +99,14 @@ class Staff(UserMixin, Base):
     #: part of every sign-in's session; raising it (sign-out, new password, deactivation)
     #: ends every session signed in before, copied cookies included
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: set by the person; assignment offers mentions only to staff on duty
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    #: most open mentions assigned to the person at once; None means no cap
+    open_cap: Mapped[int | None] = mapped_column(Integer)
+    #: UI language ("en", "es", "zh"); None follows the browser's Accept-Language
+    locale: Mapped[str | None] = mapped_column(String(10))
 
-    team: Mapped[Team | None] = relationship()
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated staff cannot log in
