@@ -24,9 +24,11 @@ every check. Three things here keep that out:
 * **A measurement** (:func:`measure`) runs each pattern in a separate Python process on hostile
   texts made from the pattern itself (every loop of its automaton pumped to the pack's
   ``max_chars``, every character class repeated, each with a tail that cannot match) with a
-  per-run budget of CPU time (``SIGVTALRM``, which ``re`` honours between steps). It catches
-  what the static check leaves to it: polynomial blow-ups (``\\d*\\d*\\d*x``) and whatever the
-  approximations above let through.
+  per-run budget of CPU time (``SIGVTALRM``, which ``re`` and ``regex`` honour between steps),
+  on both engines (checks run on ``regex``: see policies/budget.py). It catches what the static
+  check leaves to it: polynomial blow-ups (``\\d*\\d*\\d*x``) and whatever the
+  approximations above let through. Whatever still slips through is stopped at run time by
+  each check's time budget (:mod:`policies.budget`).
 
 Hand-written because nothing maintained fits: ``regexploit`` (the reference Python ReDoS
 finder) has had no release since 2021 and reads patterns with the deprecated ``sre_parse``;
@@ -50,6 +52,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from policies.budget import Pattern, regex_form
 from policies.prefilter import CATEGORY_CLASSES
 
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
@@ -86,9 +89,11 @@ _RECORD: ContextVar[list[PackPattern] | None] = ContextVar("pack_patterns", defa
 _OWNER: ContextVar[str] = ContextVar("pack_pattern_owner", default="")
 
 
-def compile_pattern(source: str, flags: int = 0) -> re.Pattern[str]:
-    """Compile a regular expression written in (or built from) a pack; noted while recording."""
-    rx = re.compile(source, flags)
+def compile_pattern(source: str, flags: int = 0) -> Pattern:
+    """Compile a regular expression written in (or built from) a pack; noted while recording.
+
+    It runs within the check's time budget (see policies/budget.py)."""
+    rx = Pattern(source, flags)
     found = _RECORD.get()
     if found is not None:
         found.append(PackPattern(_OWNER.get(), source, flags))
@@ -604,13 +609,16 @@ def hostile_texts(source: str, flags: int, length: int, limit: int = _MAX_TEXTS)
 
 # ----------------------------------------------------------------------------- measurement
 
-# Runs alone (python -I -S): only the standard library, no project code. Reads the job as JSON
-# on stdin; prints one JSON line per pattern: its worst time in ms, the index of the text that
-# took it, and whether a run went over the budget (twice, to rule out a slow spell; a run is
-# stopped there). Times are the child's CPU time (ITIMER_VIRTUAL, process_time), so other work
-# on a busy machine does not count against a pattern.
+# Runs alone (python -I): only the standard library and ``regex``, no project code. Reads the job
+# as JSON on stdin; prints one JSON line per pattern: its worst time in ms on either engine (``re``,
+# which the parse-tree tools read, and ``regex``, which checks run on: see policies/budget.py),
+# the index of the text that took it, and whether a run went over the budget (twice, to rule out
+# a slow spell; a run is stopped there). Times are the child's CPU time (ITIMER_VIRTUAL,
+# process_time), so other work on a busy machine does not count against a pattern; both engines
+# stop on the timer's signal.
 _CHILD = r"""
 import json, re, signal, sys, time
+import regex
 class Over(Exception):
     pass
 def stop(*_):
@@ -621,26 +629,29 @@ budget_ms = job["budget_ms"]
 timer = max(budget_ms / 1000.0, 1e-6)  # 0 would switch the timer off
 def too_slow(dt):
     return dt > budget_ms or budget_ms <= 0  # a budget of 0 admits no pattern
-for source, flags, texts in job["patterns"]:
-    rx = re.compile(source, flags)
+def run(rx, text):
+    for attempt in (1, 2):
+        stopped = False
+        t0 = time.process_time()
+        try:
+            signal.setitimer(signal.ITIMER_VIRTUAL, timer)
+            for _ in rx.finditer(text):
+                pass
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        except Over:
+            stopped = True
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        dt = (time.process_time() - t0) * 1000.0
+        if stopped:  # the timer counts in clock ticks: it may fire a little early
+            dt = max(dt, budget_ms + 1e-3)
+        if not too_slow(dt):
+            break
+    return dt
+for source, flags, rsource, rflags, texts in job["patterns"]:
+    engines = (re.compile(source, flags), regex.compile(rsource, rflags))
     worst, which, over = 0.0, 0, False
     for i, text in enumerate(texts):
-        for attempt in (1, 2):
-            stopped = False
-            t0 = time.process_time()
-            try:
-                signal.setitimer(signal.ITIMER_VIRTUAL, timer)
-                for _ in rx.finditer(text):
-                    pass
-                signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-            except Over:
-                stopped = True
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-            dt = (time.process_time() - t0) * 1000.0
-            if stopped:  # the timer counts in clock ticks: it may fire a little early
-                dt = max(dt, budget_ms + 1e-3)
-            if not too_slow(dt):
-                break
+        dt = max(run(rx, text) for rx in engines)
         if dt > worst:
             worst, which = dt, i
         if too_slow(dt):
@@ -683,14 +694,14 @@ def measure(
     texts = {i: hostile_texts(patterns[i][0], patterns[i][1], length) for i in todo}
     job = {
         "budget_ms": budget_ms,
-        "patterns": [[patterns[i][0], patterns[i][1], texts[i]] for i in todo],
+        "patterns": [[*patterns[i], *regex_form(*patterns[i]), texts[i]] for i in todo],
     }
-    runs = sum(len(t) for t in texts.values())
+    runs = 2 * sum(len(t) for t in texts.values())  # each text on both engines
     # a stuck child (it should not be: every run is stopped at the budget) is ended here
     deadline = 30.0 + 2.5 * runs * budget_ms / 1000.0
     try:
         done = subprocess.run(  # noqa: S603 - our own interpreter running our own code
-            [sys.executable, "-I", "-S", "-c", _CHILD],
+            [sys.executable, "-I", "-c", _CHILD],
             input=json.dumps(job),
             capture_output=True,
             text=True,

@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from policies.backtracking import PackPattern, owned_by, recording
+from policies.budget import BudgetExceeded, budget
 from policies.doc import Doc
 from policies.matching import Lexicon
 from policies.mix import MixClassifier, compute_mix
@@ -182,12 +183,57 @@ def verdict_of(findings: tuple[Finding, ...] | list[Finding]) -> str:
     return best
 
 
-def check(draft: Draft, context: Context | None = None, pack: Pack | None = None) -> Decision:
-    """Run every rule of the pack on a draft and return the decision."""
+#: default time budget of one check (see policies/budget.py); the shipped pack's checks take
+#: about 0.1-1 ms on ordinary drafts and stay well under it on hostile ones of max_chars
+CHECK_BUDGET_MS = 500.0
+#: the finding of a check stopped by its budget
+BUDGET_RULE = "check_budget"
+
+
+def check(
+    draft: Draft,
+    context: Context | None = None,
+    pack: Pack | None = None,
+    budget_ms: float | None = CHECK_BUDGET_MS,
+) -> Decision:
+    """Run every rule of the pack on a draft and return the decision.
+
+    A check that runs past ``budget_ms`` (None: no limit) is stopped and held for review: the
+    draft is neither passed unchecked nor allowed to hold the process."""
     start = time.perf_counter()
     pack = pack or load_pack()
     context = context or Context()
-    doc = Doc(draft, context, pack)
+    try:
+        with budget(None if budget_ms is None else budget_ms / 1000.0):
+            ordered, is_product = _evaluate(Doc(draft, context, pack), pack, draft)
+    except BudgetExceeded:
+        stopped = Finding(
+            rule_id=BUDGET_RULE,
+            guideline="",
+            severity="review",
+            message=(
+                f"The check was stopped after {budget_ms:g} ms, its time budget, before every "
+                "rule had run; a person reviews this draft."
+            ),
+        )
+        return Decision(
+            verdict="review",
+            findings=(stopped,),
+            pack_version=pack.version,
+            elapsed_ms=(time.perf_counter() - start) * 1000.0,
+        )
+    mix = compute_mix(context.history, is_product, pack.mix.limit)
+    return Decision(
+        verdict=verdict_of(ordered),  # type: ignore[arg-type]
+        findings=ordered,
+        pack_version=pack.version,
+        elapsed_ms=(time.perf_counter() - start) * 1000.0,
+        is_product=is_product,
+        mix=mix,
+    )
+
+
+def _evaluate(doc: Doc, pack: Pack, draft: Draft) -> tuple[tuple[Finding, ...], bool | None]:
     findings: list[Finding] = []
     try:
         rules = pack.rules_for(draft)
@@ -198,14 +244,4 @@ def check(draft: Draft, context: Context | None = None, pack: Pack | None = None
         if type(rule).applies is base_applies or rule.applies(doc):
             findings.extend(rule.evaluate(doc))
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.span or (-1, -1), f.rule_id))
-    ordered = tuple(findings)
-    is_product = doc.is_product
-    mix = compute_mix(context.history, is_product, pack.mix.limit)
-    return Decision(
-        verdict=verdict_of(ordered),  # type: ignore[arg-type]
-        findings=ordered,
-        pack_version=pack.version,
-        elapsed_ms=(time.perf_counter() - start) * 1000.0,
-        is_product=is_product,
-        mix=mix,
-    )
+    return tuple(findings), doc.is_product

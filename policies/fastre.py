@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
+from policies.budget import Pattern, compile_budgeted
 from policies.prefilter import Test, prefilter
 
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
@@ -146,7 +147,7 @@ def _rewrite(source: str, ascii_only: bool = False) -> str | None:
     return None
 
 
-def accelerate(pattern: re.Pattern[str]) -> re.Pattern[str]:
+def accelerate(pattern: Pattern) -> Pattern:
     """The pattern rewritten to start with a literal when it starts with ``\\b``; same matches.
 
     Returns the pattern itself when no rewrite applies (verbose patterns are left alone: their
@@ -157,12 +158,12 @@ def accelerate(pattern: re.Pattern[str]) -> re.Pattern[str]:
     if new is None:
         return pattern
     try:
-        return re.compile(new, pattern.flags)
+        return compile_budgeted(new, pattern.flags)
     except re.error:  # pragma: no cover - the rewrite keeps the syntax valid
         return pattern
 
 
-def _min_width(pattern: re.Pattern[str]) -> int:
+def _min_width(pattern: Pattern) -> int:
     """The fewest characters any match consumes (0 when unknown)."""
     if _p is None:
         return 0
@@ -172,7 +173,7 @@ def _min_width(pattern: re.Pattern[str]) -> int:
         return 0
 
 
-def _has_groupref(pattern: re.Pattern[str]) -> bool:
+def _has_groupref(pattern: Pattern) -> bool:
     """Whether the pattern refers back to a group (its number would shift inside a union)."""
     return bool(re.search(r"\\[1-9]|\(\?P=|\(\?\(", pattern.pattern))
 
@@ -183,16 +184,16 @@ class Alternation:
     Exact when no pattern can match the empty string and none uses back-references (``usable``
     tells; otherwise the union regex is run as before)."""
 
-    def __init__(self, patterns: Sequence[re.Pattern[str]]) -> None:
+    def __init__(self, patterns: Sequence[Pattern]) -> None:
         self.patterns = list(patterns)
-        self.union = re.compile(
+        self.union = compile_budgeted(
             "|".join(f"(?:{rx.pattern})" for rx in self.patterns),
             self.patterns[0].flags if self.patterns else 0,
         )
         self.usable = bool(self.patterns) and all(
             _min_width(rx) > 0 and not _has_groupref(rx) for rx in self.patterns
         )
-        self._fast: list[tuple[re.Pattern[str], Test | None]] = [
+        self._fast: list[tuple[Pattern, Test | None]] = [
             (accelerate(rx), prefilter(rx)) for rx in self.patterns
         ]
 

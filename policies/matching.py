@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from policies.backtracking import compile_pattern
+from policies.budget import Pattern, compile_budgeted
 from policies.fastre import Alternation
 from policies.normalize import Normalizer
 from policies.prefilter import Test, any_prefilter
@@ -64,9 +65,9 @@ class TermGroup:
 
     gid: int
     view: str
-    regexes: list[re.Pattern[str]] = field(default_factory=list)
+    regexes: list[Pattern] = field(default_factory=list)
     has_terms: bool = False
-    regex: re.Pattern[str] | None = None  # the group's regexes as one alternation
+    regex: Pattern | None = None  # the group's regexes as one alternation
     alternation: Alternation | None = None  # the same matches, found faster
     # False only when none of the regexes can match (see policies/prefilter.py); None: always run
     gate: Test | None = None
@@ -109,7 +110,7 @@ class Lexicon:
         for group in self.groups:
             if group.regexes:
                 # one pass per group instead of one per regex
-                group.regex = re.compile(
+                group.regex = compile_budgeted(
                     "|".join(f"(?:{rx.pattern})" for rx in group.regexes), group.regexes[0].flags
                 )
                 group.gate = any_prefilter(group.regexes)

@@ -18,9 +18,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import ahocorasick
+
+
+class Source(Protocol):
+    """What the prefilter reads of a compiled pattern (an ``re.Pattern`` or a budgeted one)."""
+
+    @property
+    def pattern(self) -> str: ...
+
+    @property
+    def flags(self) -> int: ...
+
 
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
     from re import _parser as _p  # type: ignore[attr-defined]
@@ -190,7 +201,7 @@ def _clause_test(clause: Clause) -> Test:
     return lambda text: lit_test(text) or rx.search(text) is not None
 
 
-def clauses(pattern: re.Pattern[str]) -> list[Clause] | None:
+def clauses(pattern: Source) -> list[Clause] | None:
     """The clauses every match of pattern satisfies (most selective first), or None."""
     if _p is None or not isinstance(pattern.pattern, str):
         return None
@@ -208,7 +219,7 @@ def clauses(pattern: re.Pattern[str]) -> list[Clause] | None:
     return ranked[:_MAX_CLAUSES] or None
 
 
-def prefilter(pattern: re.Pattern[str]) -> Test | None:
+def prefilter(pattern: Source) -> Test | None:
     """A test that is False only for texts the pattern cannot match anywhere, or None."""
     found = clauses(pattern)
     if not found:
@@ -219,7 +230,7 @@ def prefilter(pattern: re.Pattern[str]) -> Test | None:
     return lambda text: all(t(text) for t in tests)
 
 
-def any_prefilter(patterns: Sequence[re.Pattern[str]]) -> Test | None:
+def any_prefilter(patterns: Sequence[Source]) -> Test | None:
     """A test that is False only when none of the patterns can match, or None.
 
     First one search for any pattern's most selective clause (a single C-level call that

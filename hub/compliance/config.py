@@ -9,4 +9,10 @@ SETTINGS = (
         "backtrack exponentially, are refused when saving, testing and activating a pack "
         "version (0 refuses every added one)",
     ),
+    (
+        "POLICY_CHECK_BUDGET_MS",
+        500,
+        "longest (wall-clock ms) one policy check may run; a check stopped by it is held for "
+        "review with a finding that says so, so no pattern can hold a web worker longer",
+    ),
 )

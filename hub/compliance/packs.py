@@ -30,6 +30,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import yaml
+from flask import current_app, has_app_context
 from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
@@ -57,6 +58,14 @@ _AUDIT_LIST_CAP = 50
 DEFAULT_PATTERN_BUDGET_MS = float(
     next(default for name, default, _doc in SETTINGS if name == "POLICY_PATTERN_BUDGET_MS")
 )
+
+
+def check_budget_ms() -> float:
+    """POLICY_CHECK_BUDGET_MS: the app's setting in an app context, else as declared."""
+    if has_app_context():
+        return float(current_app.config["POLICY_CHECK_BUDGET_MS"])
+    return float(next(d for name, d, _doc in SETTINGS if name == "POLICY_CHECK_BUDGET_MS"))
+
 
 # libyaml's loader builds the same objects as yaml.safe_load, about ten times faster on the pack.
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 import policies
 from hub.audit import record_event
-from hub.compliance.packs import active_pack
+from hub.compliance.packs import active_pack, check_budget_ms
 from hub.models import DecisionFinding, OutboundItem, OutboundState, PolicyDecision, Staff, utcnow
 from hub.platforms.registry import platforms
 
@@ -88,7 +88,10 @@ def check_text(
     )
     history = author_history(session, author.id, exclude_id) if kind == "post" else None
     return policies.check(
-        draft, policies.Context(history=history, now=utcnow()), pack=active_pack(session)
+        draft,
+        policies.Context(history=history, now=utcnow()),
+        pack=active_pack(session),
+        budget_ms=check_budget_ms(),
     )
 
 

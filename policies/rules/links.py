@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz
 
 from policies.backtracking import compile_pattern
+from policies.budget import compile_budgeted
 from policies.matching import Span
 from policies.rules import Rule, register
 from policies.types import Finding
@@ -44,6 +45,7 @@ class LinkExtractor:
         # every bare link ends in "." + a known TLD; most drafts have none, so the costly
         # pattern above (tried at every position) only runs on those that do
         self._bare_probe = compile_pattern(rf"(?i)\.(?:{tld})(?![\w-])" if tld else r"(?!x)x")
+        self._run_char = compile_budgeted(r"[\w.-]")
 
     def extract(self, text: str) -> list[tuple[str, Span]]:
         """Return (host, span) for every link in text."""
@@ -62,7 +64,8 @@ class LinkExtractor:
         # such ending: no bare link starts before the run holding it, so the pattern (tried at
         # every position) starts there instead of at 0; look-behinds still see what precedes.
         start = probe.start()
-        while start > 0 and ((c := text[start - 1]).isalnum() or c in "_.-"):  # [\w.-]
+        # the pattern's own engine decides what [\w.-] holds (see policies/budget.py)
+        while start > 0 and self._run_char.match(text, start - 1):
             start -= 1
         for m in self._bare.finditer(text, start):
             span = _trim(text, m.span())

@@ -18,6 +18,7 @@ import phonenumbers
 from stdnum import luhn
 
 from policies.backtracking import compile_pattern
+from policies.budget import Pattern
 from policies.fastre import accelerate
 from policies.matching import Span
 from policies.prefilter import Test, prefilter
@@ -31,12 +32,12 @@ if TYPE_CHECKING:
 _DIGITS = re.compile(r"\d")
 
 
-def _compile(patterns: Any, flags: int = 0) -> list[re.Pattern[str]]:
+def _compile(patterns: Any, flags: int = 0) -> list[Pattern]:
     # most detectors run on the plain view, which is already case-folded
     return [compile_pattern(str(p), flags) for p in patterns or []]
 
 
-def _gated(patterns: list[re.Pattern[str]]) -> list[tuple[re.Pattern[str], Test | None]]:
+def _gated(patterns: list[Pattern]) -> list[tuple[Pattern, Test | None]]:
     """Each regex (in its faster, same-matches form) with its prefilter (False: it cannot match
     this text, skip it)."""
     return [(accelerate(rx), prefilter(rx)) for rx in patterns]

@@ -495,3 +495,21 @@ def test_editing_a_rejected_post_sends_it_back_to_review(
     item = _item(app, item_id)
     assert item.state == "in_review"
     assert "had rejected" in (item.review_reason or "")
+
+
+def test_a_check_stopped_by_its_time_budget_holds_the_post_for_review(
+    app, sent_posts, signed_in, author, sandbox_account
+):
+    """HUB_POLICY_CHECK_BUDGET_MS reaches the check: with no time at all every check stops at
+    its first pattern, and the post waits for a person instead of going out unchecked."""
+    sent_posts(author.id, sandbox_account.id, personal=6, product=0)
+    app.config["POLICY_CHECK_BUDGET_MS"] = 0
+    item_id = _item_id(_post(signed_in, PERSONAL, sandbox_account.id, when="now"))
+    item = _item(app, item_id)
+    assert item.state == "in_review"
+    with job_session(app) as s:
+        d = s.get(PolicyDecision, item.decision_id)
+        assert d.verdict == "review"
+        assert [f["rule_id"] for f in d.findings] == ["check_budget"]
+    assert send_due(app) == {}
+    assert _brand_posts(app) == []
