@@ -1,7 +1,9 @@
 """``length``: the draft must fit the platform, counted the way the platform counts.
 
-X counts weighted length (twitter-text: CJK and emoji count 2, every URL 23); Bluesky counts
-graphemes. Both counters are slow next to ``len``, so they only run when a cheap upper bound says
+X counts weighted length (twitter-text: CJK and emoji count 2, every URL 23), and in a reply
+the @names at its start are not counted (X shows them above the text since 2017: "@names that
+auto-populate at the start of a reply Tweet will not count towards the character limit");
+Bluesky counts graphemes, mentions included. Both counters are slow next to ``len``, so they only run when a cheap upper bound says
 the text might not fit.
 
 The limit is the draft's own (``Draft.limit``: the hub passes the platform connector's). The
@@ -45,7 +47,20 @@ def weighted_length(text: str) -> int:
 _PACK_COUNTERS: dict[str, Counter] = {"twitter": "x_weighted", "graphemes": "graphemes"}
 
 
-def measure_length(text: str, limit: LengthLimit) -> LengthCount:
+# X handles are 1-15 of [A-Za-z0-9_]; the run of them opening a reply, each followed by space
+_REPLY_MENTIONS = re.compile(r"(?:@[A-Za-z0-9_]{1,15}\s+)+")
+
+
+def counted_text(text: str, limit: LengthLimit, kind: str = "post") -> str:
+    """The part of ``text`` its platform counts: on X, a reply without its opening @names."""
+    if kind == "reply" and limit.counter == "x_weighted":
+        opening = _REPLY_MENTIONS.match(text)
+        if opening:
+            return text[opening.end() :]
+    return text
+
+
+def measure_length(text: str, limit: LengthLimit, kind: str = "post") -> LengthCount:
     """Count ``text`` the way its platform does, for the composer's counter and the length rule.
 
     Very long texts are not counted to the end: twitter-text's parser slows down badly past a
@@ -53,6 +68,7 @@ def measure_length(text: str, limit: LengthLimit) -> LengthCount:
     graphemes are counted only up to 200 over the limit; both are marked ``approximate``.
     """
     maximum = limit.max
+    text = counted_text(text, limit, kind)
     if limit.counter == "x_weighted":
         if len(text) > 8 * maximum:
             return LengthCount(len(text), maximum, limit.name, limit.counter, approximate=True)
@@ -92,7 +108,7 @@ class LengthRule(Rule):
         limit = doc.draft.limit or self.limits.get(doc.draft.platform)
         if limit is None:
             return []
-        text = doc.draft.text or ""
+        text = counted_text(doc.draft.text or "", limit, doc.draft.kind)
         if surely_fits(text, limit):
             return []
         count = measure_length(text, limit)

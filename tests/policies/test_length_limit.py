@@ -86,3 +86,20 @@ def test_the_rule_reports_what_measure_length_counts(pack: Pack) -> None:
                 else []
             )
             assert found == expected
+
+
+def test_x_does_not_count_the_names_that_open_a_reply() -> None:
+    """X shows a reply's opening @names above it and counts only the rest; Bluesky counts all."""
+    opening = "@" + "a" * 15 + " @bob_b "
+    text = opening + "x" * 275  # 298 characters: 275 of them counted as an X reply
+    assert [f.rule_id for f in check(Draft(text=text, platform="x", kind="reply")).findings] == []
+    post = check(Draft(text=text, platform="x", kind="post"))
+    assert [f.rule_id for f in post.findings] == ["platform-length"]
+    # a name later in the reply counts, and so does one glued to the text
+    assert check(Draft(text="x" * 275 + " " + opening, platform="x", kind="reply")).findings
+    assert check(Draft(text="@bob_b" + "x" * 280, platform="x", kind="reply")).findings
+    long_bsky = opening + "x" * 290
+    assert check(Draft(text=long_bsky, platform="bluesky", kind="reply")).findings
+    limit = LengthLimit(280, "x_weighted", "X")
+    assert measure_length(text, limit, "reply").length == 275
+    assert measure_length(text, limit).length == len(text)
