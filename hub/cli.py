@@ -10,8 +10,11 @@ from typing import Any
 
 import click
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
+import policies
 from hub import create_app
+from hub.compliance.packs import active_pack, active_version
 from hub.db import job_session
 from hub.platforms.accounts import (
     AccountError,
@@ -29,8 +32,25 @@ def _app() -> Flask:
 
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """Kestrel engagement hub."""
+    ctx.ensure_object(dict)["policy_pack"] = _active_pack
+
+
+def _active_pack() -> tuple[policies.Pack, str] | None:
+    """``hub policy`` runs the version the hub's database has active, as the hub does."""
+    app = _app()
+    try:
+        with job_session(app) as session:
+            row = active_version(session)
+            if row is None:
+                return None
+            pack = active_pack(session)
+            when = row.activated_at.strftime("%Y-%m-%d %H:%M UTC") if row.activated_at else "?"
+            return pack, f"version {row.id} active in the hub's database since {when}"
+    except SQLAlchemyError:  # no database yet (before hub init): the shipped default
+        return None
 
 
 @main.command()

@@ -2,19 +2,22 @@
 expressions on hostile text, evaluate on labelled data.
 
 The lead mounts this group into the ``hub`` command (``hub policy ...``); it also runs alone with
-``python -m policies.cli``.
+``python -m policies.cli``. Which pack: ``--pack FILE``, else the host's (the hub puts a loader for
+its database's active version in the click context under ``"policy_pack"``), else the shipped
+default; every command says which on standard error.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 
 from policies.backtracking import exponential_witness, measure, pattern_problems
-from policies.engine import check, load_pack
+from policies.engine import Pack, check, load_pack
 from policies.evaluate import evaluate, evaluate_offensive, format_report, read_jsonl
 from policies.examples import run_pack_examples
 from policies.types import AuthorHistory, Context, Draft
@@ -28,6 +31,26 @@ def _pack_option(f):  # type: ignore[no-untyped-def]
         default=None,
         help="Rule pack YAML (default: policies/packs/culture.yaml).",
     )(f)
+
+
+#: what a host puts in the click context under "policy_pack": its pack and a description of where
+#: it comes from, or None when it has none of its own
+PackSource = Callable[[], "tuple[Pack, str] | None"]
+
+
+def _pack(pack_path: Path | None) -> Pack:
+    """The pack a command runs: ``--pack``, else the host's, else the shipped default."""
+    if pack_path is not None:
+        pack, where = load_pack(pack_path), f"file {pack_path}"
+    else:
+        ctx = click.get_current_context(silent=True)
+        source: PackSource | None = ((ctx.find_object(dict) or {}) if ctx else {}).get(
+            "policy_pack"
+        )
+        found = source() if source is not None else None
+        pack, where = found if found is not None else (load_pack(), "the shipped default")
+    click.echo(f"pack {pack.version}: {where}", err=True)
+    return pack
 
 
 @click.group("policy")
@@ -55,7 +78,7 @@ def check_cmd(
     pack_path: Path | None,
 ) -> None:
     """Check one draft and print the decision."""
-    pack = load_pack(pack_path)
+    pack = _pack(pack_path)
     history = AuthorHistory(posts_30d, product_posts_30d) if posts_30d is not None else None
     draft = Draft(text=text, platform=platform, kind=kind, in_reply_to=in_reply_to)
     decision = check(draft, Context(history=history), pack)
@@ -79,7 +102,7 @@ def check_cmd(
 @_pack_option
 def test_cmd(pack_path: Path | None) -> None:
     """Run every rule's examples from the pack; exit 1 if any fails."""
-    pack = load_pack(pack_path)
+    pack = _pack(pack_path)
     failures = run_pack_examples(pack)
     for f in failures:
         click.echo(f"FAIL {f}")
@@ -107,7 +130,7 @@ def test_cmd(pack_path: Path | None) -> None:
 def patterns_cmd(budget_ms: float, top: int, pack_path: Path | None) -> None:
     """Time every regular expression of the pack on generated hostile drafts; exit 1 if one can
     backtrack exponentially or is slower than the budget."""
-    pack = load_pack(pack_path)
+    pack = _pack(pack_path)
     patterns = list(pack.patterns)
     safe = [p for p in patterns if exponential_witness(p.source, p.flags) is None]
     timed = measure([(p.source, p.flags) for p in safe], pack.max_chars, budget_ms)
@@ -137,7 +160,7 @@ def patterns_cmd(budget_ms: float, top: int, pack_path: Path | None) -> None:
 @_pack_option
 def eval_cmd(file: Path, as_json: bool, errors: bool, repeat: int, pack_path: Path | None) -> None:
     """Evaluate the engine on labelled drafts (public.jsonl format)."""
-    metrics = evaluate(read_jsonl(file), load_pack(pack_path), repeat=repeat)
+    metrics = evaluate(read_jsonl(file), _pack(pack_path), repeat=repeat)
     if as_json:
         if not errors:
             metrics.pop("errors")
@@ -178,7 +201,7 @@ def eval_offensive_cmd(
     gold = [int(x) for x in labels.read_text(encoding="utf-8").split()]
     if len(tweets) != len(gold):
         raise click.ClickException(f"{len(tweets)} texts but {len(gold)} labels")
-    metrics = evaluate_offensive(tweets, gold, load_pack(pack_path), threshold, review_threshold)
+    metrics = evaluate_offensive(tweets, gold, _pack(pack_path), threshold, review_threshold)
     if as_json:
         click.echo(json.dumps(metrics))
         return

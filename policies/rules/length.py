@@ -3,8 +3,8 @@
 X counts weighted length (twitter-text: CJK and emoji count 2, every URL 23), and in a reply
 the @names at its start are not counted (X shows them above the text since 2017: "@names that
 auto-populate at the start of a reply Tweet will not count towards the character limit");
-Bluesky counts graphemes, mentions included. Both counters are slow next to ``len``, so they only run when a cheap upper bound says
-the text might not fit.
+Bluesky counts graphemes, mentions included. Both counters are slow next to ``len``, so they
+only run when a cheap upper bound says the text might not fit.
 
 The limit is the draft's own (``Draft.limit``: the hub passes the platform connector's). The
 pack's ``limits`` table, per platform, is only for callers that pass none: the ``policy`` CLI,

@@ -7,12 +7,14 @@ The pack is read from policies/packs/culture.yaml at run time: rule ids and keys
 from __future__ import annotations
 
 import html
+import json
 import re
 import threading
 from functools import lru_cache
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 import policies
@@ -21,6 +23,7 @@ from hub.compliance import packs
 from hub.db import job_session
 from hub.models import AuditEvent, PolicyPackVersion, Staff
 from hub.publishing.compose import check_text, record_decision
+from policies import DEFAULT_PACK
 
 WORD = "zorblaxian"
 DRAFT = f"honestly this {WORD} shipping update is great"
@@ -606,3 +609,41 @@ def test_running_a_hand_made_versions_examples_lists_its_catastrophic_pattern(
     assert refused.status_code == 409 and "could freeze every check" in refused.text
     with job_session(app) as s, pytest.raises(packs.PackError, match="could freeze"):
         packs.activate_version(s, vid, officer.id)
+
+
+def test_hub_policy_check_and_eval_use_the_active_version_and_say_so(
+    app: Any, signed_in: Any, monkeypatch: Any, tmp_path: Any
+) -> None:
+    import hub.cli
+
+    monkeypatch.setattr(hub.cli, "_app", lambda: app)
+    rule_id, _ = _word_list()
+
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(hub.cli.main, ["policy", *args])
+
+    shipped = run("check", DRAFT, "--platform", "bluesky", "--json")
+    assert shipped.exit_code == 0, shipped.output
+    assert rule_id not in {f["rule_id"] for f in json.loads(shipped.stdout)["findings"]}
+    assert "the shipped default" in shipped.stderr
+    vid = _add_word(signed_in, WORD)
+    signed_in.post(f"/policy/versions/{vid}/test")
+    assert signed_in.post(f"/policy/versions/{vid}/activate").status_code == 302
+    active = run("check", DRAFT, "--platform", "bluesky", "--json")
+    decision = json.loads(active.stdout)
+    assert rule_id in {f["rule_id"] for f in decision["findings"]}
+    assert decision["pack_version"] == _row(app, vid).version
+    assert f"version {vid} active in the hub's database" in active.stderr
+    chosen = run("check", DRAFT, "--platform", "bluesky", "--json", "--pack", str(DEFAULT_PACK))
+    assert rule_id not in {f["rule_id"] for f in json.loads(chosen.stdout)["findings"]}
+    assert f"file {DEFAULT_PACK}" in chosen.stderr
+    labelled = tmp_path / "one.jsonl"
+    labelled.write_text(
+        json.dumps({"id": "t1", "kind": "post", "platform": "bluesky", "lang": "en",
+                    "text": DRAFT, "in_reply_to": None, "author_history": None,
+                    "expected": "allow", "violations": [], "is_product": False, "note": ""})
+        + "\n"
+    )  # fmt: skip
+    evaluated = run("eval", str(labelled))
+    assert evaluated.exit_code == 0, evaluated.output
+    assert _row(app, vid).version in evaluated.stdout.splitlines()[0]

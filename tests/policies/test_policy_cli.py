@@ -44,7 +44,7 @@ def test_check_json() -> None:
         policy, ["check", "f u c k mondays", "--platform", "x", "--posts-30d", "3", "--json"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     assert data["verdict"] == "block" and data["findings"][0]["guideline"] == "G3"
 
 
@@ -75,7 +75,7 @@ def test_eval_json(tmp_path: Path) -> None:
     path.write_text("\n".join(json.dumps(r) for r in SAMPLE), encoding="utf-8")
     result = CliRunner().invoke(policy, ["eval", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)
     for key in (
         "accuracy",
         "block_precision",
@@ -98,7 +98,7 @@ def test_eval_offensive(tmp_path: Path) -> None:
     labels.write_text("1\n0\n", encoding="utf-8")
     result = CliRunner().invoke(policy, ["eval-offensive", str(texts), str(labels), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["macro_f1"] == 1.0
+    assert json.loads(result.stdout)["macro_f1"] == 1.0
 
 
 def test_patterns_lists_the_slowest_and_refuses_a_catastrophic_one(tmp_path: Path) -> None:
