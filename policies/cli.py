@@ -157,16 +157,41 @@ def patterns_cmd(budget_ms: float, top: int, pack_path: Path | None) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
 @click.option("--errors", is_flag=True, help="Also list the drafts the engine got wrong.")
 @click.option("--repeat", type=int, default=3, show_default=True, help="Timed runs per draft.")
+@click.option(
+    "--held-out",
+    "held_out",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also report on this labelled file, which no rule or model was tuned on (repeatable).",
+)
 @_pack_option
-def eval_cmd(file: Path, as_json: bool, errors: bool, repeat: int, pack_path: Path | None) -> None:
+def eval_cmd(
+    file: Path,
+    as_json: bool,
+    errors: bool,
+    repeat: int,
+    held_out: tuple[Path, ...],
+    pack_path: Path | None,
+) -> None:
     """Evaluate the engine on labelled drafts (public.jsonl format)."""
-    metrics = evaluate(read_jsonl(file), _pack(pack_path), repeat=repeat)
+    pack = _pack(pack_path)
+    metrics = evaluate(read_jsonl(file), pack, repeat=repeat)
+    blind = {p.name: evaluate(read_jsonl(p), pack, repeat=1) for p in held_out}
     if as_json:
-        if not errors:
-            metrics.pop("errors")
+        for m in (metrics, *blind.values()):
+            if not errors:
+                m.pop("errors")
+        if blind:
+            metrics["held_out"] = blind
         click.echo(json.dumps(metrics, ensure_ascii=False))
         return
     click.echo(format_report(metrics))
+    for name, m in blind.items():
+        click.echo(
+            f"\nnot tuned on: {name} ({m['n']} drafts): accuracy {m['accuracy']:.3f}, block "
+            f"precision {m['block_precision']:.3f} recall {m['block_recall']:.3f}, review+block "
+            f"recall {m['flag_recall']:.3f}, allow false positives {m['allow_fpr']:.3f}"
+        )
     if errors:
         click.echo("\nerrors:")
         for e in metrics["errors"]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from policies.matching import Span, TermGroup, find
 from policies.normalize import Normalized
@@ -38,6 +38,8 @@ class Doc:
         # the draft's entries of _scans again, keyed by view alone (find's hot path)
         self._draft_scans: dict[str, dict[int, list[Span]]] = {}
         self._found: dict[tuple[int, str], list[Span]] = {}
+        #: results one rule computes for others of its kind (the learned tier's scores)
+        self.memo: dict[str, Any] = {}
 
     # -- views -------------------------------------------------------------------------------
     @cached_property

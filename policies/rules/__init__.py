@@ -44,6 +44,8 @@ class Rule:
     """Base class: common YAML fields, applicability and finding construction."""
 
     kind = "base"
+    #: True for a rule whose finding is dropped when another rule of its guideline fired
+    defers = False
 
     def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
         self.spec = spec
@@ -122,6 +124,7 @@ def load_builtin_kinds() -> None:
         language,
         length,
         lexicon,
+        learned,
         links,
         offensive,
         pattern,

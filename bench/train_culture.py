@@ -1,0 +1,208 @@
+"""Train the learned tier of the culture check (policies/learned.py) and write its model.
+
+    python bench/train_culture.py [--out policies/models/culture.json.gz]   (make train-culture)
+
+Data (all in this repository): bench/data/culture-train.jsonl (drafts written and labelled from
+../shared/data/company/guidelines.md by a writer who never saw the engine's output),
+tests/data/policy-generalise.jsonl (our earlier labelled drafts) and the shipped pack's own
+examples (must-trigger: positive for the rule's guideline; must-pass: negative). Never read:
+../shared/data/policy-eval/public.jsonl and tests/data/culture-blind.jsonl, on which the tier is
+measured.
+
+One logistic regression per guideline family (one-vs-rest, balanced class weights) on the
+features of ``policies.learned.features`` with the additive TF-IDF norm the model computes.
+C is chosen by 5-fold cross-validated average precision; each family's review threshold is the
+lowest score whose cross-validated precision is at least ``--review-precision``, and its block
+threshold (block guidelines only) the lowest at least ``--block-precision`` with five or more
+true positives above it; a family that reaches neither gets no threshold and never fires.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score
+from sklearn.model_selection import KFold
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from policies import iter_examples, load_pack  # noqa: E402
+from policies.learned import FORMAT, features  # noqa: E402
+
+TRAIN = [ROOT / "bench" / "data" / "culture-train.jsonl", ROOT / "tests" / "data" / "policy-generalise.jsonl"]  # fmt: skip
+OUT = ROOT / "policies" / "models" / "culture.json.gz"
+#: the families the tier learns; the rest (customer data, disclosure, mix, links, length) are
+#: structural and better caught by their own rules
+FAMILIES = ("G2", "G3", "G4", "G8", "G9", "G10", "G11", "G12", "G13", "G15", "G16")
+BLOCKING = {"G2", "G3", "G4", "G5", "G12", "G13"}
+MIN_DF = 2
+MIN_POSITIVES = 12
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    """Labelled drafts of one JSON-lines file."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def dataset() -> tuple[list[str], list[set[str]], list[str]]:
+    """(text, guidelines violated, source) for every training draft."""
+    texts: list[str] = []
+    labels: list[set[str]] = []
+    sources: list[str] = []
+    for path in TRAIN:
+        for item in read(path):
+            texts.append(item["text"])
+            labels.append(set(item["violations"]))
+            sources.append(path.name)
+    pack = load_pack()
+    for case in iter_examples(pack):
+        guideline = pack.rule(case.rule_id).guideline
+        texts.append(case.draft.text)
+        labels.append({guideline} if case.expect == "trigger" else set())
+        sources.append("pack examples")
+    return texts, labels, sources
+
+
+def plain_views(texts: list[str]) -> list[str]:
+    """The plain view each draft is scored on (as the engine computes it)."""
+    pack = load_pack()
+    return [pack.normalizer.plain(t[: pack.max_chars]).text for t in texts]
+
+
+def vectorize(docs: list[list[str]]) -> tuple[dict[str, int], np.ndarray, sparse.csr_matrix]:
+    """Vocabulary (document frequency >= MIN_DF), idf, and rows with the model's norm."""
+    df = Counter(f for d in docs for f in set(d))
+    vocab = {f: i for i, f in enumerate(sorted(f for f, n in df.items() if n >= MIN_DF))}
+    n = len(docs)
+    idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in vocab])
+    return vocab, idf, _rows(docs, vocab, idf)
+
+
+def fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
+    """One family's classifier."""
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=3000, solver="liblinear")
+    return model.fit(x, y)
+
+
+def out_of_fold(docs: list[list[str]], y: np.ndarray, c: float, seed: int = 0) -> np.ndarray:
+    """Cross-validated probabilities (each fold's vocabulary and idf from its own training part)."""
+    probs = np.zeros(len(docs))
+    for train, test in KFold(5, shuffle=True, random_state=seed).split(docs):
+        vocab, idf, xt = vectorize([docs[i] for i in train])
+        if y[train].sum() == 0:
+            continue
+        model = fit(xt, y[train], c)
+        xv = _rows([docs[i] for i in test], vocab, idf)
+        probs[test] = model.predict_proba(xv)[:, 1]
+    return probs
+
+
+def _rows(docs: list[list[str]], vocab: dict[str, int], idf: np.ndarray) -> sparse.csr_matrix:
+    """TF-IDF rows with the additive norm (every occurrence counts), as the model computes."""
+    rows, cols, vals = [], [], []
+    for r, d in enumerate(docs):
+        counts = Counter(vocab[f] for f in d if f in vocab)
+        norm = math.sqrt(sum(c * idf[j] ** 2 for j, c in counts.items())) or 1.0
+        for j, c in counts.items():
+            rows.append(r)
+            cols.append(j)
+            vals.append(c * idf[j] / norm)
+    return sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)))
+
+
+def threshold(y: np.ndarray, probs: np.ndarray, precision: float, min_hits: int) -> float | None:
+    """The lowest cut whose cross-validated precision is at least ``precision``."""
+    order = np.argsort(-probs)
+    hits = 0
+    best = None
+    for rank, i in enumerate(order, start=1):
+        hits += int(y[i])
+        if hits >= min_hits and hits / rank >= precision and y[i]:
+            best = float(probs[i])
+    return best
+
+
+def main() -> None:
+    """Train, cross-validate, export."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--review-precision", type=float, default=0.9)
+    parser.add_argument("--block-precision", type=float, default=0.97)
+    args = parser.parse_args()
+
+    texts, labels, sources = dataset()
+    views = plain_views(texts)
+    docs = [list(features(v)) for v in views]
+    print(f"{len(texts)} drafts: {dict(Counter(sources))}")
+    classes, bias, weights, cuts, cv, examples = [], [], [], {}, {}, {}
+    vocab, idf, x = vectorize(docs)
+    for family in FAMILIES:
+        y = np.array([family in lab for lab in labels], dtype=int)
+        if y.sum() < MIN_POSITIVES:
+            print(f"{family}: {y.sum()} positives, skipped")
+            continue
+        best_c, best_ap, best_probs = 1.0, -1.0, None
+        for c in (1.0, 4.0, 16.0):
+            probs = out_of_fold(docs, y, c)
+            ap = average_precision_score(y, probs)
+            if ap > best_ap:
+                best_c, best_ap, best_probs = c, ap, probs
+        assert best_probs is not None
+        review = threshold(y, best_probs, args.review_precision, 3)
+        block = threshold(y, best_probs, args.block_precision, 5) if family in BLOCKING else None
+        flagged = best_probs >= review if review is not None else np.zeros(len(y), bool)
+        tp = int((flagged & (y == 1)).sum())
+        cv[family] = {
+            "positives": int(y.sum()),
+            "C": best_c,
+            "average_precision": round(float(best_ap), 3),
+            "review_precision": round(tp / max(1, int(flagged.sum())), 3),
+            "review_recall": round(tp / int(y.sum()), 3),
+            "false_positive_rate": round(
+                int((flagged & (y == 0)).sum()) / max(1, int((y == 0).sum())), 4
+            ),
+        }
+        model = fit(x, y, best_c)
+        classes.append(family)
+        bias.append(float(model.intercept_[0]))
+        weights.append(model.coef_[0])
+        cuts[family] = {"review": review, "block": block}
+        positives = [t for t, lab in zip(texts, labels, strict=True) if family in lab]
+        examples[family] = sorted(positives, key=len)[:40]
+        print(f"{family}: {cv[family]} review>={review} block>={block}")
+    matrix = np.vstack(weights)
+    keep = np.abs(matrix).max(axis=0) >= 1e-4
+    feats = {
+        f: [round(float(idf[j]), 4), *(round(float(w), 5) for w in matrix[:, j])]
+        for f, j in vocab.items()
+        if keep[j]
+    }
+    data = {
+        "format": FORMAT,
+        "classes": classes,
+        "bias": [round(b, 5) for b in bias],
+        "features": feats,
+        "thresholds": cuts,
+        "examples": examples,
+        "meta": {"trained_on": dict(Counter(sources)), "cross_validation": cv},
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    with gzip.GzipFile(args.out, "wb", compresslevel=9, mtime=0) as fh:  # same bytes each run
+        fh.write(raw.encode("utf-8"))
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB, {len(feats)} features)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The learned tier of the culture check: one linear model per guideline family, over words and
+character n-grams, that reads what a draft means rather than which listed word it holds.
+
+Trained by ``bench/train_culture.py`` (scikit-learn logistic regression, thresholds from
+cross-validated predictions) on the labelled drafts this repository holds; ``policies/models/
+README.md`` has the data and the scores. Features, per run of word characters in the plain view
+(case-folded, invisible characters and look-alikes undone): the word itself, its character
+2-4-grams with word edges (``<ki``, ``ind>``: CJK runs, which have no spaces, are read through
+these), and each pair of neighbouring words. TF-IDF with the additive norm of
+``policies/offensive.py`` (every occurrence counts separately), so a word's contribution to every
+class is computed once and cached, and a draft costs a lookup per word plus one per word pair.
+
+Hand-written inference for the reasons given in ``policies/offensive.py``: scikit-learn's
+``transform`` + ``predict_proba`` alone cost about a millisecond per text, and nothing executable
+is loaded (the model is numbers in a gzip'd JSON file).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEFAULT_MODEL_PATH", "FORMAT", "CultureModel", "Explanation", "features", "tokens"]
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "culture.json.gz"
+FORMAT = "culture-linear/1"
+_TOKEN = re.compile(r"\w+")
+_MAX_TOKEN = 40  # longer runs (hostile text, a URL's path) give only their edges' n-grams
+_CACHE_LIMIT = 50_000
+
+
+def tokens(text: str) -> list[tuple[str, int, int]]:
+    """The runs of word characters in ``text``: (token, start, end)."""
+    return [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def _token_features(token: str) -> list[str]:
+    """The features one token gives on its own: the word and its edged character n-grams."""
+    if len(token) > _MAX_TOKEN:
+        token = token[: _MAX_TOKEN // 2] + token[-_MAX_TOKEN // 2 :]
+    out = ["w:" + token]
+    edged = "<" + token + ">"
+    n = len(edged)
+    for size in (2, 3, 4):
+        out.extend(edged[i : i + size] for i in range(n - size + 1))
+    return out
+
+
+def features(text: str) -> Iterator[str]:
+    """Every feature occurrence of ``text`` (the plain view), in order: the training script and
+    the model read drafts through this one function."""
+    previous = None
+    for token, _start, _end in tokens(text):
+        yield from _token_features(token)
+        if previous is not None:
+            yield "b:" + previous + " " + token
+        previous = token
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Why a class scored as it did: its probability, the token that pushed it most and the
+    training examples most like the draft."""
+
+    score: float
+    span: tuple[int, int] | None  # in the text scored
+    terms: tuple[str, ...]
+    nearest: tuple[str, ...]
+
+
+class CultureModel:
+    """A multi-class (one-vs-rest) linear model; ``scores(text)`` gives each class's probability."""
+
+    _lock = threading.Lock()
+    _loaded: dict[Path, CultureModel] = {}
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        if data.get("format") != FORMAT:
+            raise ValueError(f"not a {FORMAT} model")
+        self.classes: tuple[str, ...] = tuple(data["classes"])
+        k = len(self.classes)
+        self.bias: tuple[float, ...] = tuple(float(b) for b in data["bias"])
+        #: feature -> (idf, weight per class)
+        self.weights: dict[str, tuple[float, tuple[float, ...]]] = {
+            f: (float(row[0]), tuple(float(w) for w in row[1 : k + 1]))
+            for f, row in data["features"].items()
+        }
+        self.thresholds: dict[str, dict[str, float | None]] = data["thresholds"]
+        self.examples: dict[str, list[str]] = data.get("examples", {})
+        self.meta: dict[str, Any] = data.get("meta", {})
+        self._zero = (0.0,) * k
+        self._token_cache: dict[str, tuple[tuple[float, ...], float]] = {}
+        self._example_grams: dict[str, list[tuple[str, frozenset[str]]]] = {}
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> CultureModel:
+        """The model at ``path`` (default: the shipped one), loaded once per process."""
+        where = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        with cls._lock:
+            model = cls._loaded.get(where)
+            if model is None:
+                with gzip.open(where, "rt", encoding="utf-8") as fh:
+                    model = cls(json.load(fh))
+                cls._loaded[where] = model
+        return model
+
+    # -- scoring ---------------------------------------------------------------------------
+    def _token(self, token: str) -> tuple[tuple[float, ...], float]:
+        """A token's summed idf*weight per class and its summed idf**2 (cached)."""
+        hit = self._token_cache.get(token)
+        if hit is not None:
+            return hit
+        sums = list(self._zero)
+        square = 0.0
+        for feature in _token_features(token):
+            entry = self.weights.get(feature)
+            if entry is None:
+                continue
+            idf, ws = entry
+            square += idf * idf
+            for i, w in enumerate(ws):
+                sums[i] += idf * w
+        hit = (tuple(sums), square)
+        if len(self._token_cache) >= _CACHE_LIMIT:
+            self._token_cache.clear()
+        self._token_cache[token] = hit
+        return hit
+
+    def _contributions(self, text: str) -> tuple[list[tuple[int, int, tuple[float, ...]]], float]:
+        """Each token's (and word pair's) unnormalised contribution per class, and the norm."""
+        parts: list[tuple[int, int, tuple[float, ...]]] = []
+        square = 0.0
+        previous: tuple[str, int] | None = None
+        for token, start, end in tokens(text):
+            sums, sq = self._token(token)
+            square += sq
+            parts.append((start, end, sums))
+            if previous is not None:
+                entry = self.weights.get("b:" + previous[0] + " " + token)
+                if entry is not None:
+                    idf, ws = entry
+                    square += idf * idf
+                    parts.append((previous[1], end, tuple(idf * w for w in ws)))
+            previous = (token, start)
+        return parts, math.sqrt(square)
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Each class's probability for ``text`` (the plain view of a draft)."""
+        parts, norm = self._contributions(text)
+        totals = list(self.bias)
+        if norm > 0:
+            for _s, _e, sums in parts:
+                for i, v in enumerate(sums):
+                    totals[i] += v / norm
+        return {c: _sigmoid(z) for c, z in zip(self.classes, totals, strict=True)}
+
+    def explain(self, text: str, cls: str, nearest: int = 2) -> Explanation:
+        """Why ``cls`` scored as it did on ``text``: for a finding to show a person."""
+        i = self.classes.index(cls)
+        parts, norm = self._contributions(text)
+        z = self.bias[i] + (sum(p[2][i] for p in parts) / norm if norm > 0 else 0.0)
+        ranked = sorted(parts, key=lambda p: -p[2][i])
+        top = [p for p in ranked[:3] if p[2][i] > 0]
+        span = (top[0][0], top[0][1]) if top else None
+        terms = tuple(dict.fromkeys(text[s:e] for s, e, _ in top))
+        return Explanation(_sigmoid(z), span, terms, self.nearest(text, cls, nearest))
+
+    def nearest(self, text: str, cls: str, k: int = 2) -> tuple[str, ...]:
+        """The class's training examples sharing the most character trigrams with ``text``."""
+        bank = self._example_grams.get(cls)
+        if bank is None:
+            bank = [(ex, _trigrams(ex.lower())) for ex in self.examples.get(cls, [])]
+            self._example_grams[cls] = bank
+        mine = _trigrams(text)
+        if not mine:
+            return ()
+        ranked = sorted(bank, key=lambda e: -len(mine & e[1]) / (len(mine | e[1]) or 1))
+        return tuple(ex for ex, _ in ranked[:k])
+
+
+def _trigrams(text: str) -> frozenset[str]:
+    return frozenset(text[i : i + 3] for i in range(max(0, len(text) - 2)))
+
+
+def _sigmoid(z: float) -> float:
+    if z >= 0:
+        return 1.0 / (1.0 + math.exp(-z))
+    e = math.exp(z)
+    return e / (1.0 + e)

@@ -1,0 +1,81 @@
+"""``learned``: the learned tier of one guideline family (see ``policies/learned.py``).
+
+The pack names the family (``class``, default the rule's guideline) and the severity the family
+gets (``severity``: review, or warn for the warn-only guidelines). ``block: true`` lets a score
+past the model's cross-validated block threshold block: the training script sets that threshold
+only where held-out precision justified it. The threshold for a finding is the model's
+cross-validated one unless the pack sets ``review_at``.
+
+A finding names what it matched and the training examples most like the draft, so a person sees
+why. It defers to the word-list rules: when another rule of the same guideline fired, the
+learned finding is dropped (the engine does that for every rule with ``defers``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from policies.learned import CultureModel
+from policies.rules import Rule, register
+from policies.types import Finding
+
+if TYPE_CHECKING:
+    from policies.doc import Doc
+    from policies.engine import PackBuilder
+
+
+def load_model(path: str | None = None) -> CultureModel | None:
+    """The trained model, or None when it isn't installed (the rule then finds nothing)."""
+    try:
+        return CultureModel.load(path)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+@register("learned")
+class LearnedRule(Rule):
+    """One class of the culture model, as a finding with its explanation."""
+
+    defers = True
+
+    def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
+        super().__init__(spec, builder)
+        self.label = str(spec.get("class", self.guideline))
+        self.model = load_model(spec.get("model"))
+        self.can_block = bool(spec.get("block", False))
+        self.review_at: float | None = None
+        self.block_at: float | None = None
+        if self.model is None:
+            return
+        if self.label not in self.model.classes:
+            raise ValueError(f"rule {self.id!r}: the model has no class {self.label!r}")
+        cut = self.model.thresholds.get(self.label) or {}
+        review_at = spec.get("review_at", cut.get("review"))
+        self.review_at = float(review_at) if review_at is not None else None
+        block_at = cut.get("block")
+        self.block_at = float(block_at) if block_at is not None and self.can_block else None
+
+    def evaluate(self, doc: Doc) -> list[Finding]:
+        """A finding when the family's score passes its threshold."""
+        if self.model is None or self.review_at is None:
+            return []
+        scores = doc.memo.get("learned")
+        if scores is None:
+            scores = doc.memo["learned"] = self.model.scores(doc.plain.text)
+        score = scores[self.label]
+        if score < self.review_at:
+            return []
+        severity = "block" if self.block_at is not None and score >= self.block_at else None
+        why = self.model.explain(doc.plain.text, self.label)
+        return [
+            self.finding(
+                doc,
+                why.span,
+                view="plain",
+                severity=severity,
+                score=f"{score:.0%}",
+                terms=", ".join(f"“{t}”" for t in why.terms) or "the draft as a whole",
+                nearest=" / ".join(f"“{e}”" for e in why.nearest) or "—",
+            )
+        ]
