@@ -9,7 +9,7 @@ export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
+.PHONY: train-culture run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,8 +64,12 @@ bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 eval: install
-	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl
+	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl --held-out tests/data/culture-blind.jsonl
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
+
+## Refit the learned tier of the culture check (policies/models/culture.json.gz; see bench/train_culture.py).
+train-culture: install
+	$(BIN)/python bench/train_culture.py
 
 ## Refit the shipped G3 model from ../shared/data/tweeteval (scikit-learn; see policies/models/).
 train-offensive: install

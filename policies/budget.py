@@ -67,6 +67,7 @@ _WORD = r"\p{L}\p{N}_"
 _SPACE = r"\s\x1c-\x1f"
 _DIGIT = r"\d"
 _BODY = {"w": _WORD, "s": _SPACE, "d": _DIGIT}
+_NOT_EMPTY = r"(?:(?=[\s\S])|(?<=[\s\S]))"
 _OUTSIDE = {
     "w": f"[{_WORD}]",
     "W": f"[^{_WORD}]",
@@ -76,7 +77,7 @@ _OUTSIDE = {
     "D": r"\D",
     "b": f"(?:(?<=[{_WORD}])(?![{_WORD}])|(?<![{_WORD}])(?=[{_WORD}]))",
     # re's \B never matches in an empty string
-    "B": rf"(?:(?=[\s\S])|(?<=[\s\S]))(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
+    "B": rf"{_NOT_EMPTY}(?:(?<=[{_WORD}])(?=[{_WORD}])|(?<![{_WORD}])(?![{_WORD}]))",
 }
 # the letter-like classes packs use most, as one property class instead of a look-ahead
 _IDIOMS = {
@@ -103,7 +104,12 @@ def translate(source: str, flags: int) -> str:
         c = source[i]
         if c == "\\" and i + 1 < n:
             nxt = source[i + 1]
-            out.append(_OUTSIDE[nxt] if nxt in _OUTSIDE and not ascii_scope[-1] else c + nxt)
+            if nxt in _OUTSIDE and not ascii_scope[-1]:
+                out.append(_OUTSIDE[nxt])
+            elif nxt == "B":  # ASCII \B: the engines agree, except on an empty string
+                out.append(_NOT_EMPTY + c + nxt)
+            else:
+                out.append(c + nxt)
             i += 2
         elif c == "[":
             i = _class(source, i, ascii_scope[-1], out)

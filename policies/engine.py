@@ -239,13 +239,18 @@ def _evaluate(doc: Doc, pack: Pack, draft: Draft) -> tuple[tuple[Finding, ...], 
         rules = pack.rules_for(draft)
     except TypeError:  # an unhashable kind or platform: ask every rule
         rules = tuple(r for r in pack.rules if r.applies(doc))
-    deferred: list[Finding] = []
+    deferring: list[Rule] = []
     base_applies = Rule.applies
     for rule in rules:
         if type(rule).applies is base_applies or rule.applies(doc):
-            (deferred if rule.defers else findings).extend(rule.evaluate(doc))
-    if deferred:
+            if rule.defers:
+                deferring.append(rule)
+            else:
+                findings.extend(rule.evaluate(doc))
+    if deferring:  # run only where no other rule of their guideline spoke
         covered = {f.guideline for f in findings}
-        findings.extend(f for f in deferred if f.guideline not in covered)
+        for rule in deferring:
+            if rule.guideline not in covered:
+                findings.extend(rule.evaluate(doc))
     findings.sort(key=lambda f: (-SEVERITY_RANK[f.severity], f.span or (-1, -1), f.rule_id))
     return tuple(findings), doc.is_product

@@ -24,6 +24,7 @@ import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,12 @@ class CultureModel:
         self.examples: dict[str, list[str]] = data.get("examples", {})
         self.meta: dict[str, Any] = data.get("meta", {})
         self._zero = (0.0,) * k
+        #: word pairs as (idf**2, idf*weight per class), ready to add
+        self._pairs: dict[str, tuple[float, tuple[float, ...]]] = {
+            f: (idf * idf, tuple(idf * w for w in ws))
+            for f, (idf, ws) in self.weights.items()
+            if f.startswith("b:")
+        }
         self._token_cache: dict[str, tuple[tuple[float, ...], float]] = {}
         self._example_grams: dict[str, list[tuple[str, frozenset[str]]]] = {}
 
@@ -153,13 +160,25 @@ class CultureModel:
 
     def scores(self, text: str) -> dict[str, float]:
         """Each class's probability for ``text`` (the plain view of a draft)."""
-        parts, norm = self._contributions(text)
-        totals = list(self.bias)
-        if norm > 0:
-            for _s, _e, sums in parts:
-                for i, v in enumerate(sums):
-                    totals[i] += v / norm
-        return {c: _sigmoid(z) for c, z in zip(self.classes, totals, strict=True)}
+        totals: list[float] | map[float] = self._zero
+        square = 0.0
+        pairs = self._pairs
+        previous = None
+        for token in _TOKEN.findall(text):
+            sums, sq = self._token_cache.get(token) or self._token(token)
+            totals = map(add, totals, sums)
+            square += sq
+            if previous is not None:
+                pair = pairs.get("b:" + previous + " " + token)
+                if pair is not None:
+                    totals = map(add, totals, pair[1])
+                    square += pair[0]
+            previous = token
+        norm = math.sqrt(square) or 1.0
+        return {
+            c: _sigmoid(b + t / norm)
+            for c, b, t in zip(self.classes, self.bias, totals, strict=True)
+        }
 
     def explain(self, text: str, cls: str, nearest: int = 2) -> Explanation:
         """Why ``cls`` scored as it did on ``text``: for a finding to show a person."""

@@ -6,6 +6,11 @@ past the model's cross-validated block threshold block: the training script sets
 only where held-out precision justified it. The threshold for a finding is the model's
 cross-validated one unless the pack sets ``review_at``.
 
+Two word lists keep it to its guideline's scope (both matched on the folded view, like the
+word-list rules): ``requires`` (fire only when the draft holds one, e.g. the company's own voice
+for confidential figures) and ``unless`` (quiet when it holds one, e.g. the policy's own offers
+for promises).
+
 A finding names what it matched and the training examples most like the draft, so a person sees
 why. It defers to the word-list rules: when another rule of the same guideline fired, the
 learned finding is dropped (the engine does that for every rule with ``defers``).
@@ -44,12 +49,13 @@ class LearnedRule(Rule):
         self.label = str(spec.get("class", self.guideline))
         self.model = load_model(spec.get("model"))
         self.can_block = bool(spec.get("block", False))
+        lexicon = builder.lexicon
+        self.requires = lexicon.add(spec["requires"], "folded") if spec.get("requires") else None
+        self.unless = lexicon.add(spec["unless"], "folded") if spec.get("unless") else None
         self.review_at: float | None = None
         self.block_at: float | None = None
-        if self.model is None:
-            return
-        if self.label not in self.model.classes:
-            raise ValueError(f"rule {self.id!r}: the model has no class {self.label!r}")
+        if self.model is None or self.label not in self.model.classes:
+            return  # no model, or too few training drafts for this family: the rule is quiet
         cut = self.model.thresholds.get(self.label) or {}
         review_at = spec.get("review_at", cut.get("review"))
         self.review_at = float(review_at) if review_at is not None else None
@@ -59,6 +65,10 @@ class LearnedRule(Rule):
     def evaluate(self, doc: Doc) -> list[Finding]:
         """A finding when the family's score passes its threshold."""
         if self.model is None or self.review_at is None:
+            return []
+        if self.requires is not None and not doc.find(self.requires):
+            return []
+        if self.unless is not None and doc.find(self.unless):
             return []
         scores = doc.memo.get("learned")
         if scores is None:
