@@ -22,7 +22,7 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import add
 from pathlib import Path
@@ -160,7 +160,7 @@ class CultureModel:
 
     def scores(self, text: str) -> dict[str, float]:
         """Each class's probability for ``text`` (the plain view of a draft)."""
-        totals: list[float] | map[float] = self._zero
+        totals: Iterable[float] = self._zero
         square = 0.0
         pairs = self._pairs
         previous = None
