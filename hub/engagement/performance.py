@@ -46,7 +46,7 @@ from sqlalchemy.orm import Session
 
 from hub.compliance.reports import ReportFilter, Table
 from hub.errors import Forbidden
-from hub.i18n import _
+from hub.i18n import gettext as _
 from hub.models import (
     AuditEvent,
     Mention,

@@ -16,7 +16,7 @@ from hub.db import get_session
 from hub.engagement import performance
 from hub.engagement.present import bar_chart
 from hub.errors import Forbidden
-from hub.i18n import _
+from hub.i18n import gettext as _
 from hub.ids import parse_id
 from hub.models import utcnow
 
