@@ -14,7 +14,6 @@ from hub.compliance.reports import ReportFilter
 from hub.db import job_session
 from hub.engagement import performance
 from hub.engagement.moderation import claim_mention, move_mention
-from hub.models import utcnow as real_utcnow
 from hub.models import (
     Mention,
     OutboundItem,
@@ -24,6 +23,7 @@ from hub.models import (
     StaffTeam,
     Team,
 )
+from hub.models import utcnow as real_utcnow
 from hub.spreadsheet import restore_cell
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -252,9 +252,7 @@ def test_figures_match_the_hand_computed_fixture(app, seeded):
     assert {row[0]: row[1:] for row in tables["teams"].rows} == TEAMS
     days = {row[0]: row[1:] for row in tables["days"].rows}
     assert len(days) == 7
-    assert days == {
-        d: DAYS.get(d, (0, 0, 0, 0)) for d in (f"2026-03-0{i}" for i in range(1, 8))
-    }
+    assert days == {d: DAYS.get(d, (0, 0, 0, 0)) for d in (f"2026-03-0{i}" for i in range(1, 8))}
 
 
 def test_a_period_is_whole_utc_days(app, seeded):
@@ -397,9 +395,10 @@ def test_csv_has_the_page_numbers_through_the_formula_safe_writer(app, client, l
     resp = client.get(f"/performance/people.csv?{QUERY}")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert "kestrel-performance-people-2026-03-01_2026-03-07.csv" in resp.headers[
-        "Content-Disposition"
-    ]
+    assert (
+        "kestrel-performance-people-2026-03-01_2026-03-07.csv"
+        in resp.headers["Content-Disposition"]
+    )
     rows = list(csv.reader(io.StringIO(resp.text)))
     assert rows[0][0] == "person"
     by_name = {r[0]: r for r in rows[1:]}
