@@ -435,3 +435,18 @@ def test_leaderboard_ranks_the_leads_team(client, login, seeded):
 def test_ties_share_a_rank():
     rows = performance.rank_rows([("B", 2, "2"), ("A", 2, "2"), ("C", 1, "1")], best_first=True)
     assert rows == [(1, "A", "2"), (1, "B", "2"), (3, "C", "1")]
+
+
+def test_the_demo_gives_each_staffed_team_a_lead(app, tmp_path):
+    from hub.demo import load_demo
+
+    with job_session(app) as s:
+        load_demo(s, app, tmp_path / "demo-accounts.txt")
+    with job_session(app) as s:
+        leads = {
+            t.slug: s.get(Staff, t.lead_id).email if t.lead_id else None
+            for t in s.scalars(select(Team))
+        }
+    assert leads["care"] == "manager@kestrel.example"
+    assert leads["social"] == "employee@kestrel.example"
+    assert leads["spanish"] is None  # no demo staff in it
