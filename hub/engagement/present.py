@@ -74,7 +74,11 @@ class BarChart:
 
 
 def bar_chart(
-    items: list[tuple[str, float | None]], summary: str, width: int = 860, row: int = 22
+    items: list[tuple[str, float | None]],
+    summary: str,
+    unit: str = "",
+    width: int = 860,
+    row: int = 22,
 ) -> BarChart:
     """Bars for the items that have a value, in the given order (a missing value draws none)."""
     left = 180
@@ -86,7 +90,7 @@ def bar_chart(
             y=i * row + 4,
             width=(value / top * plot) if top else 0.0,
             name=name,
-            shown=f"{value:g}",
+            shown=f"{value:g}{unit}",
         )
         for i, (name, value) in enumerate(shown)
     ]

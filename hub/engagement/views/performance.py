@@ -86,7 +86,8 @@ def index() -> Any:
     )
     team_chart = bar_chart(
         [(row[0], row[7]) for row in tables["teams"].rows],
-        _("SLA met %% per team in the period; the table has every number."),
+        _("SLA met % per team in the period; the table has every number."),
+        unit="%",
     )
     days_chart = trend_chart(tables["days"], series=performance.SERIES, what=_("Replies sent"))
     return render_template(
