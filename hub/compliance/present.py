@@ -45,7 +45,8 @@ def trend_chart(
     """Stacked bars (one per day, one segment per series) scaled to the busiest day.
 
     ``table`` rows are (day, one count per series, total); a bar's ``verdict`` is its series
-    name (the CSS class that colours it). ``what`` names the counted things in the summary.
+    name (the CSS class that colours it), its label names the series by its column heading.
+    ``what`` names the counted things in the summary.
     """
     left, top, bottom = 44, 10, height - 24
     days = table.rows
@@ -63,7 +64,7 @@ def trend_chart(
                 continue
             h = n * scale
             y -= h
-            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {verdict}"))
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {table.columns[1 + j]}"))
     label_every = max(1, len(days) // 8)
     ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
     total = sum(r[-1] for r in days)

@@ -213,6 +213,8 @@ class Selection:
     #: the one person or team asked for, if any
     person_id: int | None = None
     team_id: int | None = None
+    #: everyone's figures (a manager's default view): read without a list of people
+    everyone: bool = False
 
 
 def select_view(
@@ -241,7 +243,7 @@ def select_view(
         people = list(session.scalars(select(Staff).order_by(Staff.name, Staff.id)))
     else:
         people = _staff(session, scope.people)
-    return Selection(people, teams, members)
+    return Selection(people, teams, members, everyone=scope.people is None)
 
 
 def _staff(session: Session, ids: Iterable[int]) -> list[Staff]:
@@ -353,7 +355,10 @@ def collect(session: Session, f: ReportFilter, people: Collection[int] | None) -
         t.handled.add(int(mention_id))
         t.close_times.append(_seconds(received_at, at))
 
-    edits = select(ReviewAction.decision_id).where(ReviewAction.decision_id.is_not(None))
+    # an edit's action is recorded with (just after) its decision, so none before the period
+    edits = select(ReviewAction.decision_id).where(
+        ReviewAction.at >= f.start_at, ReviewAction.decision_id.is_not(None)
+    )
     checks = (
         select(
             PolicyDecision.author_id,
@@ -487,9 +492,11 @@ def build_tables(session: Session, f: ReportFilter, sel: Selection) -> dict[str,
     ids = [p.id for p in sel.people]
     for members in sel.members.values():
         ids += members
-    period = collect(session, f, sorted(set(ids)))
+    period = collect(session, f, None if sel.everyone else sorted(set(ids)))
+    # people who have left are listed only for a period they did something in
+    people = [p for p in sel.people if p.active or p.id in period.tallies]
     return {
-        "people": people_table(period, sel.people),
+        "people": people_table(period, people),
         "teams": teams_table(period, sel.teams, sel.members),
         "days": days_table(period, f, [p.id for p in sel.people]),
     }

@@ -450,3 +450,25 @@ def test_the_demo_gives_each_staffed_team_a_lead(app, tmp_path):
     assert leads["care"] == "manager@kestrel.example"
     assert leads["social"] == "employee@kestrel.example"
     assert leads["spanish"] is None  # no demo staff in it
+
+
+def test_people_who_left_are_listed_only_for_a_period_they_worked_in(app, seeded):
+    with job_session(app) as s:
+        for key in ("dan", "cy"):  # Dan sent a reply in the period, Cy did nothing
+            s.get(Staff, seeded["ids"][key]).active = False
+    names = [row[0] for row in _everyone(app)["people"].rows]
+    assert "Dan" in names and "Cy" not in names
+
+
+def test_the_daily_chart_stacks_the_three_kinds_of_reply(app, seeded):
+    from hub.compliance.present import trend_chart
+
+    chart = trend_chart(_everyone(app)["days"], series=performance.SERIES, what="Replies sent")
+    assert [(b.verdict, b.label) for b in chart.bars] == [
+        ("in_time", "2026-03-02: 3 first responses in time"),
+        ("late", "2026-03-02: 1 first responses late"),
+        ("other", "2026-03-02: 2 other replies"),
+        ("other", "2026-03-03: 1 other replies"),
+    ]
+    assert chart.max_total == 6
+    assert chart.summary.startswith("Replies sent per day from 2026-03-01 to 2026-03-07: 7 in all")
