@@ -472,3 +472,34 @@ def test_the_daily_chart_stacks_the_three_kinds_of_reply(app, seeded):
     ]
     assert chart.max_total == 6
     assert chart.summary.startswith("Replies sent per day from 2026-03-01 to 2026-03-07: 7 in all")
+
+
+def test_the_period_is_read_through_indexes(app, seeded):
+    """The replies, closes and checks of a period come from index ranges, not table scans."""
+    from sqlalchemy import event
+
+    engine = app.extensions["hub.engine"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    statements: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT"):
+            statements.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with job_session(app) as s:
+            performance.collect(s, PERIOD, [seeded["ids"]["ana"]])
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    plans = []
+    with engine.connect() as conn:
+        for statement, params in statements:
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params)
+            plans.append(" | ".join(str(r[-1]) for r in rows))
+    assert len(plans) == 3
+    assert "USING INDEX ix_outbound_sent" in plans[0]
+    assert "USING INDEX ix_audit_action_at" in plans[1]
+    assert "USING INDEX ix_decisions_author_time" in plans[2]
+    assert not any("SCAN outbound_items" in p or "SCAN audit_events" in p for p in plans)
