@@ -57,7 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from hub import auth, home, i18n
     from hub.compliance.views import audit, policy_admin, reports, review
-    from hub.engagement.views import conversation, queue
+    from hub.engagement.views import conversation, performance, queue
     from hub.platforms.views import accounts, sandbox
     from hub.publishing.views import posts
 
@@ -68,6 +68,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         home.bp,
         queue.bp,
         conversation.bp,
+        performance.bp,
         sandbox.bp,
         accounts.bp,
         posts.bp,

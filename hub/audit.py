@@ -34,7 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from hub.models import AuditEvent, Setting, utcnow
+from hub.models import AuditEvent, Setting, Staff, utcnow
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -473,3 +473,22 @@ def history(session: Session, subject_type: str, subject_id: int) -> list[AuditE
             .order_by(AuditEvent.id)
         )
     )
+
+
+#: event data keys whose value is a person (a staff id): history lines show their names
+PERSON_KEYS = ("assignee", "previous_assignee", "staff_id", "employee_id")
+
+
+def people_named(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """The names of everyone ``events`` refer to: their actors and the people in
+    ``PERSON_KEYS``, in one query."""
+    ids = {e.actor_id for e in events if e.actor_id is not None}
+    for e in events:
+        for key in PERSON_KEYS:
+            value = (e.data or {}).get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                ids.add(value)
+    if not ids:
+        return {}
+    rows = session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(sorted(ids))))
+    return {int(i): str(n) for i, n in rows}

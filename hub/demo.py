@@ -86,6 +86,7 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
             teams[s["team"]].id if s["team"] else None,
         )
         accounts.append((s["role"], s["email"], password))
+    _seed_leads(session, teams)
     account = session.scalar(select(PlatformAccount).where(PlatformAccount.platform == SANDBOX))
     if account is None:
         account = create_account(session, app, SANDBOX, BRAND, {"handle": BRAND})
@@ -99,6 +100,17 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
     passwords_file.write_text("\n".join("\t".join(a) for a in accounts))
     passwords_file.chmod(0o600)
     return accounts
+
+
+def _seed_leads(session: Session, teams: dict[str, Team]) -> None:
+    """Each team without a lead gets its first member (home team) as lead, so the demo has
+    leads for the performance pages and the leaderboard."""
+    session.flush()
+    for team in teams.values():
+        if team.lead_id is None:
+            team.lead_id = session.scalar(
+                select(Staff.id).where(Staff.team_id == team.id).order_by(Staff.id).limit(1)
+            )
 
 
 def _load_posts(session: Session, account: PlatformAccount, data: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from hub.auth import role_required
 from hub.db import get_session
-from hub.models import PolicyDecision
+from hub.models import PolicyDecision, Staff
 
 bp = Blueprint("home", __name__)
 
@@ -27,9 +27,9 @@ def index() -> Any:
 @role_required("compliance")
 def decisions() -> Any:
     """Compliance's view of the most recent policy decisions."""
-    rows = (
-        get_session()
-        .scalars(select(PolicyDecision).order_by(PolicyDecision.id.desc()).limit(100))
-        .all()
-    )
-    return render_template("home/decisions.html", decisions=rows)
+    session = get_session()
+    rows = session.scalars(select(PolicyDecision).order_by(PolicyDecision.id.desc()).limit(100))
+    decisions = list(rows)
+    ids = sorted({d.author_id for d in decisions})
+    authors = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+    return render_template("home/decisions.html", decisions=decisions, authors=authors)

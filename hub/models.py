@@ -307,6 +307,7 @@ class OutboundItem(Base):
     __table_args__ = (
         Index("ix_outbound_due", "state", "not_before"),
         Index("ix_outbound_report", "kind", "created_at", "state", "author_id", "decision_id"),
+        Index("ix_outbound_sent", "kind", "sent_at", "author_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -482,7 +483,10 @@ class AuditEvent(Base):
     """Append-only log; each row carries the hash of the one before, so tampering shows."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_audit_subject", "subject_type", "subject_id"),
+        Index("ix_audit_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)

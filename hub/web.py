@@ -11,7 +11,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from hub import db
+from hub import audit, db
 from hub.errors import UserError
 from hub.models import MentionStatus, OutboundState, PackState
 
@@ -122,7 +122,11 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    """Make the state enums available to every template."""
+    """Make the state enums available to every template, and ``people_named(events)``: the
+    names of the people a history refers to (so history lines show names, not ids)."""
     app.jinja_env.globals.update(
-        MentionStatus=MentionStatus, OutboundState=OutboundState, PackState=PackState
+        MentionStatus=MentionStatus,
+        OutboundState=OutboundState,
+        PackState=PackState,
+        people_named=lambda events: audit.people_named(db.get_session(), list(events)),
     )

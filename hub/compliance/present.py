@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hub.compliance.reports import VERDICTS, Table
@@ -34,8 +35,19 @@ class Chart:
     summary: str
 
 
-def trend_chart(table: Table, width: int = 860, height: int = 240) -> Chart:
-    """Stacked bars (one per day, one segment per verdict) scaled to the busiest day."""
+def trend_chart(
+    table: Table,
+    width: int = 860,
+    height: int = 240,
+    series: Sequence[str] = VERDICTS,
+    what: str = "Decisions",
+) -> Chart:
+    """Stacked bars (one per day, one segment per series) scaled to the busiest day.
+
+    ``table`` rows are (day, one count per series, total); a bar's ``verdict`` is its series
+    name (the CSS class that colours it), its label names the series by its column heading.
+    ``what`` names the counted things in the summary.
+    """
     left, top, bottom = 44, 10, height - 24
     days = table.rows
     max_total = max((r[-1] for r in days), default=0)
@@ -46,18 +58,18 @@ def trend_chart(table: Table, width: int = 860, height: int = 240) -> Chart:
     for i, row in enumerate(days):
         y = float(bottom)
         x = left + i * step
-        for j, verdict in enumerate(VERDICTS):
+        for j, verdict in enumerate(series):
             n = row[1 + j]
             if not n:
                 continue
             h = n * scale
             y -= h
-            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {verdict}"))
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {table.columns[1 + j]}"))
     label_every = max(1, len(days) // 8)
     ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
     total = sum(r[-1] for r in days)
     summary = (
-        f"Decisions per day from {days[0][0]} to {days[-1][0]}: {total} in all, "
+        f"{what} per day from {days[0][0]} to {days[-1][0]}: {total} in all, "
         f"at most {max_total} on one day."
         if days
         else "No days in the period."

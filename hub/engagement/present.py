@@ -49,3 +49,49 @@ def queue_choices(session: Session) -> QueueChoices:
         teams=list(session.scalars(select(Team).order_by(Team.name))),
         staff=active_staff(session),
     )
+
+
+@dataclass(frozen=True)
+class HBar:
+    """One bar of a ranking chart (SVG user units); ``shown`` is the value as printed."""
+
+    y: float
+    width: float
+    name: str
+    shown: str
+
+
+@dataclass(frozen=True)
+class BarChart:
+    """Horizontal bars, one per name, scaled to the largest value; rendered by the template."""
+
+    width: int
+    height: int
+    left: int
+    bar_height: float
+    bars: list[HBar]
+    summary: str
+
+
+def bar_chart(
+    items: list[tuple[str, float | None]],
+    summary: str,
+    unit: str = "",
+    width: int = 860,
+    row: int = 22,
+) -> BarChart:
+    """Bars for the items that have a value, in the given order (a missing value draws none)."""
+    left = 180
+    shown = [(name, value) for name, value in items if value is not None]
+    top = max((v for _, v in shown), default=0.0)
+    plot = width - left - 70
+    bars = [
+        HBar(
+            y=i * row + 4,
+            width=(value / top * plot) if top else 0.0,
+            name=name,
+            shown=f"{value:g}{unit}",
+        )
+        for i, (name, value) in enumerate(shown)
+    ]
+    return BarChart(width, max(len(bars), 1) * row + 8, left, row * 0.7, bars, summary)
