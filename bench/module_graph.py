@@ -84,7 +84,10 @@ def load_graph(root: Path, package: str = "hub") -> Graph:
                 at_top = id(node) in top_level or _inside_type_checking(tree, node)
                 graph.edges[(module, hit)] = graph.edges.get((module, hit), True) and at_top
                 graph.private.extend(
-                    (module, hit, n) for n in names if n.startswith("_") and not n.startswith("__")
+                    # "_" alone is gettext's conventional name (hub.i18n), not a private one
+                    (module, hit, n)
+                    for n in names
+                    if n.startswith("_") and not n.startswith("__") and n != "_"
                 )
     return graph
 
