@@ -20,6 +20,7 @@ import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -164,8 +165,13 @@ def password_problem(password: str, *hints: str) -> str | None:
         return _("Passwords are at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
         return _("Passwords are at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
-    words = [part for hint in hints for part in hint.replace("@", " ").replace(".", " ").split()]
-    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[*hints, *words])
+    # each word of the e-mail and name, also without accents ("Díaz" is typed "diaz")
+    folded = [
+        "".join(c for c in unicodedata.normalize("NFKD", hint) if not unicodedata.combining(c))
+        for hint in hints
+    ]
+    words = [part for hint in [*hints, *folded] for part in re.split(r"[\W_]+", hint) if part]
+    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[*hints, *folded, *words])
     if result["score"] >= MIN_PASSWORD_SCORE:
         return None
     feedback = result["feedback"]
