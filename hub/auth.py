@@ -279,7 +279,6 @@ def authenticate(email: str, password: str, address: str) -> Staff | Refusal | N
         return refusal
     staff = db.scalar(select(Staff).where(func.lower(Staff.email) == email))
     known = staff.password_hash if staff is not None and staff.active else None
-    known = known or None  # invited, no password yet: the same work as an unknown e-mail
     with no_transaction(), _hash_slots:
         ok = _verify(known or _dummy_hash(), password)
         rehash = ok and known is not None and _hasher.check_needs_rehash(known)

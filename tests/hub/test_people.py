@@ -193,6 +193,23 @@ def test_an_invite_link_lets_the_person_set_their_own_password_once(app, client,
     assert actions == ["staff.invite_issued", "staff.invite_accepted"]
 
 
+def test_signing_in_as_an_invited_person_costs_a_full_password_check(
+    app, client, admin, monkeypatch
+):
+    """No password yet must look like a wrong password, not answer faster (timing)."""
+    import hub.auth
+
+    _invite(client)
+    checked: list[str] = []
+    real = hub.auth._verify
+    monkeypatch.setattr(hub.auth, "_verify", lambda h, p: checked.append(h) or real(h, p))
+    resp = app.test_client().post(
+        "/login", data={"email": "rosa@example.test", "password": "anything-at-all"}
+    )
+    assert resp.status_code == 200 and "don&#39;t match" in resp.text
+    assert len(checked) == 1 and checked[0].startswith("$argon2")
+
+
 @pytest.mark.parametrize(("password", "reason"), WEAK)
 def test_the_invite_page_refuses_a_weak_password_and_keeps_the_link(
     app, client, admin, password, reason
@@ -327,6 +344,7 @@ def test_deactivation_signs_the_person_out_at_once_and_reactivation_lets_them_ba
     refused = app.test_client().post("/login", data={"email": bob.email, "password": "password123"})
     assert refused.status_code == 200 and "don&#39;t match an active account" in refused.text
     assert client.post(f"/people/{bob.id}/active", data={"active": "1"}).status_code == 302
+    assert bobs.get("/queue").status_code == 302  # the old session does not come back
     login(app.test_client(), bob)
     (off,) = _events(app, "staff.deactivated")
     (on,) = _events(app, "staff.reactivated")
@@ -488,3 +506,62 @@ def test_the_ui_language_is_the_persons_choice(app, client, make_staff, login):
         {"locale": "zh"},
         {"locale": None},
     ]
+
+
+def test_the_account_page_refuses_two_different_new_passwords(app, client, make_staff, login):
+    bob = make_staff("employee")
+    login(client, bob)
+    resp = client.post(
+        "/account/password",
+        data={
+            "current_password": "password123",
+            "new_password": STRONG,
+            "confirm_password": OTHER_STRONG,
+        },
+    )
+    assert resp.status_code == 422 and "The two new passwords differ." in resp.text
+    login(app.test_client(), bob)
+
+
+# -- the services check what the forms cannot promise ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"team_id": 999_999}, "team"),
+        ({"extra_team_ids": (999_999,)}, "extra_teams"),
+        ({"languages": ("fr",)}, "languages"),
+        ({"languages": ()}, "languages"),
+        ({"open_cap": 0}, "open_cap"),
+        ({"role": "owner"}, "role"),
+        ({"name": "  "}, "name"),
+    ],
+)
+def test_update_person_refuses_what_no_form_offers(app, make_staff, changes, field):
+    from hub.errors import UserError
+    from hub.people.staff import PersonChanges, update_person
+
+    bob = make_staff("employee")
+    base = {
+        "name": "Bob",
+        "role": "employee",
+        "team_id": None,
+        "extra_team_ids": (),
+        "languages": ("en",),
+        "open_cap": None,
+    }
+    with job_session(app) as s, pytest.raises(UserError) as refused:
+        update_person(s, s.get(Staff, bob.id), PersonChanges(**(base | changes)), bob.id)
+    assert set(refused.value.errors) == {field}
+
+
+def test_add_person_refuses_an_unknown_team(app, make_staff):
+    from hub.errors import UserError
+    from hub.people.staff import NewPerson, add_person
+
+    actor = make_staff("admin")
+    new = NewPerson("x@example.test", "X", "employee", 999_999, ("en",), STRONG)
+    with job_session(app) as s, pytest.raises(UserError) as refused:
+        add_person(s, new, actor.id)
+    assert set(refused.value.errors) == {"team"}
