@@ -2,7 +2,8 @@
 
 Every change is an audit event (``staff.*``, ``team.lead_set``) naming who made it, with the
 values before and after. Nothing is deleted: a person who leaves is deactivated, their history
-stays. The hub always keeps one active admin: the last one cannot be demoted or deactivated.
+stays, and their unfinished mentions go back to their team's pool. The hub always keeps one
+active admin: the last one cannot be demoted or deactivated.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.auth import create_staff, deactivate_staff
+from hub.engagement.moderation import assign_mention
 from hub.errors import UserError
 from hub.i18n import LANGUAGES, _
-from hub.models import ROLES, Staff, StaffTeam, Team
+from hub.models import ROLES, Mention, MentionStatus, Staff, StaffTeam, Team
 
 ADMIN = "admin"
 #: the most open mentions a cap may allow; more is no cap at all
@@ -180,6 +182,20 @@ def update_person(session: Session, staff: Staff, changes: PersonChanges, actor_
     return True
 
 
+def _release_mentions(session: Session, staff: Staff, actor_id: int) -> None:
+    """Give a leaving person's unfinished mentions back to their team's pool (each move an
+    ordinary, audited reassignment), so none waits on someone who cannot sign in."""
+    actor = session.get(Staff, actor_id)
+    assert actor is not None
+    mine = session.scalars(
+        select(Mention)
+        .where(Mention.assignee_id == staff.id, Mention.status != MentionStatus.CLOSED.value)
+        .order_by(Mention.id)
+    ).all()
+    for mention in mine:
+        assign_mention(session, mention, None, actor)
+
+
 def set_person_active(session: Session, staff: Staff, active: bool, actor_id: int) -> bool:
     """Deactivate (every session ends at once) or reactivate a person; False if already so."""
     if staff.active == active:
@@ -187,6 +203,7 @@ def set_person_active(session: Session, staff: Staff, active: bool, actor_id: in
     if not active:
         _guard_last_admin(session, staff)
         deactivate_staff(session, staff)
+        _release_mentions(session, staff, actor_id)
     else:
         staff.active = True
         session.flush()

@@ -352,6 +352,30 @@ def test_deactivation_signs_the_person_out_at_once_and_reactivation_lets_them_ba
     assert (off.data["before"], off.data["after"]) == ({"active": True}, {"active": False})
 
 
+def test_deactivation_gives_unfinished_mentions_back_to_the_pool(
+    app, client, admin, make_staff, make_mention
+):
+    from hub.engagement.moderation import claim_mention
+    from hub.models import Mention, MentionStatus
+
+    bob = make_staff("employee", name="Bob")
+    open_one, closed_one = (
+        make_mention("@KestrelFootwear one"),
+        make_mention("@KestrelFootwear two"),
+    )
+    with job_session(app) as s:
+        for m in (open_one, closed_one):
+            claim_mention(s, s.get(Mention, m.id), s.get(Staff, bob.id))
+        s.get(Mention, closed_one.id).status = MentionStatus.CLOSED.value
+    assert client.post(f"/people/{bob.id}/active", data={"active": "0"}).status_code == 302
+    with job_session(app) as s:
+        back = s.get(Mention, open_one.id)
+        assert back.assignee_id is None and back.status == MentionStatus.NEW.value
+        assert s.get(Mention, closed_one.id).assignee_id == bob.id  # history stays
+    (moved,) = _events(app, "mention.assigned")
+    assert moved.subject_id == open_one.id and moved.actor_id == admin.id
+
+
 def test_the_last_active_admin_cannot_demote_themselves(app, client, admin):
     resp = client.post(f"/people/{admin.id}", data=_edit_form(admin, **{"person-role": "manager"}))
     assert resp.status_code == 422
