@@ -207,12 +207,10 @@ def create_staff(
     if team_id is not None and session.get(Team, team_id) is None:
         errors["team"] = _("There is no such team.")
     if session.scalar(select(Staff.id).where(func.lower(Staff.email) == email)) is not None:
-        raise Conflict(
-            _("There is already an account for %(email)s.", email=email),
-            errors={"email": _("There is already an account for %(email)s.", email=email)},
-        )
-    problem = password_problem(password, email, name) if password and check_strength else None
-    if problem:
+        taken = _("There is already an account for %(email)s.", email=email)
+        raise Conflict(taken, errors={"email": taken})
+    unchecked = password is None or not check_strength
+    if not unchecked and (problem := password_problem(password or "", email, name)):
         errors["password"] = problem
     if errors:
         raise UserError(" ".join(errors.values()), errors=errors)

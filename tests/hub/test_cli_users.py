@@ -72,6 +72,7 @@ def test_create_user_adds_the_person(app, cli_env):
 @pytest.mark.parametrize(
     ("password", "message"),
     [
+        ("", "at least 12 characters"),
         ("password", "at least 12 characters"),
         ("password1234", "too easy to guess"),
         ("ana@example.test", "too easy to guess"),
