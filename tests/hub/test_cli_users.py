@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +21,23 @@ STRONG = "violet-harbour-kettle-93"
 
 
 @pytest.fixture
-def cli_env(app: Any, tmp_path: Path) -> dict[str, str]:
-    """Environment for `hub ...` on the test's database and instance folder."""
-    return {
+def cli_env(app: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Environment for `hub ...` on the test's database and instance folder; the apps the
+    commands build are closed afterwards (a `hub` process would simply exit)."""
+    import hub.cli
+
+    built: list[Any] = []
+    real = hub.cli._app
+    monkeypatch.setattr(hub.cli, "_app", lambda: built.append(real()) or built[-1])
+    yield {
         "HUB_DATABASE_URL": app.config["DATABASE_URL"],
         "HUB_SANDBOX_URL": app.config["SANDBOX_URL"],
         "HUB_INSTANCE_PATH": str(tmp_path),
         "HUB_SECRET_KEY": "cli-test",
         "HUB_ENCRYPTION_KEY": app.config["ENCRYPTION_KEY"],
     }
+    for cli_app in built:
+        cli_app.extensions["hub.engine"].dispose()
 
 
 def _run(env: dict[str, str], *args: str) -> Any:
