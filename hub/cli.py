@@ -91,6 +91,7 @@ def set_password(email: str, password: str) -> None:
     """Give a staff member a new password (their sessions end)."""
     from sqlalchemy import func, select
 
+    from hub.audit import record_event
     from hub.auth import change_password
     from hub.errors import UserError
     from hub.models import Staff
@@ -104,6 +105,7 @@ def set_password(email: str, password: str) -> None:
             if staff is None:
                 raise UserError(f"There is no account for {email}.")
             change_password(session, staff, password)
+            record_event(session, "staff.password_set", "staff", staff.id, None, via="cli")
     except UserError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"new password set for {email}; their sessions have ended")

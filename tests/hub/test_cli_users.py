@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from hub.cli import main
 from hub.db import job_session
-from hub.models import Staff, Team
+from hub.models import AuditEvent, Staff, Team
 
 STRONG = "violet-harbour-kettle-93"
 
@@ -157,6 +157,9 @@ def test_demo_loads_into_a_new_database_despite_an_old_instance_folder(app, cli_
     assert _run(cli_env, "set-password", "--email", email, "--password", STRONG).exit_code == 0
     third = _demo_passwords(_run(cli_env, "demo").output)
     assert email not in third and len(third) == 3
+    with job_session(app) as s:
+        audited = s.scalar(select(AuditEvent).where(AuditEvent.action == "staff.password_set"))
+        assert audited is not None and audited.data == {"via": "cli"}
 
 
 def test_demo_never_prints_passwords_of_accounts_this_database_lacks(app, cli_env, tmp_path):

@@ -160,6 +160,7 @@ def test_the_add_page_refuses_a_choice_it_did_not_offer(app, client, admin, fiel
 def _invite(client: Any, **overrides: str) -> str:
     resp = client.post("/people/invite", data=_person_form(**overrides))
     assert resp.status_code == 200, resp.text
+    assert resp.headers["Cache-Control"] == "no-store"
     link = re.search(r'value="(http://localhost/invite/[^"]+)"', resp.text)
     assert link is not None
     return link.group(1).removeprefix("http://localhost")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import logout_user
 
 from hub.auth import sign_in
@@ -21,7 +21,11 @@ bp = Blueprint("invite", __name__, url_prefix="/invite")
 def _page(token: str, form: NewPasswordForm, status: int = 200) -> Any:
     invite = open_invite(get_session(), token)
     person = get_session().get(Staff, invite.staff_id)
-    return render_template("people/invite/accept.html", form=form, person=person), status
+    response = make_response(
+        render_template("people/invite/accept.html", form=form, person=person), status
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/<token>")

@@ -6,7 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -79,7 +89,11 @@ def _new_person(form: NewPersonForm, password: str | None) -> NewPerson:
 def _invited_page(staff: Staff, token: str) -> Any:
     hours = int(current_app.config["INVITE_HOURS"])
     link = url_for("invite.accept", token=token, _external=True)
-    return render_template("people/staff/invited.html", person=staff, link=link, hours=hours)
+    response = make_response(
+        render_template("people/staff/invited.html", person=staff, link=link, hours=hours)
+    )
+    response.headers["Cache-Control"] = "no-store"  # the link opens the account: never cached
+    return response
 
 
 @bp.route("/")
