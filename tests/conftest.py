@@ -79,8 +79,8 @@ def _empty_tables(engine: Any) -> None:
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
-            # teams and staff point at each other (team leads): check keys at the end only
-            conn.execute(text("PRAGMA defer_foreign_keys = ON"))
+            # teams.lead_id and staff.team_id point at each other: break the loop first
+            conn.execute(text("UPDATE teams SET lead_id = NULL"))
             for t in tables:
                 conn.execute(text(f"DELETE FROM {t}"))
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from hub.auth import authenticate, role_required, safe_next, sign_in
 from hub.db import attempt, get_session
 from hub.errors import UserError
-from hub.i18n import LANGUAGES, _
+from hub.i18n import _
 from hub.models import ROLES, Staff
 from hub.people.account import set_duty, set_locale, set_own_password
 from hub.people.views.forms import ChangePasswordForm, DutyForm, LocaleForm
@@ -31,7 +31,6 @@ def _page(password_form: ChangePasswordForm | None = None, status: int = 200) ->
         "people/account/index.html",
         password_form=password_form or ChangePasswordForm(formdata=None),
         locale_form=locale_form,
-        languages=LANGUAGES,
     ), status
 
 

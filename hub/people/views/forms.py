@@ -19,17 +19,10 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 
 from hub.auth import MAX_PASSWORD_LENGTH
 from hub.i18n import LANGUAGES, lazy_gettext
-from hub.models import ROLES, Team
+from hub.models import ROLE_LABELS, ROLES, Team
 from hub.people.present import language_name
 from hub.people.staff import MAX_OPEN_CAP
 
-#: the roles as people read them
-ROLE_NAMES = {
-    "employee": lazy_gettext("Employee"),
-    "manager": lazy_gettext("Community manager"),
-    "compliance": lazy_gettext("Compliance officer"),
-    "admin": lazy_gettext("Admin"),
-}
 _REQUIRED = lazy_gettext("Fill this in.")
 
 
@@ -46,7 +39,7 @@ class _PersonFields(FlaskForm):
     name = StringField(lazy_gettext("Name"), validators=[DataRequired(_REQUIRED), Length(max=120)])
     role = SelectField(
         lazy_gettext("Role"),
-        choices=[SelectChoice(r, ROLE_NAMES[r]) for r in ROLES],
+        choices=[SelectChoice(r, ROLE_LABELS[r]) for r in ROLES],
         default="employee",
     )
     team = SelectField(lazy_gettext("Home team"), coerce=_team_or_none, validate_choice=True)

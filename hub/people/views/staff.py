@@ -25,7 +25,7 @@ from hub.db import attempt, get_session
 from hub.errors import UserError
 from hub.i18n import _
 from hub.ids import parse_id
-from hub.models import Staff, Team
+from hub.models import ROLE_LABELS, Staff, Team
 from hub.people.invites import invite_pending, issue_invite
 from hub.people.present import people_rows
 from hub.people.staff import (
@@ -38,7 +38,7 @@ from hub.people.staff import (
     set_team_lead,
     update_person,
 )
-from hub.people.views.forms import ROLE_NAMES, EditPersonForm, NewPersonForm
+from hub.people.views.forms import EditPersonForm, NewPersonForm
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 PREFIX = "person"
@@ -102,7 +102,7 @@ def index() -> Any:
     return render_template(
         "people/staff/index.html",
         rows=people_rows(get_session()),
-        roles=ROLE_NAMES,
+        roles=ROLE_LABELS,
         can_edit=current_user.has_role("admin"),
     )
 
