@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-sqlite test-postgres lint bench eval install install-run chromium peers train-offensive graph screenshots clean
+.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -c "import hub, connectors, policies"
 	touch $(STAMP) $(RUN_STAMP)
 
+.PHONY: install-run
 install-run: $(RUN_STAMP)
 
 install: $(STAMP)
