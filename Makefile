@@ -6,22 +6,36 @@ BIN := $(VENV)/bin
 export PIP_CACHE_DIR := $(CURDIR)/.cache/pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
+# Two installs, each with its own stamp: `make run` needs only the hub's own dependencies;
+# the tests, linters and benchmarks add the `test` extras (pytest, Playwright, mypy, scikit-learn...).
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: train-culture run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
 
+$(RUN_STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/pip install -q -e . > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
+	$(BIN)/python -c "import hub, connectors, policies"
+	touch $(RUN_STAMP)
+
+# the test install is a superset of the run install: it satisfies `make run` too
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	$(BIN)/pip install -q -e '.[test]' > $(VENV)/pip.log 2>&1 || { cat $(VENV)/pip.log; exit 1; }
 	$(BIN)/python -c "import hub, connectors, policies"
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
+
+.PHONY: install-run
+install-run: $(RUN_STAMP)
 
 install: $(STAMP)
 
-## Start the hub on http://127.0.0.1:5000 with the demo company loaded.
-run: install
+## Start the hub on http://127.0.0.1:5000 with the demo company loaded (no test extras).
+run: install-run
 	$(BIN)/hub init
 	$(BIN)/hub demo
 	@# the hub reads HUB_SANDBOX_ENABLED as JSON: false and 0 switch the sandbox off

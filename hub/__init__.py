@@ -58,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hub import auth, home, i18n
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.engagement.views import conversation, performance, queue
+    from hub.people.views import account, invite, staff
     from hub.platforms.views import accounts, sandbox
     from hub.publishing.views import posts
 
@@ -76,6 +77,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         reports.bp,
         audit.bp,
         policy_admin.bp,
+        staff.bp,
+        account.bp,
+        invite.bp,
     ):
         app.register_blueprint(bp)
 

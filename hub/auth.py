@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import secrets
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -51,13 +53,14 @@ from zxcvbn import zxcvbn
 
 from hub.db import get_session, no_transaction
 from hub.errors import Conflict, UserError
-from hub.models import ROLES, Staff, utcnow
+from hub.i18n import _, lazy_gettext, ngettext
+from hub.models import ROLES, Staff, Team, utcnow
 from hub.throttle import Limit, Refusal, forgive_attempt, reserve_attempt
 
 bp = Blueprint("auth", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
-login_manager.login_message = "Please sign in to continue."
+login_manager.login_message = lazy_gettext("Please sign in to continue.")
 _hasher = PasswordHasher()
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,6 +72,10 @@ MAX_PASSWORD_LENGTH = 200
 MIN_PASSWORD_SCORE = 3
 #: zxcvbn refuses longer input; a password is judged by its first 72 characters
 _ZXCVBN_MAX = 72
+#: an ISO 639-1 language code
+_LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+#: the password hash of a person who has not set a password yet (invited): matches nothing
+NO_PASSWORD = ""
 #: where the time of the sign-in is kept in the session
 _SIGNED_IN_AT = "signed_in_at"
 #: password checks run at once in this process: argon2 keeps every core busy (and takes 64 MiB),
@@ -135,6 +142,11 @@ def _verify(password_hash: str, password: str) -> bool:
         return False
 
 
+def password_matches(staff: Staff, password: str) -> bool:
+    """Whether ``password`` is the person's (no throttle: for the CLI, never a web form)."""
+    return bool(staff.password_hash) and _verify(staff.password_hash, password)
+
+
 def _dummy_hash() -> str:
     """A hash of a random password, made with the hasher in use (so with its cost)."""
     if not _dummy or _dummy[0][0] is not _hasher:
@@ -150,16 +162,21 @@ def password_problem(password: str, *hints: str) -> str | None:
     count as guessable too).
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Passwords are at least {MIN_PASSWORD_LENGTH} characters."
+        return _("Passwords are at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
     if len(password) > MAX_PASSWORD_LENGTH:
-        return f"Passwords are at most {MAX_PASSWORD_LENGTH} characters."
-    words = [part for hint in hints for part in hint.replace("@", " ").replace(".", " ").split()]
-    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[*hints, *words])
+        return _("Passwords are at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
+    # each word of the e-mail and name, also without accents ("Díaz" is typed "diaz")
+    folded = [
+        "".join(c for c in unicodedata.normalize("NFKD", hint) if not unicodedata.combining(c))
+        for hint in hints
+    ]
+    words = [part for hint in [*hints, *folded] for part in re.split(r"[\W_]+", hint) if part]
+    result = zxcvbn(password[:_ZXCVBN_MAX], user_inputs=[*hints, *folded, *words])
     if result["score"] >= MIN_PASSWORD_SCORE:
         return None
     feedback = result["feedback"]
     advice = " ".join(filter(None, [feedback["warning"], *feedback["suggestions"]]))
-    return f"That password is too easy to guess. {advice}".strip()
+    return f"{_('That password is too easy to guess.')} {advice}".strip()
 
 
 def create_staff(
@@ -167,26 +184,41 @@ def create_staff(
     email: str,
     name: str,
     role: str,
-    password: str,
+    password: str | None,
     languages: list[str] | None = None,
     team_id: int | None = None,
     *,
     check_strength: bool = True,
 ) -> Staff:
-    """Add a person; the role must be one of models.ROLES, the password strong enough
-    (``password_problem``) unless ``check_strength`` is off (test fixtures)."""
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    """Add a person; the role must be one of models.ROLES, the team must exist, the password
+    strong enough (``password_problem``) unless ``check_strength`` is off (test fixtures).
+
+    With no password the person cannot sign in until they set one through an invite link.
+    """
     email = email.strip().lower()
-    if check_strength and (problem := password_problem(password, email, name)):
-        raise UserError(problem)
+    name = name.strip()
+    errors: dict[str, str] = {}
+    if role not in ROLES:
+        errors["role"] = _("The role must be one of: %(roles)s.", roles=", ".join(ROLES))
+    if not name:
+        errors["name"] = _("Give the person's name.")
+    if any(not _LANGUAGE_CODE.fullmatch(code) for code in languages or ()):
+        errors["languages"] = _("Languages are two-letter ISO 639-1 codes, e.g. en, es, zh.")
+    if team_id is not None and session.get(Team, team_id) is None:
+        errors["team"] = _("There is no such team.")
     if session.scalar(select(Staff.id).where(func.lower(Staff.email) == email)) is not None:
-        raise Conflict(f"There is already an account for {email}.")
+        taken = _("There is already an account for %(email)s.", email=email)
+        raise Conflict(taken, errors={"email": taken})
+    unchecked = password is None or not check_strength
+    if not unchecked and (problem := password_problem(password or "", email, name)):
+        errors["password"] = problem
+    if errors:
+        raise UserError(" ".join(errors.values()), errors=errors)
     staff = Staff(
         email=email,
         name=name,
         role=role,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password is not None else NO_PASSWORD,
         languages=languages or ["en"],
         team_id=team_id,
     )
@@ -288,7 +320,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
         @login_required
         def wrapped(*args: Any, **kwargs: Any) -> Any:
             if not current_user.has_role(*roles):
-                abort(403, "Your role does not allow this page.")
+                abort(403, _("Your role does not allow this page."))
             return view(*args, **kwargs)
 
         wrapped.roles = roles  # type: ignore[attr-defined]
@@ -297,33 +329,56 @@ def role_required(*roles: str) -> Callable[[F], F]:
     return decorate
 
 
+def sign_in(staff: Staff) -> None:
+    """Start a session for ``staff`` in this browser (a sign-in, a new password, an invite)."""
+    login_user(staff)
+    web_session[_SIGNED_IN_AT] = time.time()
+
+
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        lazy_gettext("Email"),
+        validators=[
+            DataRequired(lazy_gettext("Enter your e-mail address.")),
+            Length(max=254, message=lazy_gettext("That e-mail address is too long.")),
+        ],
+    )
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(max=MAX_PASSWORD_LENGTH)]
+        lazy_gettext("Password"),
+        validators=[
+            DataRequired(lazy_gettext("Enter your password.")),
+            Length(max=MAX_PASSWORD_LENGTH, message=lazy_gettext("That password is too long.")),
+        ],
     )
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     form = LoginForm()
-    if form.validate_on_submit():
-        outcome = authenticate(form.email.data, form.password.data, request.remote_addr or "")
-        if isinstance(outcome, Refusal):
-            minutes = -(-outcome.retry_after // 60)
-            flash(
+    if not form.validate_on_submit():
+        if form.is_submitted():
+            flash(_("Enter your e-mail and password to sign in."), "error")
+        return render_template("auth/login.html", form=form)
+    outcome = authenticate(form.email.data, form.password.data, request.remote_addr or "")
+    if isinstance(outcome, Refusal):
+        minutes = -(-outcome.retry_after // 60)
+        flash(
+            ngettext(
                 "Too many failed sign-ins for this account or from this address. "
-                f"Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
-                "error",
-            )
-            response = make_response(render_template("auth/login.html", form=form), 429)
-            response.headers["Retry-After"] = str(outcome.retry_after)
-            return response
-        if outcome is not None:
-            login_user(outcome)
-            web_session[_SIGNED_IN_AT] = time.time()
-            return redirect(safe_next(request.args.get("next", "")) or url_for("home.index"))
-        flash("That email and password don't match an active account.", "error")
+                "Try again in %(num)d minute.",
+                "Too many failed sign-ins for this account or from this address. "
+                "Try again in %(num)d minutes.",
+                minutes,
+            ),
+            "error",
+        )
+        response = make_response(render_template("auth/login.html", form=form), 429)
+        response.headers["Retry-After"] = str(outcome.retry_after)
+        return response
+    if outcome is not None:
+        sign_in(outcome)
+        return redirect(safe_next(request.args.get("next", "")) or url_for("home.index"))
+    flash(_("That email and password don't match an active account."), "error")
     return render_template("auth/login.html", form=form)
 
 

@@ -16,6 +16,7 @@ import policies
 from hub import create_app
 from hub.compliance.packs import active_pack, active_version
 from hub.db import job_session
+from hub.models import ROLES
 from hub.platforms.accounts import (
     AccountError,
     account_fields,
@@ -66,19 +67,29 @@ def init() -> None:
 @main.command("create-user")
 @click.option("--email", required=True)
 @click.option("--name", required=True)
-@click.option(
-    "--role", type=click.Choice(["employee", "manager", "compliance", "admin"]), required=True
-)
+@click.option("--role", type=click.Choice(list(ROLES)), required=True)
 @click.option("--languages", default="en", help="comma-separated, e.g. en,es")
+@click.option("--team", default=None, metavar="SLUG", help="home team, e.g. es-latam")
 @click.password_option()
-def create_user(email: str, name: str, role: str, languages: str, password: str) -> None:
-    """Add a staff member."""
+def create_user(
+    email: str, name: str, role: str, languages: str, team: str | None, password: str
+) -> None:
+    """Add a staff member (the password obeys the same rules as the web pages)."""
+    from sqlalchemy import select
+
     from hub.auth import create_staff
     from hub.errors import UserError
+    from hub.models import Team
 
     app = _app()
     try:
         with job_session(app) as session:
+            team_id = None
+            if team:
+                team_id = session.scalar(select(Team.id).where(Team.slug == team.strip()))
+                if team_id is None:
+                    slugs = ", ".join(session.scalars(select(Team.slug).order_by(Team.slug)))
+                    raise UserError(f"There is no team {team!r} (teams: {slugs or 'none yet'}).")
             create_staff(
                 session,
                 email,
@@ -86,9 +97,10 @@ def create_user(email: str, name: str, role: str, languages: str, password: str)
                 role,
                 password,
                 [lang.strip() for lang in languages.split(",") if lang.strip()],
+                team_id,
             )
-    except (ValueError, UserError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except UserError as exc:
+        raise click.ClickException(exc.message) from None
     click.echo(f"created {role} {email}")
 
 
@@ -99,6 +111,7 @@ def set_password(email: str, password: str) -> None:
     """Give a staff member a new password (their sessions end)."""
     from sqlalchemy import func, select
 
+    from hub.audit import record_event
     from hub.auth import change_password
     from hub.errors import UserError
     from hub.models import Staff
@@ -112,22 +125,32 @@ def set_password(email: str, password: str) -> None:
             if staff is None:
                 raise UserError(f"There is no account for {email}.")
             change_password(session, staff, password)
+            record_event(session, "staff.password_set", "staff", staff.id, None, via="cli")
     except UserError as exc:
-        raise click.ClickException(str(exc)) from exc
+        raise click.ClickException(exc.message) from None
     click.echo(f"new password set for {email}; their sessions have ended")
 
 
 @main.command()
 def demo() -> None:
     """Load the demo company (teams, rules, one account per role, sandbox customers)."""
-    from hub.demo import load_demo
+    from hub.demo import demo_loaded, load_demo
 
     app = _app()
     with job_session(app) as session:
+        already = demo_loaded(session)
         accounts = load_demo(session, app, Path(app.instance_path) / "demo-accounts.txt")
-    click.echo("Demo accounts (sign in at http://127.0.0.1:5000):")
-    for role, email, password in accounts:
-        click.echo(f"  {role:<11} {email:<28} password: {password}")
+    if already:
+        click.echo("The demo is already in this database.")
+    if accounts:
+        click.echo("Demo accounts (sign in at http://127.0.0.1:5000):")
+        for role, email, password in accounts:
+            click.echo(f"  {role:<11} {email:<28} password: {password}")
+    elif already:
+        click.echo(
+            "Its passwords were printed when it was loaded; give an account a new one with "
+            "`hub set-password --email ...`."
+        )
 
 
 @main.command()

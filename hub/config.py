@@ -15,6 +15,7 @@ from typing import Any
 
 from hub.compliance.config import SETTINGS as COMPLIANCE
 from hub.engagement.config import SETTINGS as ENGAGEMENT
+from hub.people.config import SETTINGS as PEOPLE
 from hub.platforms.config import SETTINGS as PLATFORMS
 from hub.publishing.config import SETTINGS as PUBLISHING
 
@@ -122,6 +123,7 @@ def declared() -> list[Setting]:
             ("publishing", PUBLISHING),
             ("platforms", PLATFORMS),
             ("compliance", COMPLIANCE),
+            ("people", PEOPLE),
         )
         for name, default, doc in settings
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from datetime import timedelta
 from importlib import resources
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from connectors.sandbox import SandboxConnector, SandboxStore
 from hub.audit import record_event
-from hub.auth import create_staff
+from hub.auth import create_staff, password_matches
 from hub.engagement.language import detect_language
 from hub.models import (
     Customer,
@@ -65,17 +66,37 @@ def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Te
     return teams
 
 
+def demo_loaded(session: Session) -> bool:
+    """Whether this database already holds the demo company (any of its staff)."""
+    emails = [s["email"] for s in demo_data()["staff"]]
+    return session.scalar(select(Staff.id).where(Staff.email.in_(emails)).limit(1)) is not None
+
+
+def _working_passwords(session: Session, passwords_file: Path) -> list[tuple[str, str, str]]:
+    """The saved demo passwords that still sign in to an active account of this database."""
+    if not passwords_file.exists():
+        return []
+    working = []
+    for line in passwords_file.read_text().splitlines():
+        role, email, password = (line.split("\t") + ["", "", ""])[:3]
+        staff = session.scalar(select(Staff).where(Staff.email == email))
+        if staff is not None and staff.active and password_matches(staff, password):
+            working.append((role, email, password))
+    return working
+
+
 def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[str, str, str]]:
-    """Load everything once; return (role, email, password) for each demo account."""
+    """Load the demo unless the database has it; return (role, email, password) of the demo
+    accounts whose password is known: new ones, or ones saved in ``passwords_file`` by an
+    earlier load that still sign in to this database."""
     data = demo_data()
+    if demo_loaded(session):
+        load_teams_and_rules(session, data)
+        return _working_passwords(session, passwords_file)
     teams = load_teams_and_rules(session, data)
-    if passwords_file.exists():
-        return [tuple(line.split("\t")) for line in passwords_file.read_text().splitlines()]  # type: ignore[misc]
     accounts = []
     for s in data["staff"]:
-        if session.scalar(select(Staff).where(Staff.email == s["email"])) is not None:
-            continue
-        password = secrets.token_urlsafe(9)
+        password = secrets.token_urlsafe(12)
         create_staff(
             session,
             s["email"],
@@ -97,8 +118,9 @@ def load_demo(session: Session, app: Flask, passwords_file: Path) -> list[tuple[
         name = next(c["name"] for c in data["customers"] if c["handle"] == m["handle"])
         store.create_post(m["handle"], m["text"], display_name=name)
     passwords_file.parent.mkdir(parents=True, exist_ok=True)
-    passwords_file.write_text("\n".join("\t".join(a) for a in accounts))
-    passwords_file.chmod(0o600)
+    passwords_file.unlink(missing_ok=True)
+    with os.fdopen(os.open(passwords_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as f:
+        f.write("\n".join("\t".join(a) for a in accounts))
     return accounts
 
 

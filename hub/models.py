@@ -121,6 +121,22 @@ class Staff(UserMixin, Base):
         return self.role == "admin" or self.role in roles
 
 
+class StaffInvite(Base):
+    """A one-time link for a person to set their first password; only its hash is stored."""
+
+    __tablename__ = "staff_invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    #: sha256 of the token in the link, so a copy of the table cannot be used to sign in
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    #: when the link was used, or replaced by a newer one; a used link never works again
+    used_at: Mapped[datetime | None]
+
+
 class LoginThrottle(Base):
     """Failed sign-ins counted per account and per client address, shared by every web
     process through the database (see ``hub.throttle``)."""

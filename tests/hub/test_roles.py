@@ -18,7 +18,8 @@ ALL_STAFF = {EMP, MGR, COMP, ADMIN}
 # only carries "that did not work" back to the page is no success. {m} is a mention (assigned
 # to the employee), {p} a sandbox post id, {a} the brand's sandbox account, {x} an X account,
 # {o} an outbound post held for review (written by another employee), {v} a draft policy pack
-# version, {h} a legal hold. Each feature keeps its rows in tests/hub/roles_<feature>.py (ROWS,
+# version, {h} a legal hold, {s} a member of staff (an employee nobody signs in as). Each
+# feature keeps its rows in tests/hub/roles_<feature>.py (ROWS,
 # optionally FORM for the fields its forms need and PREPARE for rows that need more than the
 # world); they are added to MATRIX below. Form values may name ids too ("{a}").
 MATRIX: list[tuple[str, str, set[str], Any]] = [
@@ -119,6 +120,7 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
             "o": item.id,
             "v": version.id,
             "h": hold.id,
+            "s": writer.id,
             "base": packs.current_base(s).version,
         }
     return staff, ids

@@ -1,0 +1,2 @@
+"""People: staff administration, invites, and each person's own account (password, duty,
+language)."""

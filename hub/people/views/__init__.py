@@ -1,0 +1,1 @@
+"""The people wing's pages, one blueprint per task."""
