@@ -171,9 +171,7 @@ def main() -> None:
     # 2. the review precision: the lowest target whose thresholds keep the cross-validated
     # share of allowed drafts flagged by any family under --max-allow-fpr
     for target in (args.review_precision, 0.85, 0.9, 0.95):
-        cuts = {
-            f: threshold(y, probs, target, 3) for f, (y, _c, _ap, probs) in chosen.items()
-        }
+        cuts = {f: threshold(y, probs, target, 3) for f, (y, _c, _ap, probs) in chosen.items()}
         flagged_allow = np.zeros(len(texts), bool)
         for f, (_y, _c, _ap, probs) in chosen.items():
             if cuts[f] is not None:

@@ -24,14 +24,14 @@ class Conversation:
 def load_conversation(session: Session, mention: Mention) -> Conversation:
     """Gather everything a person needs before answering one mention."""
     root = mention.thread_root_external_id or mention.external_id
-    thread_mentions = list(
-        session.scalars(
-            select(Mention).where(
-                Mention.platform == mention.platform,
-                (Mention.thread_root_external_id == root) | (Mention.external_id == root),
-            )
-        )
-    )
+    # two indexed lookups, not one OR (see ingest.thread_mention)
+    found: dict[int, Mention] = {}
+    for column in (Mention.thread_root_external_id, Mention.external_id):
+        for row in session.scalars(
+            select(Mention).where(Mention.platform == mention.platform, column == root)
+        ):
+            found[row.id] = row
+    thread_mentions = [found[i] for i in sorted(found)]
     ids = [m.id for m in thread_mentions] or [mention.id]
     replies = list(session.scalars(select(OutboundItem).where(OutboundItem.mention_id.in_(ids))))
     thread: list[tuple[str, Mention | OutboundItem]] = [("in", m) for m in thread_mentions]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
@@ -80,6 +80,28 @@ def _customer_for(
     return ident.customer
 
 
+def thread_mention(
+    session: Session, platform: str, refs: list[str], open_only: bool = False
+) -> Mention | None:
+    """The newest mention of ``platform`` that is one of ``refs`` or in a thread rooted at one.
+
+    Two lookups, each on its own index ((platform, external_id) and thread_root_external_id),
+    instead of one ``OR``: with the ``OR`` the planners read every
+    mention of the platform unless their statistics happened to be current (0.8-1.1 s per
+    reply at a million mentions)."""
+    newest = []
+    for column in (Mention.external_id, Mention.thread_root_external_id):
+        # max(), not ORDER BY id DESC LIMIT 1: that one tempts SQLite to walk the whole table
+        # backwards by id instead of using the index
+        q = select(func.max(Mention.id)).where(Mention.platform == platform, column.in_(refs))
+        if open_only:
+            q = q.where(Mention.status != MentionStatus.CLOSED.value)
+        found = session.scalar(q)
+        if found is not None:
+            newest.append(found)
+    return session.get(Mention, max(newest)) if newest else None
+
+
 def _thread_owner(
     session: Session, m: IncomingMention, pending: dict[str, Mention]
 ) -> Mention | None:
@@ -90,16 +112,7 @@ def _thread_owner(
     for ref in refs:  # earlier in this very batch
         if ref in pending and pending[ref].status != MentionStatus.CLOSED:
             return pending[ref]
-    return session.scalar(
-        select(Mention)
-        .where(
-            Mention.platform == m.platform,
-            Mention.status != MentionStatus.CLOSED.value,
-            (Mention.external_id.in_(refs)) | (Mention.thread_root_external_id.in_(refs)),
-        )
-        .order_by(Mention.id.desc())
-        .limit(1)
-    )
+    return thread_mention(session, m.platform, refs, open_only=True)
 
 
 def ingest_batch(

@@ -150,3 +150,41 @@ def test_follow_up_in_a_thread_stays_with_its_owner(app, sandbox_account, make_s
     with job_session(app) as s:
         follow = s.scalars(select(Mention).where(Mention.external_id == "11")).one()
         assert follow.assignee_id == agent.id and follow.status == "open"
+
+
+def test_the_thread_lookups_search_indexes_not_the_table(app, sandbox_account):
+    """Ingest's follow-up lookup and the conversation page's thread read every mention of the
+    platform when written as one OR; each of their queries must be an index search."""
+    from sqlalchemy import event
+
+    from hub.engagement.conversation import load_conversation
+    from hub.engagement.ingest import thread_mention
+
+    engine = app.extensions["hub.engine"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    follow_up = _mention("t2", in_reply_to_external_id="t1", thread_root_external_id="t1")
+    _ingest(app, sandbox_account.id, Batch(mentions=[_mention("t1"), follow_up], cursor="c1"))
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and "mentions" in statement:
+            statements.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        with job_session(app) as s:
+            found = thread_mention(s, "sandbox", ["t1"], open_only=True)
+            assert found is not None and found.external_id == "t2"
+            load_conversation(s, found)
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        plans = [
+            " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, p))
+            for st, p in statements
+            if "FROM mentions" in st and "external_id" in st.split("WHERE", 1)[-1]
+        ]
+    assert len(plans) >= 4
+    # an equality search on one of the two columns, not a range over status or a scan
+    assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
