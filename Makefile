@@ -9,7 +9,7 @@ export PLAYWRIGHT_BROWSERS_PATH := $(CURDIR)/.cache/ms-playwright
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
+.PHONY: run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -70,6 +70,16 @@ eval: install
 ## Refit the shipped G3 model from ../shared/data/tweeteval (scikit-learn; see policies/models/).
 train-offensive: install
 	$(BIN)/python bench/train_offensive.py
+
+## Re-extract the UI's strings, merge them into the es and zh catalogues, compile the .mo files.
+# New or changed strings arrive untranslated (or fuzzy): translate them in the .po files, then
+# run this again; tests/hub/test_i18n.py fails until every string is translated.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location=file --sort-output \
+	  --omit-header -o hub/translations/messages.pot .
+	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations \
+	  --add-location=file --ignore-obsolete
+	$(BIN)/pybabel compile -d hub/translations --statistics
 
 ## Refresh the README's screenshots (tests/e2e/screenshots); ordinary test runs write elsewhere.
 screenshots: install chromium
