@@ -178,6 +178,10 @@ def current_base(session: Session) -> Base:
 # --------------------------------------------------------------------------- editable fields
 
 
+#: regex syntax that a plain word list entry never has: \\b \\d \\s (?: [..] {n}
+_REGEX_HINT = re.compile(r"\\[bBdDsSwW]|\(\?|\[[^\]]+\]|\{\d")
+
+
 @dataclass(frozen=True)
 class PackField:
     """One editable value of a rule or of the mix settings: a word list or a number."""
@@ -201,6 +205,12 @@ class PackField:
     def entries(self) -> list[str]:
         """A list's entries as the engine reads them, cleaned as an edit would clean them."""
         return clean_entries(str(v) for v in self.value) if self.kind == "list" else []
+
+    @property
+    def shown(self) -> list[tuple[str, bool]]:
+        """Each entry with whether it reads as a regular expression (the policy page shows
+        those behind a "show pattern" toggle so the word lists stay readable)."""
+        return [(e, e.startswith("re:") or bool(_REGEX_HINT.search(e))) for e in self.entries]
 
     @property
     def probability(self) -> bool:
