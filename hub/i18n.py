@@ -197,7 +197,25 @@ def extract_pack(
 ) -> Iterator[tuple[int, str, str, list[str]]]:
     """Babel extraction method: a pack file's messages and suggestions become msgids."""
     for line, text in pack_texts(fileobj.read().decode("utf-8")):
-        yield line, "gettext", text, ["policy pack message: keep {placeholders} as they are"]
+        yield (
+            line,
+            "gettext",
+            _escaped(text),
+            ["policy pack message: keep {placeholders} as they are"],
+        )
+
+
+def _escaped(text: str) -> str:
+    """A pack text as its msgid: ``%`` doubled, so Babel's python-format checks hold for
+    messages like "30% off" (pack texts are never %-formatted; :func:`_gettext_pack` undoes it)."""
+    return text.replace("%", "%%")
+
+
+def _gettext_pack(text: str) -> str | None:
+    """The catalogue's translation of a pack text, or None when it has none."""
+    key = _escaped(text)
+    translated = gettext(key)
+    return None if translated == key else translated.replace("%%", "%")
 
 
 @lru_cache(maxsize=1)
@@ -230,17 +248,15 @@ def pack_text(text: str | None) -> str:
     """
     if not text:
         return text or ""
-    translated = gettext(text)
-    if translated != text or "{" in text:
-        return translated
+    translated = _gettext_pack(text)
+    if translated is not None or "{" in text:
+        return translated or text
     for pattern, template in _shipped_templates():
         m = pattern.fullmatch(text)
         if m is None:
             continue
-        target = gettext(template)
-        if target == template:
-            return text
-        return _refill(target, template, m)
+        target = _gettext_pack(template)
+        return text if target is None else _refill(target, template, m)
     return text
 
 

@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import db
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import MentionStatus, OutboundState, PackState
 
 
@@ -32,7 +33,7 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(e: CSRFError) -> Any:
         db.discard()
         return _error_page(
-            400, "The form expired or was not sent from the hub. Reload the page and try again."
+            400, _("The form expired or was not sent from the hub. Reload the page and try again.")
         )
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -41,8 +42,10 @@ def register_error_handlers(app: Flask) -> None:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return _error_page(
             413,
-            f"That was more than the hub accepts in one request ({_size(limit)}). "
-            "Send less at once.",
+            _(
+                "That was more than the hub accepts in one request (%(size)s). Send less at once.",
+                size=_size(limit),
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -56,13 +59,15 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         return _error_page(
             500,
-            "Something went wrong on our side; nothing you typed was lost. Go back and try again.",
+            _(
+                "Something went wrong on our side; nothing you typed was lost. Go back and try again."  # noqa: E501
+            ),
         )
 
 
 def _size(n: int | None) -> str:
     if not n:
-        return "no limit"
+        return _("no limit")
     return f"{n / 1024 / 1024:g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} KB"
 
 

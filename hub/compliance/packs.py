@@ -37,6 +37,7 @@ import policies
 from hub.audit import record_event
 from hub.compliance.config import SETTINGS
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import PackState, PolicyPackVersion, Staff, utcnow
 from policies import DEFAULT_PACK, iter_examples, run_pack_examples
 
@@ -122,7 +123,7 @@ def load_spec(source: str) -> dict[str, Any]:
     """Parse pack YAML (same result as yaml.safe_load)."""
     spec = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
     if not isinstance(spec, dict):
-        raise PackError("A rule pack is a YAML mapping.")
+        raise PackError(_("A rule pack is a YAML mapping."))
     return spec
 
 
@@ -331,7 +332,7 @@ def _parse(f: PackField, raw: str) -> Any:
         return entries
     raw = raw.strip()
     if not raw:
-        raise PackError("Enter a number.")
+        raise PackError(_("Enter a number."))
     if f.integer:
         if not re.fullmatch(r"[+-]?\d{1,12}", raw):
             raise PackError(f"'{raw[:40]}' is not a whole number.")
@@ -342,7 +343,7 @@ def _parse(f: PackField, raw: str) -> Any:
         except ValueError:
             raise PackError(f"'{raw[:40]}' is not a number.") from None
         if not math.isfinite(number):
-            raise PackError("Enter a finite number.")
+            raise PackError(_("Enter a finite number."))
     if not f.minimum <= number <= f.maximum:
         what = " (a share or probability)" if f.probability else ""
         raise PackError(f"Must be between {f.minimum:g} and {f.maximum:g}{what}; got {raw[:40]}.")
@@ -438,9 +439,9 @@ def create_draft(
             changes.append(_change(f, value))
             edited.append((f, value))
     if errors:
-        raise PackError("Please correct the marked fields.", errors)
+        raise PackError(_("Please correct the marked fields."), errors)
     if not changes:
-        raise PackError("Nothing changed: edit a list or a number first.")
+        raise PackError(_("Nothing changed: edit a list or a number first."))
     source = dump_spec(new_spec)
     try:
         pack = policies.load_pack(source)
@@ -448,7 +449,7 @@ def create_draft(
         raise PackError(f"The edited pack does not compile: {type(exc).__name__}: {exc}") from exc
     unsafe = _pattern_errors(pack, edited, _budget(budget_ms))
     if unsafe:
-        raise PackError("Please correct the marked fields.", unsafe)
+        raise PackError(_("Please correct the marked fields."), unsafe)
     row = PolicyPackVersion(
         version=pack.version,
         yaml=source,
@@ -548,7 +549,7 @@ def run_examples(
             )
         # the patterns first: one that backtracks exponentially would hang the examples
         unsafe = _problem_rows(pattern_problems(pack, budget))
-        total = sum(1 for _ in iter_examples(pack))
+        total = sum(1 for _example in iter_examples(pack))
         failures = run_pack_examples(pack) if not unsafe else []
     except Exception as exc:  # a version that no longer compiles or whose rule crashes
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -680,13 +681,15 @@ def revert_to_default(session: Session, actor_id: int | None, note: str) -> Poli
     """Retire the active version so the shipped default applies again (audited)."""
     note = note.strip()
     if not note:
-        raise PackError("Say why you are returning to the shipped default.", {"note": "Required."})
+        raise PackError(
+            _("Say why you are returning to the shipped default."), {"note": "Required."}
+        )
     if len(note) > MAX_NOTE_CHARS or _control_chars(note, "\t\r\n"):
         raise PackError(f"The note is at most {MAX_NOTE_CHARS} characters of plain text.")
     _lock(session)
     active = active_version(session)
     if active is None:
-        raise PackError("The shipped default is already active.", status=409)
+        raise PackError(_("The shipped default is already active."), status=409)
     active.state = PackState.RETIRED.value
     session.flush()
     record_event(

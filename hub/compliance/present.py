@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hub.compliance.reports import VERDICTS, Table
+from hub.i18n import _, label
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,21 @@ def trend_chart(table: Table, width: int = 860, height: int = 240) -> Chart:
                 continue
             h = n * scale
             y -= h
-            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {verdict}"))
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {label(verdict)}"))
     label_every = max(1, len(days) // 8)
     ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
     total = sum(r[-1] for r in days)
     summary = (
-        f"Decisions per day from {days[0][0]} to {days[-1][0]}: {total} in all, "
-        f"at most {max_total} on one day."
+        _(
+            "Decisions per day from %(start)s to %(end)s: %(total)s in all, "
+            "at most %(max)s on one day.",
+            start=days[0][0],
+            end=days[-1][0],
+            total=total,
+            max=max_total,
+        )
         if days
-        else "No days in the period."
+        else _("No days in the period.")
     )
     return Chart(width, height, top, bottom, left, max_total, bars, ticks, summary)
 
@@ -72,9 +79,9 @@ def format_wait(seconds: int) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return _("%(days)s d %(hours)s h", days=days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
     if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
+        return _("%(minutes)s min", minutes=minutes)
+    return _("%(seconds)s s", seconds=secs)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from hub.audit import ANCHOR_KEY, record_event, verify_chain
 from hub.db import job_session
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import (
     AuditEvent,
     DecisionFinding,
@@ -73,7 +74,7 @@ def set_retention_years(session: Session, raw: object, actor_id: int | None) -> 
     try:
         years = int(str(raw).strip())
     except ValueError:
-        raise RetentionError("The retention period is a whole number of years.") from None
+        raise RetentionError(_("The retention period is a whole number of years.")) from None
     if not MIN_YEARS <= years <= MAX_YEARS:
         raise RetentionError(
             f"The retention period must be between {MIN_YEARS} and {MAX_YEARS} years."
@@ -149,9 +150,9 @@ def release_hold(session: Session, hold_id: int, actor_id: int | None) -> LegalH
     """Release an active hold (the row stays, with who released it and when)."""
     hold = session.get(LegalHold, hold_id)
     if hold is None:
-        raise RetentionError("That legal hold does not exist.")
+        raise RetentionError(_("That legal hold does not exist."))
     if hold.released_at is not None:
-        raise RetentionError("That legal hold was already released.")
+        raise RetentionError(_("That legal hold was already released."))
     hold.released_at = utcnow()
     hold.released_by = actor_id
     session.flush()

@@ -33,6 +33,7 @@ import policies
 from hub.audit import record_event
 from hub.compliance.packs import active_pack
 from hub.errors import Conflict, Forbidden, UserError
+from hub.i18n import _
 from hub.models import (
     DecisionFinding,
     OutboundItem,
@@ -375,7 +376,7 @@ def rule_choices(session: Session) -> list[Any]:
 def save_two_person_rules(session: Session, rule_ids: Iterable[str], actor: Staff) -> list[str]:
     """Store the rule ids needing two approvers; unknown ids are refused, nothing is saved."""
     if not actor.has_role("compliance"):
-        raise ReviewForbidden("Only compliance officers choose the two-person rules.")
+        raise ReviewForbidden(_("Only compliance officers choose the two-person rules."))
     known = {r.id for r in active_pack(session).rules}
     chosen = sorted({r.strip() for r in rule_ids if r.strip()})
     unknown = [r for r in chosen if r not in known]
@@ -421,7 +422,7 @@ def enter_review(
 def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
     """The item, locked for this transaction and freshly read, if this reviewer may act on it."""
     if not reviewer.has_role("compliance"):
-        raise ReviewForbidden("Only compliance officers review held drafts.")
+        raise ReviewForbidden(_("Only compliance officers review held drafts."))
     item = session.scalars(
         select(OutboundItem)
         .where(OutboundItem.id == item_id)
@@ -429,7 +430,7 @@ def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if item is None:
-        raise ReviewError("That item does not exist.")
+        raise ReviewError(_("That item does not exist."))
     if item.author_id == reviewer.id:
         raise ReviewForbidden(
             "You wrote this draft, so someone else has to review it (separation of duties)."
@@ -582,11 +583,11 @@ def edit_and_approve(session: Session, form: EditApprove, reviewer: Staff) -> Re
     item = _lock(session, form.item_id, reviewer)
     text = form.text.strip()
     if not text:
-        raise ReviewError("The edited text is empty.")
+        raise ReviewError(_("The edited text is empty."))
     if len(text) > MAX_TEXT:
         raise ReviewError(f"Keep the text under {MAX_TEXT} characters.")
     if text == item.text.strip():
-        raise ReviewError("The text is unchanged; use Approve instead.")
+        raise ReviewError(_("The text is unchanged; use Approve instead."))
     decision = recheck_for_author(session, item, text)
     reason: str | None = form.reason.strip()[:MAX_REASON] or None
     action = "edit_approve"

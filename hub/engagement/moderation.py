@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import Mention, MentionStatus, Staff
 
 S = MentionStatus
@@ -59,9 +60,9 @@ def claim_mention(session: Session, mention: Mention, actor: Staff) -> None:
     if mention.assignee_id == actor.id:
         return
     if mention.assignee_id is not None and not actor.has_role("manager"):
-        raise MoveError("Someone else already has this mention; ask a community manager.")
+        raise MoveError(_("Someone else already has this mention; ask a community manager."))
     if mention.status == S.CLOSED:
-        raise MoveError("This mention is closed; reopen it first.")
+        raise MoveError(_("This mention is closed; reopen it first."))
     previous = mention.assignee_id
     mention.assignee_id = actor.id
     old = mention.status
@@ -84,7 +85,7 @@ def assign_mention(
 ) -> None:
     """A manager gives a mention to someone (or back to the team's pool with None)."""
     if not actor.has_role("manager"):
-        raise MoveError("Only community managers assign mentions to others.")
+        raise MoveError(_("Only community managers assign mentions to others."))
     if assignee is not None and not assignee.active:
         raise MoveError(f"{assignee.name} is not active.")
     old = mention.status
@@ -112,7 +113,7 @@ def move_mention(
 ) -> None:
     """Change the status if the move is legal, recording who, what and why."""
     if actor is not None and not can_work(actor, mention):
-        raise MoveError("Claim this mention before changing it.")
+        raise MoveError(_("Claim this mention before changing it."))
     _check(mention, to)
     _move(session, mention, to, actor.id if actor else None, why)
 

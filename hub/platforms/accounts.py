@@ -16,6 +16,7 @@ from connectors.outbound import AddressPolicy, UnsafeAddress
 from hub.audit import record_event
 from hub.crypto import secret_box
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import PlatformAccount
 from hub.platforms.registry import connector_for, platforms
 
@@ -198,7 +199,7 @@ def replace_credentials(
     """Seal new credentials and forget the connector's saved state (it belonged to the old ones)."""
     given = {k: v for k, v in secrets.items() if v}
     if not given:
-        raise AccountError("Fill in at least one credential to replace.")
+        raise AccountError(_("Fill in at least one credential to replace."))
     box = secret_box(app)
     account.secrets_encrypted = box.seal(box.open(account.secrets_encrypted) | given)
     # a saved Bluesky session or X user id may belong to the old credentials

@@ -25,6 +25,7 @@ from connectors.base import clean_text
 from hub.audit import record_event
 from hub.compliance.packs import active_pack
 from hub.compliance.review import MIN_OVERRIDE_REASON, approvers
+from hub.i18n import _
 from hub.models import (
     OutboundItem,
     OutboundState,
@@ -110,11 +111,11 @@ def postable_accounts(session: Session, user: Staff) -> list[PlatformAccount]:
 def postable_account(session: Session, user: Staff, account_id: int | None) -> PlatformAccount:
     """The account the user picked, if they may post to it."""
     if account_id is None:
-        raise PostError("Pick the account to post from.")
+        raise PostError(_("Pick the account to post from."))
     for account in postable_accounts(session, user):
         if account.id == account_id:
             return account
-    raise PostError("You can't post to that account.", status=403)
+    raise PostError(_("You can't post to that account."), status=403)
 
 
 def visible_post(session: Session, user: Staff, item_id: int) -> OutboundItem | None:
@@ -181,7 +182,7 @@ def clean_post_text(raw: str) -> str:
     """The text as it will be checked and stored; too long or empty is an error."""
     text = clean_text(raw).strip()
     if not text:
-        raise PostError("Write something first: the post is empty.")
+        raise PostError(_("Write something first: the post is empty."))
     if len(text) > MAX_POST_CHARS:
         raise PostError(
             f"Posts are at most {MAX_POST_CHARS:,} characters; this one has {len(text):,}."
@@ -208,7 +209,7 @@ def parse_schedule(raw: str, now: datetime | None = None) -> datetime | None:
             "post now."
         )
     if at > now + MAX_SCHEDULE_AHEAD:
-        raise PostError("Posts can be scheduled at most a year ahead.")
+        raise PostError(_("Posts can be scheduled at most a year ahead."))
     return max(at, now)
 
 

@@ -52,6 +52,7 @@ from hub.compliance.retention import (
 )
 from hub.db import attempt, discard, get_session
 from hub.errors import UserError
+from hub.i18n import _
 from hub.ids import parse_id
 from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, ReviewAction, Staff
 
@@ -81,7 +82,7 @@ def _staff_id(raw: str) -> int | None:
         return None
     staff_id = parse_id(raw)
     if staff_id is None:
-        raise FormError("Pick an employee from the list.")
+        raise FormError(_("Pick an employee from the list."))
     return staff_id
 
 
@@ -278,7 +279,7 @@ def lookup() -> Any:
     kind = request.args.get("kind", "outbound")
     ident = parse_id(request.args.get("id", "").strip().lstrip("#"), big=kind == "mention")
     if kind not in ("outbound", "mention") or ident is None:
-        flash("Give an outbound item id or a mention id (a number).", "error")
+        flash(_("Give an outbound item id or a mention id (a number)."), "error")
         return redirect(url_for("audit.index"))
     if kind == "outbound":
         return redirect(url_for("audit.outbound_history", item_id=ident))

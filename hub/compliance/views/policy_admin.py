@@ -20,6 +20,7 @@ from hub.audit import history
 from hub.auth import role_required
 from hub.compliance import packs
 from hub.db import attempt, get_session
+from hub.i18n import _
 from hub.models import PolicyPackVersion
 
 bp = Blueprint("policy_admin", __name__, url_prefix="/policy")
@@ -33,7 +34,7 @@ def _budget_ms() -> float:
 def _version(version_id: int) -> PolicyPackVersion:
     row = get_session().get(PolicyPackVersion, version_id)
     if row is None:
-        abort(404, "That pack version does not exist.")
+        abort(404, _("That pack version does not exist."))
     return row
 
 
@@ -72,7 +73,7 @@ def _edit_page(
     if rule_id:
         rules = [r for r in rules if r.id == rule_id]
         if not rules:
-            abort(404, "The active pack has no rule with that id.")
+            abort(404, _("The active pack has no rule with that id."))
     if section == "mix":
         rules = []
     return render_template(

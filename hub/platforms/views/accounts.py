@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from hub.auth import role_required
 from hub.db import attempt, get_session
+from hub.i18n import _
 from hub.models import PlatformAccount
 from hub.platforms.accounts import (
     AccountError,
@@ -28,7 +29,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 def _account(account_id: int) -> PlatformAccount:
     account = get_session().get(PlatformAccount, account_id)
     if account is None:
-        abort(404, "That account does not exist.")
+        abort(404, _("That account does not exist."))
     return account
 
 

@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from connectors.sandbox import SandboxConnector, SandboxError, SandboxStore
 from hub.db import get_session
+from hub.i18n import _
 from hub.ids import parse_id
 from hub.platforms.accounts import account_handles
 
@@ -21,7 +22,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 @bp.before_request
 def _enabled() -> None:
     if not current_app.config["SANDBOX_ENABLED"]:
-        abort(404, "The sandbox platform is switched off on this hub.")
+        abort(404, _("The sandbox platform is switched off on this hub."))
 
 
 def _store() -> SandboxStore:
@@ -50,7 +51,7 @@ def post() -> Any:
     reply_to = parse_id(raw_reply_to)
     try:
         if raw_reply_to and reply_to is None:
-            raise SandboxError("The post you are replying to does not exist.")
+            raise SandboxError(_("The post you are replying to does not exist."))
         row = _store().create_post(
             request.form.get("handle", ""),
             request.form.get("text", ""),
@@ -72,7 +73,7 @@ def post() -> Any:
 def show(post_id: int) -> Any:
     thread = _store().thread(post_id)
     if not thread:
-        abort(404, "No such post on the sandbox.")
+        abort(404, _("No such post on the sandbox."))
     return render_template(
         "platforms/sandbox/thread.html", thread=thread, focus=post_id, brand=_brand()
     )
