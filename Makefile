@@ -76,9 +76,8 @@ train-offensive: install
 # run this again; tests/hub/test_i18n.py fails until every string is translated.
 translations: install
 	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location=file --sort-output \
-	  --omit-header -o hub/translations/messages.pot .
-	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations \
-	  --add-location=file --ignore-obsolete
+	  --omit-header -w 100 -o hub/translations/messages.pot .
+	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations --ignore-obsolete -w 100
 	$(BIN)/pybabel compile -d hub/translations --statistics
 
 ## Refresh the README's screenshots (tests/e2e/screenshots); ordinary test runs write elsewhere.

@@ -83,10 +83,14 @@ def load_graph(root: Path, package: str = "hub") -> Graph:
                     continue
                 at_top = id(node) in top_level or _inside_type_checking(tree, node)
                 graph.edges[(module, hit)] = graph.edges.get((module, hit), True) and at_top
-                graph.private.extend(
-                    (module, hit, n) for n in names if n.startswith("_") and not n.startswith("__")
-                )
+                graph.private.extend((module, hit, n) for n in names if _private(n))
     return graph
+
+
+def _private(name: str) -> bool:
+    """A leading underscore marks a module's own name; ``_`` itself is gettext's public alias
+    (``from hub.i18n import _``), and dunders are Python's."""
+    return name.startswith("_") and not name.startswith("__") and name != "_"
 
 
 def _owning_module(modules: dict[str, Path], target: str) -> str | None:
