@@ -104,11 +104,6 @@ LABELS: dict[str, Any] = {
     "approve": lazy_gettext("approve"),
     "reject": lazy_gettext("reject"),
     "edit": lazy_gettext("edit"),
-    # roles
-    "employee": lazy_gettext("Employee"),
-    "manager": lazy_gettext("Community manager"),
-    "compliance": lazy_gettext("Compliance officer"),
-    "admin": lazy_gettext("Admin"),
 }
 
 
@@ -220,19 +215,18 @@ def _gettext_pack(text: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _shipped_templates() -> tuple[tuple[re.Pattern[str], str], ...]:
-    """Each shipped message as a pattern matching its filled-in text, with its placeholders."""
-    out = []
-    seen = set()
+    """Each shipped message with a pattern that matches it filled in (a group per placeholder)."""
+    out: list[tuple[re.Pattern[str], str]] = []
+    seen: set[str] = set()
     for _line, text in pack_texts(Path(policies.DEFAULT_PACK).read_text(encoding="utf-8")):
         if text in seen or "{" not in text:
             continue
         seen.add(text)
-        parts, pos, names = [], 0, []
-        for m in _PLACEHOLDER.finditer(text):
+        parts: list[str] = []
+        pos = 0
+        for i, m in enumerate(_PLACEHOLDER.finditer(text)):
             parts.append(re.escape(text[pos : m.start()]))
-            group = f"p{len(names)}"
-            parts.append(f"(?P<{group}>.*?)")
-            names.append(m.group(0))
+            parts.append(f"(?P<p{i}>.*?)")
             pos = m.end()
         parts.append(re.escape(text[pos:]))
         out.append((re.compile("".join(parts), re.DOTALL), text))

@@ -14,7 +14,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from hub import db
 from hub.errors import UserError
 from hub.i18n import _
-from hub.models import MentionStatus, OutboundState, PackState
+from hub.models import ROLE_LABELS, MentionStatus, OutboundState, PackState
 
 
 def _error_page(code: int, message: str) -> Any:
@@ -127,7 +127,10 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    """Make the state enums available to every template."""
+    """Make the state enums and the role names available to every template."""
     app.jinja_env.globals.update(
-        MentionStatus=MentionStatus, OutboundState=OutboundState, PackState=PackState
+        MentionStatus=MentionStatus,
+        OutboundState=OutboundState,
+        PackState=PackState,
+        ROLE_LABELS=ROLE_LABELS,
     )

@@ -105,12 +105,18 @@ class ReportFilter:
 
 def _parse_date(text: str, name: str, errors: list[str]) -> date | None:
     if not _DATE_RE.fullmatch(text):
-        errors.append(f"'{name}' must be a date written YYYY-MM-DD (got '{text[:20]}').")
+        errors.append(
+            _(
+                "'%(field)s' must be a date written YYYY-MM-DD (got '%(value)s').",
+                field=name,
+                value=text[:20],
+            )
+        )
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        errors.append(f"'{name}' is not a real date: {text}.")
+        errors.append(_("'%(field)s' is not a real date: %(value)s.", field=name, value=text))
         return None
 
 
@@ -132,24 +138,28 @@ def parse_filter(args: Mapping[str, str], today: date) -> ReportFilter:
         elif end is not None:
             start = end - timedelta(days=DEFAULT_DAYS - 1)
         if start and end and start > end:
-            errors.append(f"The period starts ({start}) after it ends ({end}).")
+            errors.append(
+                _("The period starts (%(start)s) after it ends (%(end)s).", start=start, end=end)
+            )
         elif start and end and (end - start).days + 1 > MAX_DAYS:
-            errors.append(f"A report covers at most {MAX_DAYS} days.")
+            errors.append(_("A report covers at most %(max)s days.", max=MAX_DAYS))
     else:
         if raw_days and raw_days not in {str(p) for p in PRESETS}:
-            errors.append(f"'days' must be one of {', '.join(map(str, PRESETS))}.")
+            errors.append(
+                _("'days' must be one of %(choices)s.", choices=", ".join(map(str, PRESETS)))
+            )
         preset = next((p for p in PRESETS if str(p) == raw_days), DEFAULT_DAYS)
         end = today
         start = today - timedelta(days=preset - 1)
     platform = (args.get("platform") or "").strip() or None
     if platform is not None and not _PLATFORM_RE.fullmatch(platform):
-        errors.append("'platform' must be a platform name such as x, bluesky or sandbox.")
+        errors.append(_("'platform' must be a platform name such as x, bluesky or sandbox."))
     raw_team = (args.get("team") or "").strip()
     team_id = None
     if raw_team:
         team_id = parse_id(raw_team)
         if team_id is None:
-            errors.append("'team' must be a team id.")
+            errors.append(_("'team' must be a team id."))
     if errors:
         raise ReportInputError(errors)
     assert start is not None and end is not None

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.errors import UserError
-from hub.i18n import _
+from hub.i18n import _, label
 from hub.models import Mention, MentionStatus, Staff
 
 S = MentionStatus
@@ -47,7 +47,13 @@ def _set_status(mention: Mention, to: str) -> None:
 
 def _check(mention: Mention, to: str) -> None:
     if to not in allowed_moves(mention.status):
-        raise MoveError(f"A {mention.status} mention cannot be moved to {to}.")
+        raise MoveError(
+            _(
+                "A %(status)s mention cannot be moved to %(to)s.",
+                status=label(mention.status),
+                to=label(to),
+            )
+        )
 
 
 def can_work(staff: Staff, mention: Mention) -> bool:
@@ -87,7 +93,7 @@ def assign_mention(
     if not actor.has_role("manager"):
         raise MoveError(_("Only community managers assign mentions to others."))
     if assignee is not None and not assignee.active:
-        raise MoveError(f"{assignee.name} is not active.")
+        raise MoveError(_("%(name)s is not active.", name=assignee.name))
     old = mention.status
     previous = mention.assignee_id
     mention.assignee_id = assignee.id if assignee else None

@@ -52,7 +52,7 @@ from hub.compliance.retention import (
 )
 from hub.db import attempt, discard, get_session
 from hub.errors import UserError
-from hub.i18n import _
+from hub.i18n import _, format_decimal
 from hub.ids import parse_id
 from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, ReviewAction, Staff
 
@@ -73,7 +73,7 @@ def _day(raw: str, label: str, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise FormError(f"{label}: use a date like 2024-01-31.") from None
+        raise FormError(_("%(field)s: use a date like 2024-01-31.", field=label)) from None
     return day + timedelta(days=1) if end else day
 
 
@@ -134,7 +134,7 @@ def retention() -> Any:
     except RetentionError as exc:
         flash(str(exc), "error")
         return _index(422)
-    flash(f"Records are now kept for {years} years.", "ok")
+    flash(_("Records are now kept for %(years)s years.", years=years), "ok")
     return redirect(url_for("audit.index"))
 
 
@@ -145,8 +145,12 @@ def verify() -> Any:
     total = event_count(session)
     if total > UI_VERIFY_LIMIT:
         flash(
-            f"{total:,} events are too many to verify in the browser; run `hub audit verify` "
-            "on the server.",
+            _(
+                "%(total)s events are too many to verify in the browser; run %(command)s on the "
+                "server.",
+                total=format_decimal(total),
+                command="`hub audit verify`",
+            ),
             "warn",
         )
         return redirect(url_for("audit.index"))
@@ -185,8 +189,8 @@ def place_hold() -> Any:
     try:
         new = NewHold(
             staff_id=_staff_id(form["hold_employee"]),
-            starts_at=_day(form["hold_from"], "From"),
-            ends_at=_day(form["hold_to"], "To", end=True),
+            starts_at=_day(form["hold_from"], _("From")),
+            ends_at=_day(form["hold_to"], _("To"), end=True),
             reason=form["hold_reason"],
         )
         with attempt() as session:
@@ -194,7 +198,7 @@ def place_hold() -> Any:
     except (FormError, RetentionError) as exc:
         flash(str(exc), "error")
         return _holds_page(422, form)
-    flash(f"Legal hold #{hold.id} placed: covered records will not be purged.", "ok")
+    flash(_("Legal hold #%(id)s placed: covered records will not be purged.", id=hold.id), "ok")
     return redirect(url_for("audit.holds"))
 
 
@@ -209,7 +213,7 @@ def release(hold_id: int) -> Any:
             abort(404, str(exc))
         flash(str(exc), "error")
         return redirect(url_for("audit.holds"))
-    flash(f"Legal hold #{hold_id} released.", "ok")
+    flash(_("Legal hold #%(id)s released.", id=hold_id), "ok")
     return redirect(url_for("audit.holds"))
 
 
@@ -251,8 +255,8 @@ def export() -> Any:
     path = Path(name)
     try:
         staff_id = _staff_id(form["export_employee"])
-        start = _day(form["export_from"], "From")
-        end = _day(form["export_to"], "To", end=True)
+        start = _day(form["export_from"], _("From"))
+        end = _day(form["export_to"], _("To"), end=True)
         with attempt():
             export_archive(session, path, staff_id, start, end, actor_id=current_user.id)
     except (FormError, ArchiveError) as exc:

@@ -126,14 +126,22 @@ def _done(outcome: ReviewOutcome) -> Any:
         return redirect(url_for("review.index"))
     if outcome.edited:
         flash(
-            "Edit saved. You wrote part of this text now, so another reviewer has to approve it "
-            f"({outcome.approvals} of {outcome.required} approvals).",
+            _(
+                "Edit saved. You wrote part of this text now, so another reviewer has to approve "
+                "it (%(done)s of %(num)s approvals).",
+                done=outcome.approvals,
+                num=outcome.required,
+            ),
             "warn",
         )
         return redirect(url_for("review.show", item_id=outcome.item.id))
     flash(
-        f"Approval recorded ({outcome.approvals} of {outcome.required}); "
-        "it needs another reviewer before it goes out.",
+        _(
+            "Approval recorded (%(done)s of %(num)s); it needs another reviewer before it goes "
+            "out.",
+            done=outcome.approvals,
+            num=outcome.required,
+        ),
         "warn",
     )
     return redirect(url_for("review.show", item_id=outcome.item.id))

@@ -70,7 +70,14 @@ def create() -> Any:
         flash(str(exc), "error")
         # secrets are never echoed back into the form
         return _page(422, {"platform": platform, "handle": new.handle} | new.settings)
-    flash(f"Added @{account.handle} on {account.platform}. Test the connection next.", "ok")
+    flash(
+        _(
+            "Added @%(handle)s on %(platform)s. Test the connection next.",
+            handle=account.handle,
+            platform=account.platform,
+        ),
+        "ok",
+    )
     return redirect(url_for("accounts.index"))
 
 
@@ -88,7 +95,10 @@ def active(account_id: int) -> Any:
     session = get_session()
     account = _account(account_id)
     set_account_active(session, account, request.form.get("active") == "1", current_user.id)
-    flash(f"@{account.handle} is {'active' if account.active else 'paused'}.", "ok")
+    if account.active:
+        flash(_("@%(handle)s is active.", handle=account.handle), "ok")
+    else:
+        flash(_("@%(handle)s is paused.", handle=account.handle), "ok")
     return redirect(url_for("accounts.index"))
 
 
@@ -106,5 +116,11 @@ def credentials(account_id: int) -> Any:
     except AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Replaced the credentials of @{account.handle}. Test the connection next.", "ok")
+        flash(
+            _(
+                "Replaced the credentials of @%(handle)s. Test the connection next.",
+                handle=account.handle,
+            ),
+            "ok",
+        )
     return redirect(url_for("accounts.index"))

@@ -195,9 +195,9 @@ def _after_submit(
         flash(str(message), category)
         return redirect(url_for("posts.show", item_id=result.item.id))
     if result.outcome == Outcome.BLOCKED:
-        error = "This post can't go out as written; see why below."
+        error = _("This post can't go out as written; see why below.")
     else:
-        error = "The check has suggestions. Edit, or tick the box to post it anyway."
+        error = _("The check has suggestions. Edit, or tick the box to post it anyway.")
     return _composer(
         text=text,
         account_id=account_id,
