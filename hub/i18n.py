@@ -100,6 +100,11 @@ LABELS: dict[str, Any] = {
     # outbound kinds
     "post": lazy_gettext("post"),
     "reply": lazy_gettext("reply"),
+    # a mention's history on its conversation page
+    "mention.received": lazy_gettext("received"),
+    "mention.claimed": lazy_gettext("claimed"),
+    "mention.assigned": lazy_gettext("assigned"),
+    "mention.moved": lazy_gettext("moved"),
     # review actions
     "approve": lazy_gettext("approve"),
     "reject": lazy_gettext("reject"),

@@ -105,3 +105,33 @@ def test_queue_mention_and_composers_fit_a_phone(  # type: ignore[no-untyped-def
     expect(page.locator("#check [data-verdict]")).to_be_visible()
     _no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / "phone-post.png"), full_page=True)
+
+
+def test_the_policy_page_reads_at_a_normal_width(  # type: ignore[no-untyped-def]
+    hub_server, open_page, make_staff, screenshots
+):
+    base, _manager = hub_server
+    officer = make_staff("compliance", name="Casey Ortiz", email="casey@example.test")
+    page: Any = open_page(viewport={"width": 1280, "height": 1000})
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", officer.email)
+    page.fill("input[name=password]", "password123")
+    page.locator("form:has(input[name=password]) button[type=submit]").click()
+    page.goto(f"{base}/policy/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    # a word list shows its first entries; the rest unfold as a list that wraps inside its cell
+    more = page.locator("#rule-g3-offensive details.more").first
+    entries = more.locator("> ul.entries")
+    expect(entries).to_be_hidden()
+    more.locator("> summary").click()
+    expect(entries).to_be_visible()
+    assert entries.evaluate("e => e.scrollWidth <= e.clientWidth")
+    rows = entries.evaluate("e => new Set([...e.children].map(li => li.offsetTop)).size")
+    assert rows > 3
+    # regular expressions wait behind "show pattern"
+    pattern = page.locator("#rule-g5-customer-data details.pattern").first
+    expect(pattern.locator("code")).to_be_hidden()
+    pattern.locator("summary").click()
+    expect(pattern.locator("code")).to_be_visible()
+    page.locator("#rule-g5-customer-data").scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "policy.png"))
