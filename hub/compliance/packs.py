@@ -721,9 +721,8 @@ def revert_to_default(session: Session, actor_id: int | None, note: str) -> Poli
     """Retire the active version so the shipped default applies again (audited)."""
     note = note.strip()
     if not note:
-        raise PackError(
-            _("Say why you are returning to the shipped default."), {"note": _("Required.")}
-        )
+        message = _("Say why you are returning to the shipped default.")
+        raise PackError(message, {"note": message})
     if len(note) > MAX_NOTE_CHARS or _control_chars(note, "\t\r\n"):
         raise PackError(
             _("The note is at most %(max)s characters of plain text.", max=MAX_NOTE_CHARS)

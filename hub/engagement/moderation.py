@@ -46,10 +46,12 @@ def _set_status(mention: Mention, to: str) -> None:
 
 
 def _check(mention: Mention, to: str) -> None:
+    if to not in set(MentionStatus):
+        raise MoveError(_("Choose what should happen to the mention (open, close, escalate…)."))
     if to not in allowed_moves(mention.status):
         raise MoveError(
             _(
-                "A %(status)s mention cannot be moved to %(to)s.",
+                "This mention is %(status)s and cannot move to %(to)s.",
                 status=label(mention.status),
                 to=label(to),
             )
