@@ -69,7 +69,7 @@ _ = gettext
 
 TRANSLATIONS = os.path.join(os.path.dirname(__file__), "translations")
 
-#: Words the UI shows for stored codes (states, verdicts, kinds, roles). English equals the
+#: Words the UI shows for stored codes (states, verdicts, kinds, actions). English equals the
 #: code, so pages read the same as before for English readers.
 LABELS: dict[str, Any] = {
     # mention statuses
