@@ -168,16 +168,22 @@ def _percent(value: Any) -> str:
 
 
 _MESSAGE_KEY = re.compile(r"message|suggestion")
+#: pack words that messages quote: the language rule's names ("The customer wrote in Spanish")
+_QUOTED_WORDS = "language_names"
 _PLACEHOLDER = re.compile(r"\{(\w+)(?:![rsa])?(?::[^{}]*)?\}")
 
 
 def _pack_nodes(node: yaml.Node, parent: str = "") -> Iterator[tuple[int, str]]:
-    """(line, text) of every message and suggestion in a composed pack document."""
+    """(line, text) of every message, suggestion and quoted word in a composed pack document."""
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
             name = str(key.value)
             if isinstance(value, yaml.ScalarNode):
-                if _MESSAGE_KEY.search(name) or _MESSAGE_KEY.search(parent):
+                if (
+                    _MESSAGE_KEY.search(name)
+                    or _MESSAGE_KEY.search(parent)
+                    or parent == _QUOTED_WORDS
+                ):
                     yield value.start_mark.line + 1, str(value.value)
             else:
                 yield from _pack_nodes(value, name)
@@ -259,9 +265,36 @@ def pack_text(text: str | None) -> str:
     return text
 
 
+@lru_cache(maxsize=1)
+def _quoted_words() -> frozenset[str]:
+    """The shipped pack's words that messages quote and the catalogue translates."""
+    spec = yaml.safe_load(Path(policies.DEFAULT_PACK).read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == _QUOTED_WORDS and isinstance(value, dict):
+                    found.update(str(v) for v in value.values())
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(spec)
+    return frozenset(found)
+
+
 def _refill(target: str, template: str, m: re.Match[str]) -> str:
-    """``target`` with each placeholder replaced by the words the engine put in ``template``'s."""
-    values = {ph.group(0): m.group(f"p{i}") for i, ph in enumerate(_PLACEHOLDER.finditer(template))}
+    """``target`` with each placeholder replaced by the words the engine put in ``template``'s
+    (a quoted pack word, such as a language's name, in the reader's language too)."""
+    values = {}
+    for i, ph in enumerate(_PLACEHOLDER.finditer(template)):
+        value = m.group(f"p{i}")
+        if value in _quoted_words():
+            value = _gettext_pack(value) or value
+        values[ph.group(0)] = value
     return _PLACEHOLDER.sub(lambda ph: values.get(ph.group(0), ph.group(0)), target)
 
 

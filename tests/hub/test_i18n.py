@@ -232,6 +232,12 @@ def test_pack_messages_are_translated_when_shown(app: Any) -> None:
         assert i18n.pack_text(suggestion) == "Quítalo y pasa la conversación a mensajes directos."
         assert "3 de tus últimas 5 publicaciones (60%)" in i18n.pack_text(mix)
         assert "1 de cada 4 (25%)" in i18n.pack_text(mix)
+        # a language's name the rule quotes is the reader's word for it too
+        wrote = "The customer wrote in Spanish but this reply is in English. "
+        assert i18n.pack_text(wrote + "Answer in their language.") == (
+            "El cliente escribió en español, pero esta respuesta está en inglés. "
+            "Responde en su idioma."
+        )
         # an admin-edited message the catalogue doesn't know is shown as it is
         assert i18n.pack_text("Our own words ('damn').") == "Our own words ('damn')."
     with app.test_request_context(headers={"Accept-Language": "zh-CN,zh;q=0.9"}):
