@@ -462,12 +462,8 @@ def create_draft(
     try:
         pack = policies.load_pack(source)
     except Exception as exc:  # rule factories raise ValueError, KeyError, re.error, TypeError...
-        raise PackError(
-            _(
-                "The edited pack does not compile: %(error)s",
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        ) from exc
+        error = f"{type(exc).__name__}: {exc}"
+        raise PackError(_("The edited pack does not compile: %(error)s", error=error)) from exc
     unsafe = _pattern_errors(pack, edited, _budget(budget_ms))
     if unsafe:
         raise PackError(_("Please correct the marked fields."), unsafe)
@@ -646,7 +642,8 @@ def _unsafe_to_activate(row: PolicyPackVersion, budget_ms: float) -> str | None:
     try:
         pack = policies.load_pack(row.yaml)
     except Exception as exc:  # noqa: BLE001 - a version written by hand may not compile
-        return _("This version does not compile: %(error)s", error=f"{type(exc).__name__}: {exc}")
+        error = f"{type(exc).__name__}: {exc}"
+        return _("This version does not compile: %(error)s", error=error)
     problems = pattern_problems(pack, budget_ms)
     if not problems:
         return None

@@ -258,7 +258,7 @@ def test_connection(app: Flask, account: PlatformAccount) -> tuple[bool, str]:
         if exc.reset_at:
             return False, _(
                 "The platform asks us to wait until %(time)s UTC: %(error)s.",
-                time=f"{exc.reset_at:%H:%M}",
+                time=exc.reset_at.strftime("%H:%M"),
                 error=_plain(exc),
             )
         return False, _("The platform asks us to wait: %(error)s.", error=_plain(exc))

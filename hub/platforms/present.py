@@ -78,7 +78,7 @@ def account_statuses(session: Session, now: datetime | None = None) -> list[Acco
             budget = _(
                 "%(left)s until %(time)s UTC",
                 left=a.budget_remaining,
-                time=f"{a.budget_reset_at:%H:%M}",
+                time=a.budget_reset_at.strftime("%H:%M"),
             )
         else:
             budget = _("%(left)s (window over)", left=a.budget_remaining)

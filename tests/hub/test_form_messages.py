@@ -104,3 +104,13 @@ def test_the_message_is_in_the_readers_language(app: Any, make_staff: Any, login
     login(client, make_staff("compliance"))
     resp = client.post("/audit/holds", data={}, headers={"Accept-Language": "es"})
     assert "Di por qué se retienen los registros" in html.unescape(resp.text)
+
+
+def test_a_connector_message_is_in_the_readers_language_too(client: Any) -> None:
+    resp = client.post(
+        "/sandbox/post",
+        data={"handle": "dana_k", "text": "x" * 600},
+        headers={"Accept-Language": "zh-CN"},
+        follow_redirects=True,
+    )
+    assert "帖子最多 500 个字符。" in resp.text

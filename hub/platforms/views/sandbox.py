@@ -51,7 +51,7 @@ def post() -> Any:
     reply_to = parse_id(raw_reply_to)
     try:
         if raw_reply_to and reply_to is None:
-            raise SandboxError(_("The post you are replying to does not exist."))
+            raise SandboxError("The post you are replying to does not exist.")
         row = _store().create_post(
             request.form.get("handle", ""),
             request.form.get("text", ""),
@@ -60,7 +60,7 @@ def post() -> Any:
             reserved=[_brand(), *account_handles(get_session(), SandboxConnector.platform)],
         )
     except SandboxError as exc:
-        flash(str(exc), "error")
+        flash(_(exc.template, **exc.params), "error")
         return redirect(
             request.referrer
             if request.referrer and request.referrer.startswith(request.host_url)
