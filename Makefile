@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: train-culture run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots clean
+.PHONY: train-culture run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -88,6 +88,15 @@ train-culture: install
 ## Refit the shipped G3 model from ../shared/data/tweeteval (scikit-learn; see policies/models/).
 train-offensive: install
 	$(BIN)/python bench/train_offensive.py
+
+## Re-extract the UI's strings, merge them into the es and zh catalogues, compile the .mo files.
+# New or changed strings arrive untranslated (or fuzzy): translate them in the .po files, then
+# run this again; tests/hub/test_i18n.py fails until every string is translated.
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location=file --sort-output \
+	  --omit-header -w 100 -o hub/translations/messages.pot .
+	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations --ignore-obsolete -w 100
+	$(BIN)/pybabel compile -d hub/translations --statistics
 
 ## Refresh the README's screenshots (tests/e2e/screenshots); ordinary test runs write elsewhere.
 screenshots: install chromium

@@ -105,8 +105,22 @@ def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def N_(message: str) -> str:
+    """Mark a message for the hub's catalogue (Babel extracts ``N_``); the hub translates it
+    when it shows the error (this library never imports hub)."""
+    return message
+
+
 class SandboxError(ValueError):
-    """Bad input to the sandbox; the message is for the person who typed it."""
+    """Bad input to the sandbox; the message is for the person who typed it.
+
+    ``template`` is the message with %-style ``params`` still apart, so the page that shows it
+    can translate it (``str(exc)`` is the English text)."""
+
+    def __init__(self, template: str, **params: object) -> None:
+        super().__init__(template % params if params else template)
+        self.template = template
+        self.params = params
 
 
 class SandboxStore:
@@ -147,21 +161,29 @@ class SandboxStore:
         """
         author = author.strip().lstrip("@")
         if _BIDI_CONTROLS.intersection(display_name):
-            raise SandboxError("A display name cannot contain text-direction controls.")
+            raise SandboxError(N_("A display name cannot contain text-direction controls."))
         keys = {name_key(r) for r in reserved} - {""}
-        for name, what in ((author, "handle"), (display_name, "display name")):
-            if name_key(name) in keys:
-                raise SandboxError(
-                    f"That {what} reads like the brand's own account, which only the brand "
+        if name_key(author) in keys:
+            raise SandboxError(
+                N_(
+                    "That handle reads like the brand's own account, which only the brand "
                     "posts from; pick a name of your own."
                 )
+            )
+        if name_key(display_name) in keys:
+            raise SandboxError(
+                N_(
+                    "That display name reads like the brand's own account, which only the brand "
+                    "posts from; pick a name of your own."
+                )
+            )
         if not HANDLE_RE.fullmatch(author):
-            raise SandboxError("A handle is 1–30 letters, digits or underscores.")
+            raise SandboxError(N_("A handle is 1–30 letters, digits or underscores."))
         text = text.strip()
         if not text:
-            raise SandboxError("The post is empty.")
+            raise SandboxError(N_("The post is empty."))
         if len(text) > MAX_LENGTH:
-            raise SandboxError(f"Posts are at most {MAX_LENGTH} characters.")
+            raise SandboxError(N_("Posts are at most %(max)s characters."), max=MAX_LENGTH)
         with self.engine.begin() as conn:
             root_id = None
             if reply_to is not None:
@@ -169,7 +191,7 @@ class SandboxStore:
                     conn.execute(select(posts).where(posts.c.id == reply_to)).mappings().first()
                 )
                 if parent is None:
-                    raise SandboxError("The post you are replying to does not exist.")
+                    raise SandboxError(N_("The post you are replying to does not exist."))
                 root_id = parent["root_id"] or parent["id"]
             row = {
                 "author": author,

@@ -18,6 +18,8 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter, Map
 
+from hub.i18n import _
+
 #: the largest value of PostgreSQL's ``integer`` (the hub's ``Integer`` primary keys)
 MAX_ID = 2**31 - 1
 #: the largest value of ``bigint`` (the ``BigInteger`` keys: mentions, audit events)
@@ -41,7 +43,7 @@ class IdConverter(IntegerConverter):
         # path also has a GET rule, a POST with a too-large id would come back as a 405.
         ident = parse_id(value, big=self.max_id == MAX_BIG_ID)
         if ident is None:
-            raise NotFound("There is no such item (that is not an id this hub gives out).")
+            raise NotFound(_("There is no such item (that is not an id this hub gives out)."))
         return ident
 
 

@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from hub.i18n import lazy_gettext
+
 
 def utcnow() -> datetime:
     """Timezone-aware now in UTC."""
@@ -54,11 +56,12 @@ class Base(DeclarativeBase):
 
 
 ROLES = ("employee", "manager", "compliance", "admin")
+#: each role's name as the UI shows it, in the reader's language
 ROLE_LABELS = {
-    "employee": "Employee",
-    "manager": "Community manager",
-    "compliance": "Compliance officer",
-    "admin": "Admin",
+    "employee": lazy_gettext("Employee"),
+    "manager": lazy_gettext("Community manager"),
+    "compliance": lazy_gettext("Compliance officer"),
+    "admin": lazy_gettext("Admin"),
 }
 
 

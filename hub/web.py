@@ -13,7 +13,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from hub import audit, db
 from hub.errors import UserError
-from hub.models import MentionStatus, OutboundState, PackState
+from hub.i18n import _
+from hub.models import ROLE_LABELS, MentionStatus, OutboundState, PackState
 
 
 def _error_page(code: int, message: str) -> Any:
@@ -32,7 +33,7 @@ def register_error_handlers(app: Flask) -> None:
     def _csrf(e: CSRFError) -> Any:
         db.discard()
         return _error_page(
-            400, "The form expired or was not sent from the hub. Reload the page and try again."
+            400, _("The form expired or was not sent from the hub. Reload the page and try again.")
         )
 
     @app.errorhandler(RequestEntityTooLarge)
@@ -41,8 +42,10 @@ def register_error_handlers(app: Flask) -> None:
         limit = current_app.config["MAX_CONTENT_LENGTH"]
         return _error_page(
             413,
-            f"That was more than the hub accepts in one request ({_size(limit)}). "
-            "Send less at once.",
+            _(
+                "That was more than the hub accepts in one request (%(size)s). Send less at once.",
+                size=_size(limit),
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -56,13 +59,15 @@ def register_error_handlers(app: Flask) -> None:
         app.logger.exception("unhandled error")
         return _error_page(
             500,
-            "Something went wrong on our side; nothing you typed was lost. Go back and try again.",
+            _(
+                "Something went wrong on our side; nothing you typed was lost. Go back and try again."  # noqa: E501
+            ),
         )
 
 
 def _size(n: int | None) -> str:
     if not n:
-        return "no limit"
+        return _("no limit")
     return f"{n / 1024 / 1024:g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} KB"
 
 
@@ -122,11 +127,13 @@ def trust_proxies(app: Flask) -> None:
 
 
 def register_template_globals(app: Flask) -> None:
-    """Make the state enums available to every template, and ``people_named(events)``: the
-    names of the people a history refers to (so history lines show names, not ids)."""
+    """Make the state enums and the role names available to every template, and
+    ``people_named(events)``: the names of the people a history refers to (so history lines
+    show names, not ids)."""
     app.jinja_env.globals.update(
         MentionStatus=MentionStatus,
         OutboundState=OutboundState,
         PackState=PackState,
         people_named=lambda events: audit.people_named(db.get_session(), list(events)),
+        ROLE_LABELS=ROLE_LABELS,
     )

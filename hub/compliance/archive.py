@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import event_digest, record_event
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import AuditEvent, OutboundItem, PolicyDecision, ReviewAction, Staff, utcnow
 from hub.spreadsheet import SafeWriter, restore_cell
 
@@ -314,12 +315,12 @@ def export_archive(
     manifest's SHA-256) once the file is complete.
     """
     if start is not None and end is not None and end <= start:
-        raise ArchiveError("The period must end after it starts.")
+        raise ArchiveError(_("The period must end after it starts."))
     employee = None
     if employee_id is not None:
         employee = session.get(Staff, employee_id)
         if employee is None:
-            raise ArchiveError("That employee does not exist.")
+            raise ArchiveError(_("That employee does not exist."))
     files: list[dict[str, Any]] = []
     rows_per_table: dict[str, int] = {}
     chain = _ChainCheck()

@@ -38,6 +38,7 @@ import policies
 from hub.audit import record_event
 from hub.compliance.config import SETTINGS
 from hub.errors import UserError
+from hub.i18n import _, ngettext
 from hub.models import PackState, PolicyPackVersion, Staff, utcnow
 from policies import DEFAULT_PACK, iter_examples, run_pack_examples
 
@@ -131,7 +132,7 @@ def load_spec(source: str) -> dict[str, Any]:
     """Parse pack YAML (same result as yaml.safe_load)."""
     spec = yaml.load(source, Loader=_Loader)  # noqa: S506 - a safe loader
     if not isinstance(spec, dict):
-        raise PackError("A rule pack is a YAML mapping.")
+        raise PackError(_("A rule pack is a YAML mapping."))
     return spec
 
 
@@ -187,6 +188,10 @@ def current_base(session: Session) -> Base:
 # --------------------------------------------------------------------------- editable fields
 
 
+#: regex syntax that a plain word list entry never has: \\b \\d \\s (?: [..] {n}
+_REGEX_HINT = re.compile(r"\\[bBdDsSwW]|\(\?|\[[^\]]+\]|\{\d")
+
+
 @dataclass(frozen=True)
 class PackField:
     """One editable value of a rule or of the mix settings: a word list or a number."""
@@ -210,6 +215,12 @@ class PackField:
     def entries(self) -> list[str]:
         """A list's entries as the engine reads them, cleaned as an edit would clean them."""
         return clean_entries(str(v) for v in self.value) if self.kind == "list" else []
+
+    @property
+    def shown(self) -> list[tuple[str, bool]]:
+        """Each entry with whether it reads as a regular expression (the policy page shows
+        those behind a "show pattern" toggle so the word lists stay readable)."""
+        return [(e, e.startswith("re:") or bool(_REGEX_HINT.search(e))) for e in self.entries]
 
     @property
     def probability(self) -> bool:
@@ -318,33 +329,46 @@ def _parse(f: PackField, raw: str) -> Any:
     if f.kind == "list":
         entries = clean_entries(raw.splitlines())
         if len(entries) > MAX_ENTRIES:
-            raise PackError(f"At most {MAX_ENTRIES} entries ({len(entries)} given).")
+            raise PackError(
+                _("At most %(max)s entries (%(num)s given).", max=MAX_ENTRIES, num=len(entries))
+            )
         for entry in entries:
             if len(entry) > MAX_ENTRY_CHARS:
                 raise PackError(
-                    f"Entries are at most {MAX_ENTRY_CHARS} characters: '{entry[:40]}…' is "
-                    f"{len(entry)}."
+                    _(
+                        "Entries are at most %(max)s characters: '%(entry)s…' is %(num)s.",
+                        max=MAX_ENTRY_CHARS,
+                        entry=entry[:40],
+                        num=len(entry),
+                    )
                 )
             if _control_chars(entry, "\t"):
-                raise PackError(f"'{entry[:40]}' contains a control character.")
+                raise PackError(_("'%(entry)s' contains a control character.", entry=entry[:40]))
         return entries
     raw = raw.strip()
     if not raw:
-        raise PackError("Enter a number.")
+        raise PackError(_("Enter a number."))
     if f.integer:
         if not re.fullmatch(r"[+-]?\d{1,12}", raw):
-            raise PackError(f"'{raw[:40]}' is not a whole number.")
+            raise PackError(_("'%(value)s' is not a whole number.", value=raw[:40]))
         number: int | float = int(raw)
     else:
         try:
             number = float(raw)
         except ValueError:
-            raise PackError(f"'{raw[:40]}' is not a number.") from None
+            raise PackError(_("'%(value)s' is not a number.", value=raw[:40])) from None
         if not math.isfinite(number):
-            raise PackError("Enter a finite number.")
+            raise PackError(_("Enter a finite number."))
     if not f.minimum <= number <= f.maximum:
-        what = " (a share or probability)" if f.probability else ""
-        raise PackError(f"Must be between {f.minimum:g} and {f.maximum:g}{what}; got {raw[:40]}.")
+        bounds = {"min": f"{f.minimum:g}", "max": f"{f.maximum:g}", "value": raw[:40]}
+        if f.probability:
+            raise PackError(
+                _(
+                    "Must be between %(min)s and %(max)s (a share or probability); got %(value)s.",
+                    **bounds,
+                )
+            )
+        raise PackError(_("Must be between %(min)s and %(max)s; got %(value)s.", **bounds))
     return number
 
 
@@ -409,17 +433,20 @@ def create_draft(
     errors: dict[str, str] = {}
     if edit.base_version != base.version:
         raise PackError(
-            "The active pack changed while you were editing (it is now "
-            f"{base.version[:10]}). Nothing was saved: make your change again on the current pack.",
+            _(
+                "The active pack changed while you were editing (it is now %(version)s). Nothing "
+                "was saved: make your change again on the current pack.",
+                version=base.version[:10],
+            ),
             status=409,
         )
     note = edit.note.strip()
     if not note:
-        errors["note"] = "Say why you are making this change."
+        errors["note"] = _("Say why you are making this change.")
     elif len(note) > MAX_NOTE_CHARS:
-        errors["note"] = f"The note is at most {MAX_NOTE_CHARS} characters."
+        errors["note"] = _("The note is at most %(max)s characters.", max=MAX_NOTE_CHARS)
     elif _control_chars(note, "\t\r\n"):
-        errors["note"] = "The note contains a control character."
+        errors["note"] = _("The note contains a control character.")
     new_spec = copy.deepcopy(base.spec)
     changes = []
     edited: list[tuple[PackField, Any]] = []
@@ -437,17 +464,18 @@ def create_draft(
             changes.append(_change(f, value))
             edited.append((f, value))
     if errors:
-        raise PackError("Please correct the marked fields.", errors)
+        raise PackError(_("Please correct the marked fields."), errors)
     if not changes:
-        raise PackError("Nothing changed: edit a list or a number first.")
+        raise PackError(_("Nothing changed: edit a list or a number first."))
     source = dump_spec(new_spec)
     try:
         pack = policies.load_pack(source)
     except Exception as exc:  # rule factories raise ValueError, KeyError, re.error, TypeError...
-        raise PackError(f"The edited pack does not compile: {type(exc).__name__}: {exc}") from exc
+        error = f"{type(exc).__name__}: {exc}"
+        raise PackError(_("The edited pack does not compile: %(error)s", error=error)) from exc
     unsafe = _pattern_errors(pack, edited, _budget(budget_ms))
     if unsafe:
-        raise PackError("Please correct the marked fields.", unsafe)
+        raise PackError(_("Please correct the marked fields."), unsafe)
     row = PolicyPackVersion(
         version=pack.version,
         yaml=source,
@@ -504,9 +532,12 @@ def _pattern_errors(
     for problem in pattern_problems(pack, budget_ms):
         f = next((f for f, value in edited if _holds(f, value, problem.pattern)), None)
         if f is None:
-            errors.setdefault("", f"In {problem.pattern.owner}: {problem.message}")
+            errors.setdefault(
+                "",
+                _("In %(rule)s: %(problem)s", rule=problem.pattern.owner, problem=problem.message),
+            )
         else:
-            errors.setdefault(f.name, f"{f.label}: {problem.message}")
+            errors.setdefault(f.name, f"{f.label}: {problem.message}")  # label: the pack's key
     return errors
 
 
@@ -547,7 +578,7 @@ def run_examples(
             )
         # the patterns first: one that backtracks exponentially would hang the examples
         unsafe = _problem_rows(pattern_problems(pack, budget))
-        total = sum(1 for _ in iter_examples(pack))
+        total = sum(1 for _example in iter_examples(pack))
         failures = run_pack_examples(pack) if not unsafe else []
     except Exception as exc:  # a version that no longer compiles or whose rule crashes
         result["error"] = f"{type(exc).__name__}: {exc}"
@@ -584,27 +615,33 @@ def activation_problem(row: PolicyPackVersion, active: PolicyPackVersion | None)
     """Why this version may not be activated now, or None."""
     res = row.examples or {}
     if row.state == PackState.ACTIVE:
-        return "This version is already active."
+        return _("This version is already active.")
     if res.get("version") != row.version:
-        return "Run the examples on this version first: activation needs a passing run."
+        return _("Run the examples on this version first: activation needs a passing run.")
     if res.get("error"):
-        return f"The examples could not run on this version ({res['error']})."
+        return _("The examples could not run on this version (%(error)s).", error=res["error"])
     if res.get("patterns"):
-        n = len(res["patterns"])
-        return (
-            f"{n} regular expression{'s' if n != 1 else ''} of this version could freeze every "
-            "check; fix them first."
+        return ngettext(
+            "%(num)s regular expression of this version could freeze every check; fix it first.",
+            "%(num)s regular expressions of this version could freeze every check; fix them first.",
+            len(res["patterns"]),
         )
     if res.get("failed"):
-        return f"{len(res['failed'])} of the pack's examples fail on this version; fix them first."
+        return _(
+            "%(num)s of the pack's examples fail on this version; fix them first.",
+            num=len(res["failed"]),
+        )
     if not res.get("total"):
-        return "This pack has no examples, so nothing shows it works; add examples first."
+        return _("This pack has no examples, so nothing shows it works; add examples first.")
     if row.state == PackState.DRAFT and row.parent_id != (active.id if active else None):
-        was = f"version #{row.parent_id}" if row.parent_id else "the shipped default"
-        now = f"version #{active.id}" if active else "the shipped default"
-        return (
-            f"This draft was edited from {was}, but the active pack is now {now}; activating it "
-            "would undo the changes made since. Make the edit again on the current pack."
+        shipped = _("the shipped default")
+        was = _("version #%(id)s", id=row.parent_id) if row.parent_id else shipped
+        now = _("version #%(id)s", id=active.id) if active else shipped
+        return _(
+            "This draft was edited from %(was)s, but the active pack is now %(now)s; activating "
+            "it would undo the changes made since. Make the edit again on the current pack.",
+            was=was,
+            now=now,
         )
     return None
 
@@ -614,13 +651,24 @@ def _unsafe_to_activate(row: PolicyPackVersion, budget_ms: float) -> str | None:
     try:
         pack = policies.load_pack(row.yaml)
     except Exception as exc:  # noqa: BLE001 - a version written by hand may not compile
-        return f"This version does not compile: {type(exc).__name__}: {exc}"
+        error = f"{type(exc).__name__}: {exc}"
+        return _("This version does not compile: %(error)s", error=error)
     problems = pattern_problems(pack, budget_ms)
     if not problems:
         return None
     first = problems[0]
-    more = f" ({len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"This version cannot be activated: in {first.pattern.owner}, {first.message}{more}"
+    if len(problems) > 1:
+        return _(
+            "This version cannot be activated: in %(rule)s, %(problem)s (%(num)s more)",
+            rule=first.pattern.owner,
+            problem=first.message,
+            num=len(problems) - 1,
+        )
+    return _(
+        "This version cannot be activated: in %(rule)s, %(problem)s",
+        rule=first.pattern.owner,
+        problem=first.message,
+    )
 
 
 def _lock(session: Session) -> None:
@@ -658,7 +706,7 @@ def activate_version(
     )
     if done.rowcount != 1:  # type: ignore[attr-defined]
         raise PackError(
-            "This version changed while activating it; reload and try again.", status=409
+            _("This version changed while activating it; reload and try again."), status=409
         )
     session.refresh(row)
     record_event(
@@ -679,13 +727,16 @@ def revert_to_default(session: Session, actor_id: int | None, note: str) -> Poli
     """Retire the active version so the shipped default applies again (audited)."""
     note = note.strip()
     if not note:
-        raise PackError("Say why you are returning to the shipped default.", {"note": "Required."})
+        message = _("Say why you are returning to the shipped default.")
+        raise PackError(message, {"note": message})
     if len(note) > MAX_NOTE_CHARS or _control_chars(note, "\t\r\n"):
-        raise PackError(f"The note is at most {MAX_NOTE_CHARS} characters of plain text.")
+        raise PackError(
+            _("The note is at most %(max)s characters of plain text.", max=MAX_NOTE_CHARS)
+        )
     _lock(session)
     active = active_version(session)
     if active is None:
-        raise PackError("The shipped default is already active.", status=409)
+        raise PackError(_("The shipped default is already active."), status=409)
     active.state = PackState.RETIRED.value
     session.flush()
     record_event(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from hub.compliance.reports import VERDICTS, Table
+from hub.i18n import _, label
 
 
 @dataclass(frozen=True)
@@ -40,13 +41,13 @@ def trend_chart(
     width: int = 860,
     height: int = 240,
     series: Sequence[str] = VERDICTS,
-    what: str = "Decisions",
+    what: str | None = None,
 ) -> Chart:
     """Stacked bars (one per day, one segment per series) scaled to the busiest day.
 
     ``table`` rows are (day, one count per series, total); a bar's ``verdict`` is its series
     name (the CSS class that colours it), its label names the series by its column heading.
-    ``what`` names the counted things in the summary.
+    ``what`` names the counted things in the summary (default: decisions).
     """
     left, top, bottom = 44, 10, height - 24
     days = table.rows
@@ -64,15 +65,23 @@ def trend_chart(
                 continue
             h = n * scale
             y -= h
-            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {table.columns[1 + j]}"))
+            name = label(verdict) if verdict in VERDICTS else table.columns[1 + j]
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {name}"))
     label_every = max(1, len(days) // 8)
     ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
     total = sum(r[-1] for r in days)
     summary = (
-        f"{what} per day from {days[0][0]} to {days[-1][0]}: {total} in all, "
-        f"at most {max_total} on one day."
+        _(
+            "%(what)s per day from %(start)s to %(end)s: %(total)s in all, "
+            "at most %(max)s on one day.",
+            what=what or _("Decisions"),
+            start=days[0][0],
+            end=days[-1][0],
+            total=total,
+            max=max_total,
+        )
         if days
-        else "No days in the period."
+        else _("No days in the period.")
     )
     return Chart(width, height, top, bottom, left, max_total, bars, ticks, summary)
 
@@ -84,9 +93,9 @@ def format_wait(seconds: int) -> str:
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
-        return f"{days} d {hours} h"
+        return _("%(days)s d %(hours)s h", days=days, hours=hours)
     if hours:
-        return f"{hours} h {minutes} min"
+        return _("%(hours)s h %(minutes)s min", hours=hours, minutes=minutes)
     if minutes:
-        return f"{minutes} min"
-    return f"{secs} s"
+        return _("%(minutes)s min", minutes=minutes)
+    return _("%(seconds)s s", seconds=secs)

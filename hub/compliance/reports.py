@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, aliased
 from hub.compliance.packs import active_pack
 from hub.db import job_session
 from hub.errors import UserError
+from hub.i18n import _, format_percent, label
 from hub.ids import parse_id
 from hub.models import (
     DailySummary,
@@ -104,12 +105,18 @@ class ReportFilter:
 
 def _parse_date(text: str, name: str, errors: list[str]) -> date | None:
     if not _DATE_RE.fullmatch(text):
-        errors.append(f"'{name}' must be a date written YYYY-MM-DD (got '{text[:20]}').")
+        errors.append(
+            _(
+                "'%(field)s' must be a date written YYYY-MM-DD (got '%(value)s').",
+                field=name,
+                value=text[:20],
+            )
+        )
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        errors.append(f"'{name}' is not a real date: {text}.")
+        errors.append(_("'%(field)s' is not a real date: %(value)s.", field=name, value=text))
         return None
 
 
@@ -131,24 +138,28 @@ def parse_filter(args: Mapping[str, str], today: date) -> ReportFilter:
         elif end is not None:
             start = end - timedelta(days=DEFAULT_DAYS - 1)
         if start and end and start > end:
-            errors.append(f"The period starts ({start}) after it ends ({end}).")
+            errors.append(
+                _("The period starts (%(start)s) after it ends (%(end)s).", start=start, end=end)
+            )
         elif start and end and (end - start).days + 1 > MAX_DAYS:
-            errors.append(f"A report covers at most {MAX_DAYS} days.")
+            errors.append(_("A report covers at most %(max)s days.", max=MAX_DAYS))
     else:
         if raw_days and raw_days not in {str(p) for p in PRESETS}:
-            errors.append(f"'days' must be one of {', '.join(map(str, PRESETS))}.")
+            errors.append(
+                _("'days' must be one of %(choices)s.", choices=", ".join(map(str, PRESETS)))
+            )
         preset = next((p for p in PRESETS if str(p) == raw_days), DEFAULT_DAYS)
         end = today
         start = today - timedelta(days=preset - 1)
     platform = (args.get("platform") or "").strip() or None
     if platform is not None and not _PLATFORM_RE.fullmatch(platform):
-        errors.append("'platform' must be a platform name such as x, bluesky or sandbox.")
+        errors.append(_("'platform' must be a platform name such as x, bluesky or sandbox."))
     raw_team = (args.get("team") or "").strip()
     team_id = None
     if raw_team:
         team_id = parse_id(raw_team)
         if team_id is None:
-            errors.append("'team' must be a team id.")
+            errors.append(_("'team' must be a team id."))
     if errors:
         raise ReportInputError(errors)
     assert start is not None and end is not None
@@ -267,13 +278,15 @@ def _decision_cube(
 def verdict_table(session: Session, f: ReportFilter) -> Table:
     """Decisions per verdict over the period, with each verdict's share."""
     counts: dict[str, int] = {}
-    for *_, verdict, n in _decision_cube(session, f):
+    for *_keys, verdict, n in _decision_cube(session, f):
         counts[verdict] = counts.get(verdict, 0) + n
     total = sum(counts.values())
     order = list(VERDICTS) + sorted(set(counts) - set(VERDICTS))
     rows = [(v, counts.get(v, 0), _pct(counts.get(v, 0), total)) for v in order]
     rows.append(("total", total, _pct(total, total)))
-    return Table("verdicts", "Decisions by verdict", ("verdict", "decisions", "share %"), rows)
+    return Table(
+        "verdicts", _("Decisions by verdict"), (_("verdict"), _("decisions"), _("share %")), rows
+    )
 
 
 def guideline_table(session: Session, f: ReportFilter) -> Table:
@@ -295,8 +308,8 @@ def guideline_table(session: Session, f: ReportFilter) -> Table:
     )
     return Table(
         "guidelines",
-        "Findings by guideline",
-        ("guideline", "severity", "findings", "decisions"),
+        _("Findings by guideline"),
+        (_("guideline"), _("severity"), _("findings"), _("decisions")),
         rows,
     )
 
@@ -313,7 +326,8 @@ def _breakdown(session: Session, f: ReportFilter, dim: int) -> list[tuple[Any, i
     return [(k, *v) for k, v in sums.items()]  # type: ignore[misc]
 
 
-_BREAKDOWN_COLUMNS = ("decisions", "warn", "review", "block", "block rate %")
+def _breakdown_columns() -> tuple[str, ...]:
+    return (_("decisions"), label("warn"), label("review"), label("block"), _("block rate %"))
 
 
 def _breakdown_rows(
@@ -329,8 +343,8 @@ def employee_table(session: Session, f: ReportFilter) -> Table:
     names = _staff_names(session, [c[0] for c in counts])
     return Table(
         "employees",
-        "By employee",
-        ("employee", *_BREAKDOWN_COLUMNS),
+        _("By employee"),
+        (_("employee"), *_breakdown_columns()),
         _breakdown_rows(counts, names),
     )
 
@@ -340,14 +354,19 @@ def team_table(session: Session, f: ReportFilter) -> Table:
     counts = _breakdown(session, f, 1)
     names: dict[Any, str] = dict(session.execute(select(Team.id, Team.name)).all())
     names[None] = "(no team)"
-    return Table("teams", "By team", ("team", *_BREAKDOWN_COLUMNS), _breakdown_rows(counts, names))
+    return Table(
+        "teams", _("By team"), (_("team"), *_breakdown_columns()), _breakdown_rows(counts, names)
+    )
 
 
 def platform_table(session: Session, f: ReportFilter) -> Table:
     """The same counts per platform."""
     counts = _breakdown(session, f, 2)
     return Table(
-        "platforms", "By platform", ("platform", *_BREAKDOWN_COLUMNS), _breakdown_rows(counts, {})
+        "platforms",
+        _("By platform"),
+        (_("platform"), *_breakdown_columns()),
+        _breakdown_rows(counts, {}),
     )
 
 
@@ -374,7 +393,9 @@ def trend_table(session: Session, f: ReportFilter) -> Table:
         counts = per_day.get(key, {})
         cells = [counts.get(v, 0) for v in VERDICTS]
         rows.append((key, *cells, sum(counts.values())))
-    return Table("trend", "Decisions per day", ("day", *VERDICTS, "total"), rows)
+    return Table(
+        "trend", _("Decisions per day"), (_("day"), *map(label, VERDICTS), _("total")), rows
+    )
 
 
 # --- findings --------------------------------------------------------------------------------
@@ -403,10 +424,10 @@ def top_findings_table(session: Session, f: ReportFilter) -> Table:
         padded = examples + [""] * (EXAMPLES_PER_FINDING - len(examples))
         rows.append((rule_id, guideline, int(n), *padded))
         extras.append({"examples": examples})
-    columns = ("rule", "guideline", "findings") + tuple(
-        f"example {i + 1}" for i in range(EXAMPLES_PER_FINDING)
+    columns = (_("rule"), _("guideline"), _("findings")) + tuple(
+        _("example %(num)s", num=i + 1) for i in range(EXAMPLES_PER_FINDING)
     )
-    return Table("top_findings", "Top findings", columns, rows, extras)
+    return Table("top_findings", _("Top findings"), columns, rows, extras)
 
 
 def _examples(session: Session, f: ReportFilter, rule_id: str) -> list[str]:
@@ -475,8 +496,8 @@ def mix_table(session: Session, f: ReportFilter) -> Table:
     rows.sort(key=lambda r: (-(r[3] or 0.0), -r[1], r[0]))
     return Table(
         "mix",
-        f"Content mix per employee (limit {float(limit) * 100:.0f}% product)",
-        ("employee", "posts", "product posts", "product share %", "flag"),
+        _("Content mix per employee (limit %(limit)s product)", limit=format_percent(float(limit))),
+        (_("employee"), _("posts"), _("product posts"), _("product share %"), _("flag")),
         rows,
     )
 
@@ -553,8 +574,8 @@ def review_time_table(session: Session, f: ReportFilter) -> Table:
     ]
     return Table(
         "review_time",
-        "Time in review",
-        ("day", "reviews ended", "median wait (min)", "p90 wait (min)"),
+        _("Time in review"),
+        (_("day"), _("reviews ended"), _("median wait (min)"), _("p90 wait (min)")),
         rows,
     )
 
@@ -584,8 +605,8 @@ def overrides_table(session: Session, f: ReportFilter) -> Table:
     rows = [(at, rev, auth, reason or "", item) for at, rev, auth, reason, item in result]
     return Table(
         "overrides",
-        "Overridden blocks",
-        ("when (UTC)", "reviewer", "author", "reason", "item"),
+        _("Overridden blocks"),
+        (_("when (UTC)"), _("reviewer"), _("author"), _("reason"), _("item")),
         rows,
         [{"item_id": r[4]} for r in rows],
     )

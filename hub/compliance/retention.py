@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from hub.audit import ANCHOR_KEY, record_event, verify_chain
 from hub.db import job_session
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import (
     AuditEvent,
     DecisionFinding,
@@ -73,10 +74,14 @@ def set_retention_years(session: Session, raw: object, actor_id: int | None) -> 
     try:
         years = int(str(raw).strip())
     except ValueError:
-        raise RetentionError("The retention period is a whole number of years.") from None
+        raise RetentionError(_("The retention period is a whole number of years.")) from None
     if not MIN_YEARS <= years <= MAX_YEARS:
         raise RetentionError(
-            f"The retention period must be between {MIN_YEARS} and {MAX_YEARS} years."
+            _(
+                "The retention period must be between %(min)s and %(max)s years.",
+                min=MIN_YEARS,
+                max=MAX_YEARS,
+            )
         )
     if years != retention_years(session) or get_setting(session, YEARS_KEY) != years:
         set_setting(session, YEARS_KEY, years, actor_id)
@@ -110,15 +115,15 @@ def create_hold(session: Session, form: NewHold, actor_id: int | None) -> LegalH
     problems = []
     reason = form.reason.strip()
     if not reason:
-        problems.append("Say why the records are held (the matter or request).")
+        problems.append(_("Say why the records are held (the matter or request)."))
     if len(reason) > 2000:
-        problems.append("Keep the reason under 2,000 characters.")
+        problems.append(_("Keep the reason under 2,000 characters."))
     if form.staff_id is None and form.starts_at is None and form.ends_at is None:
-        problems.append("A hold needs an employee, a period, or both.")
+        problems.append(_("A hold needs an employee, a period, or both."))
     if form.staff_id is not None and session.get(Staff, form.staff_id) is None:
-        problems.append("That employee does not exist.")
+        problems.append(_("That employee does not exist."))
     if form.starts_at and form.ends_at and form.ends_at <= form.starts_at:
-        problems.append("The period must end after it starts.")
+        problems.append(_("The period must end after it starts."))
     if problems:
         raise RetentionError(" ".join(problems))
     hold = LegalHold(
@@ -149,9 +154,9 @@ def release_hold(session: Session, hold_id: int, actor_id: int | None) -> LegalH
     """Release an active hold (the row stays, with who released it and when)."""
     hold = session.get(LegalHold, hold_id)
     if hold is None:
-        raise RetentionError("That legal hold does not exist.")
+        raise RetentionError(_("That legal hold does not exist."))
     if hold.released_at is not None:
-        raise RetentionError("That legal hold was already released.")
+        raise RetentionError(_("That legal hold was already released."))
     hold.released_at = utcnow()
     hold.released_by = actor_id
     session.flush()

@@ -33,6 +33,7 @@ import policies
 from hub.audit import record_event
 from hub.compliance.packs import active_pack
 from hub.errors import Conflict, Forbidden, UserError
+from hub.i18n import _, label
 from hub.models import (
     DecisionFinding,
     OutboundItem,
@@ -375,15 +376,16 @@ def rule_choices(session: Session) -> list[Any]:
 def save_two_person_rules(session: Session, rule_ids: Iterable[str], actor: Staff) -> list[str]:
     """Store the rule ids needing two approvers; unknown ids are refused, nothing is saved."""
     if not actor.has_role("compliance"):
-        raise ReviewForbidden("Only compliance officers choose the two-person rules.")
+        raise ReviewForbidden(_("Only compliance officers choose the two-person rules."))
     known = {r.id for r in active_pack(session).rules}
     chosen = sorted({r.strip() for r in rule_ids if r.strip()})
     unknown = [r for r in chosen if r not in known]
     if unknown:
         raise ReviewError(
-            "The active policy pack has no rule "
-            + ", ".join(repr(u) for u in unknown)
-            + "; choose from the list."
+            _(
+                "The active policy pack has no rule %(rules)s; choose from the list.",
+                rules=", ".join(repr(u) for u in unknown),
+            )
         )
     if chosen != sorted(two_person_rules(session)):
         set_setting(session, TWO_PERSON_SETTING, chosen, actor.id)
@@ -421,7 +423,7 @@ def enter_review(
 def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
     """The item, locked for this transaction and freshly read, if this reviewer may act on it."""
     if not reviewer.has_role("compliance"):
-        raise ReviewForbidden("Only compliance officers review held drafts.")
+        raise ReviewForbidden(_("Only compliance officers review held drafts."))
     item = session.scalars(
         select(OutboundItem)
         .where(OutboundItem.id == item_id)
@@ -429,13 +431,18 @@ def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if item is None:
-        raise ReviewError("That item does not exist.")
+        raise ReviewError(_("That item does not exist."))
     if item.author_id == reviewer.id:
         raise ReviewForbidden(
-            "You wrote this draft, so someone else has to review it (separation of duties)."
+            _("You wrote this draft, so someone else has to review it (separation of duties).")
         )
     if item.state != OutboundState.IN_REVIEW:
-        raise ReviewConflict(f"This item is no longer waiting for review (it is {item.state}).")
+        raise ReviewConflict(
+            _(
+                "This item is no longer waiting for review (it is %(state)s).",
+                state=label(item.state),
+            )
+        )
     # the relationship may have been loaded earlier in this session: follow the fresh decision_id
     session.expire(item, ["decision"])
     return item
@@ -444,9 +451,18 @@ def _lock(session: Session, item_id: int, reviewer: Staff) -> OutboundItem:
 def _reason(raw: str, minimum: int, what: str) -> str:
     reason = raw.strip()
     if len(reason) < minimum:
-        raise ReviewError(f"{what} needs a written reason of at least {minimum} characters.")
+        if what == "override":
+            raise ReviewError(
+                _(
+                    "Overriding a block needs a written reason of at least %(min)s characters.",
+                    min=minimum,
+                )
+            )
+        raise ReviewError(
+            _("Rejecting needs a written reason of at least %(min)s characters.", min=minimum)
+        )
     if len(reason) > MAX_REASON:
-        raise ReviewError(f"Keep the reason under {MAX_REASON} characters.")
+        raise ReviewError(_("Keep the reason under %(max)s characters.", max=MAX_REASON))
     return reason
 
 
@@ -516,11 +532,11 @@ def _approve_locked(
 def _already_approved(session: Session, item: OutboundItem, reviewer: Staff) -> None:
     if reviewer.id in editors(session, item.id):
         raise ReviewForbidden(
-            "You edited this text, so someone else has to approve it (separation of duties)."
+            _("You edited this text, so someone else has to approve it (separation of duties).")
         )
     if reviewer.id in approvers(session, item):
         raise ReviewError(
-            "You already approved this version; it needs another reviewer's approval."
+            _("You already approved this version; it needs another reviewer's approval.")
         )
 
 
@@ -529,7 +545,7 @@ def approve_item(session: Session, form: Approve, reviewer: Staff) -> ReviewOutc
     item = _lock(session, form.item_id, reviewer)
     _already_approved(session, item, reviewer)
     if item.decision is not None and item.decision.verdict == "block":
-        reason = _reason(form.reason, MIN_OVERRIDE_REASON, "Overriding a block")
+        reason = _reason(form.reason, MIN_OVERRIDE_REASON, "override")
         return _approve_locked(session, item, reviewer, "override", reason)
     reason_text = form.reason.strip()[:MAX_REASON] or None
     return _approve_locked(session, item, reviewer, "approve", reason_text)
@@ -538,7 +554,7 @@ def approve_item(session: Session, form: Approve, reviewer: Staff) -> ReviewOutc
 def reject_item(session: Session, form: Reject, reviewer: Staff) -> ReviewOutcome:
     """Reject: the author reads the reason on their page and can edit and resubmit."""
     item = _lock(session, form.item_id, reviewer)
-    reason = _reason(form.reason, MIN_REJECT_REASON, "Rejecting")
+    reason = _reason(form.reason, MIN_REJECT_REASON, "reject")
     _add_action(session, item, reviewer, "reject", reason)
     item.review_reason = reason
     waited = _waited(item, utcnow())
@@ -582,11 +598,11 @@ def edit_and_approve(session: Session, form: EditApprove, reviewer: Staff) -> Re
     item = _lock(session, form.item_id, reviewer)
     text = form.text.strip()
     if not text:
-        raise ReviewError("The edited text is empty.")
+        raise ReviewError(_("The edited text is empty."))
     if len(text) > MAX_TEXT:
-        raise ReviewError(f"Keep the text under {MAX_TEXT} characters.")
+        raise ReviewError(_("Keep the text under %(max)s characters.", max=MAX_TEXT))
     if text == item.text.strip():
-        raise ReviewError("The text is unchanged; use Approve instead.")
+        raise ReviewError(_("The text is unchanged; use Approve instead."))
     decision = recheck_for_author(session, item, text)
     reason: str | None = form.reason.strip()[:MAX_REASON] or None
     action = "edit_approve"
@@ -597,7 +613,7 @@ def edit_and_approve(session: Session, form: EditApprove, reviewer: Staff) -> Re
                 f"of at least {MIN_OVERRIDE_REASON} characters.",
                 decision,
             )
-        reason = _reason(form.reason, MIN_OVERRIDE_REASON, "Overriding a block")
+        reason = _reason(form.reason, MIN_OVERRIDE_REASON, "override")
         action = "override"
     author = item.author
     row = record_decision(session, author, text, item.account.platform, decision, item)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.errors import UserError
+from hub.i18n import _, label
 from hub.models import Mention, MentionStatus, Staff
 
 S = MentionStatus
@@ -45,8 +46,16 @@ def _set_status(mention: Mention, to: str) -> None:
 
 
 def _check(mention: Mention, to: str) -> None:
+    if to not in set(MentionStatus):
+        raise MoveError(_("Choose what should happen to the mention (open, close, escalate…)."))
     if to not in allowed_moves(mention.status):
-        raise MoveError(f"A {mention.status} mention cannot be moved to {to}.")
+        raise MoveError(
+            _(
+                "This mention is %(status)s and cannot move to %(to)s.",
+                status=label(mention.status),
+                to=label(to),
+            )
+        )
 
 
 def can_work(staff: Staff, mention: Mention) -> bool:
@@ -59,9 +68,9 @@ def claim_mention(session: Session, mention: Mention, actor: Staff) -> None:
     if mention.assignee_id == actor.id:
         return
     if mention.assignee_id is not None and not actor.has_role("manager"):
-        raise MoveError("Someone else already has this mention; ask a community manager.")
+        raise MoveError(_("Someone else already has this mention; ask a community manager."))
     if mention.status == S.CLOSED:
-        raise MoveError("This mention is closed; reopen it first.")
+        raise MoveError(_("This mention is closed; reopen it first."))
     previous = mention.assignee_id
     mention.assignee_id = actor.id
     old = mention.status
@@ -84,9 +93,9 @@ def assign_mention(
 ) -> None:
     """A manager gives a mention to someone (or back to the team's pool with None)."""
     if not actor.has_role("manager"):
-        raise MoveError("Only community managers assign mentions to others.")
+        raise MoveError(_("Only community managers assign mentions to others."))
     if assignee is not None and not assignee.active:
-        raise MoveError(f"{assignee.name} is not active.")
+        raise MoveError(_("%(name)s is not active.", name=assignee.name))
     old = mention.status
     previous = mention.assignee_id
     mention.assignee_id = assignee.id if assignee else None
@@ -112,7 +121,7 @@ def move_mention(
 ) -> None:
     """Change the status if the move is legal, recording who, what and why."""
     if actor is not None and not can_work(actor, mention):
-        raise MoveError("Claim this mention before changing it.")
+        raise MoveError(_("Claim this mention before changing it."))
     _check(mention, to)
     _move(session, mention, to, actor.id if actor else None, why)
 

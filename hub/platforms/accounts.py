@@ -16,6 +16,7 @@ from connectors.outbound import AddressPolicy, UnsafeAddress
 from hub.audit import record_event
 from hub.crypto import secret_box
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import PlatformAccount
 from hub.platforms.registry import connector_for, platforms
 
@@ -46,13 +47,14 @@ def address_problems(app: Flask, platform: str, config: dict[str, Any]) -> list[
         except UnsafeAddress as exc:
             hint = ""
             if exc.local and not allow_local:
-                hint = (
-                    " Platforms on this machine or a private network need the hub's"
-                    " HUB_ALLOW_LOCAL_PLATFORMS setting."
+                hint = " " + _(
+                    "Platforms on this machine or a private network need the hub's "
+                    "%(setting)s setting.",
+                    setting="HUB_ALLOW_LOCAL_PLATFORMS",
                 )
             problems.append(f"{exc}{hint}")
         except Transient:
-            problems.append(f"The {label}'s host name could not be found.")
+            problems.append(_("The host name of %(setting)s could not be found.", setting=label))
     return problems
 
 
@@ -144,9 +146,9 @@ def add_account(
     handle = new.handle.strip().lstrip("@")
     problems = []
     if new.platform not in available_platforms():
-        problems.append("Choose a platform.")
+        problems.append(_("Choose a platform."))
     if not handle:
-        problems.append("Give the account's handle.")
+        problems.append(_("Give the account's handle."))
     fields = account_fields(new.platform)
     settings = {
         f.name: new.settings[f.name].strip()
@@ -157,7 +159,7 @@ def add_account(
     for f in fields:
         given = secrets if f.secret else settings
         if f.required and f.name not in given:
-            problems.append(f"{f.label} is required.")
+            problems.append(_("%(field)s is required.", field=f.label))
     if new.platform in available_platforms():
         problems.extend(address_problems(app, new.platform, settings))
     if (
@@ -169,7 +171,13 @@ def add_account(
             )
         )
     ):
-        problems.append(f"@{handle} on {new.platform} is already connected.")
+        problems.append(
+            _(
+                "@%(handle)s on %(platform)s is already connected.",
+                handle=handle,
+                platform=new.platform,
+            )
+        )
     if problems:
         raise AccountError(" ".join(problems))
     account = create_account(
@@ -198,7 +206,7 @@ def replace_credentials(
     """Seal new credentials and forget the connector's saved state (it belonged to the old ones)."""
     given = {k: v for k, v in secrets.items() if v}
     if not given:
-        raise AccountError("Fill in at least one credential to replace.")
+        raise AccountError(_("Fill in at least one credential to replace."))
     box = secret_box(app)
     account.secrets_encrypted = box.seal(box.open(account.secrets_encrypted) | given)
     # a saved Bluesky session or X user id may belong to the old credentials
@@ -243,18 +251,30 @@ def test_connection(app: Flask, account: PlatformAccount) -> tuple[bool, str]:
     try:
         who = connector_for(app, account).verify()
     except AuthExpired as exc:
-        return False, f"The platform refused the credentials: {_plain(exc)}. Replace them."
+        return False, _(
+            "The platform refused the credentials: %(error)s. Replace them.", error=_plain(exc)
+        )
     except RateLimited as exc:
-        when = f" until {exc.reset_at:%H:%M} UTC" if exc.reset_at else ""
-        return False, f"The platform asks us to wait{when}: {_plain(exc)}."
+        if exc.reset_at:
+            return False, _(
+                "The platform asks us to wait until %(time)s UTC: %(error)s.",
+                time=exc.reset_at.strftime("%H:%M"),
+                error=_plain(exc),
+            )
+        return False, _("The platform asks us to wait: %(error)s.", error=_plain(exc))
     except Transient as exc:
-        return False, f"Could not reach the platform right now: {_plain(exc)}. Try again later."
+        return False, _(
+            "Could not reach the platform right now: %(error)s. Try again later.",
+            error=_plain(exc),
+        )
     except ConnectorError as exc:
-        return False, f"The connection test failed: {_plain(exc)}."
+        return False, _("The connection test failed: %(error)s.", error=_plain(exc))
     except Exception as exc:  # a broken setting must not become a 500 on the admin page
         log.exception("connection test of account %s failed", account.id)
-        return False, f"The connection test failed unexpectedly ({type(exc).__name__})."
-    return True, f"Connected as @{who.lstrip('@')}"
+        return False, _(
+            "The connection test failed unexpectedly (%(error)s).", error=type(exc).__name__
+        )
+    return True, _("Connected as @%(handle)s", handle=who.lstrip("@"))
 
 
 test_connection.__test__ = False  # type: ignore[attr-defined]  # not a pytest test when imported

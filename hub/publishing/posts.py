@@ -25,6 +25,7 @@ from connectors.base import clean_text
 from hub.audit import record_event
 from hub.compliance.packs import active_pack
 from hub.compliance.review import MIN_OVERRIDE_REASON, approvers
+from hub.i18n import _, format_decimal, label, when
 from hub.models import (
     OutboundItem,
     OutboundState,
@@ -110,11 +111,11 @@ def postable_accounts(session: Session, user: Staff) -> list[PlatformAccount]:
 def postable_account(session: Session, user: Staff, account_id: int | None) -> PlatformAccount:
     """The account the user picked, if they may post to it."""
     if account_id is None:
-        raise PostError("Pick the account to post from.")
+        raise PostError(_("Pick the account to post from."))
     for account in postable_accounts(session, user):
         if account.id == account_id:
             return account
-    raise PostError("You can't post to that account.", status=403)
+    raise PostError(_("You can't post to that account."), status=403)
 
 
 def visible_post(session: Session, user: Staff, item_id: int) -> OutboundItem | None:
@@ -181,10 +182,14 @@ def clean_post_text(raw: str) -> str:
     """The text as it will be checked and stored; too long or empty is an error."""
     text = clean_text(raw).strip()
     if not text:
-        raise PostError("Write something first: the post is empty.")
+        raise PostError(_("Write something first: the post is empty."))
     if len(text) > MAX_POST_CHARS:
         raise PostError(
-            f"Posts are at most {MAX_POST_CHARS:,} characters; this one has {len(text):,}."
+            _(
+                "Posts are at most %(max)s characters; this one has %(num)s.",
+                max=format_decimal(MAX_POST_CHARS),
+                num=format_decimal(len(text)),
+            )
         )
     return text
 
@@ -199,16 +204,18 @@ def parse_schedule(raw: str, now: datetime | None = None) -> datetime | None:
         at = datetime.fromisoformat(raw)
     except ValueError:
         raise PostError(
-            "“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC)."
+            _("“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC).")
         ) from None
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if at < now - SCHEDULE_GRACE:
         raise PostError(
-            f"{at:%b %d, %Y %H:%M} UTC is in the past. Pick a later time, or leave it empty to "
-            "post now."
+            _(
+                "%(when)s UTC is in the past. Pick a later time, or leave it empty to post now.",
+                when=when(at, year=True),
+            )
         )
     if at > now + MAX_SCHEDULE_AHEAD:
-        raise PostError("Posts can be scheduled at most a year ahead.")
+        raise PostError(_("Posts can be scheduled at most a year ahead."))
     return max(at, now)
 
 
@@ -216,8 +223,10 @@ def _override_reason(raw: str) -> str:
     reason = clean_text(raw or "").strip()
     if len(reason) < MIN_OVERRIDE_REASON:
         raise PostError(
-            f"Tell compliance why this should go out anyway, in at least {MIN_OVERRIDE_REASON} "
-            "characters."
+            _(
+                "Tell compliance why this should go out anyway, in at least %(min)s characters.",
+                min=MIN_OVERRIDE_REASON,
+            )
         )
     return reason[:2000]
 
@@ -233,8 +242,14 @@ def _length_error(session: Session, decision: policies.Decision, platform: str, 
     length_rules = pack.rule_ids("length")
     if count and count.over and not any(f.rule_id in length_rules for f in decision.findings):
         raise PostError(
-            f"This is {count.length} characters long for {count.platform_name}; "
-            f"the limit is {count.limit}. Cut {count.over}."
+            _(
+                "This is %(length)s characters long for %(platform)s; the limit is %(max)s. "
+                "Cut %(over)s.",
+                length=count.length,
+                platform=count.platform_name,
+                max=count.limit,
+                over=count.over,
+            )
         )
 
 
@@ -381,9 +396,12 @@ def withdraw_post(session: Session, item: OutboundItem, actor: Staff) -> None:
 
 def _too_late(item: OutboundItem) -> str:
     if item.state == S.SENDING:
-        return "It is being sent right now and can no longer be changed."
+        return _("It is being sent right now and can no longer be changed.")
     if item.state == S.SENT:
-        return "It has been sent already and can no longer be changed."
+        return _("It has been sent already and can no longer be changed.")
     if item.state == S.WITHDRAWN:
-        return "It was withdrawn and can no longer be changed."
-    return f"It changed meanwhile (now: {item.state}); reload the page and try again."
+        return _("It was withdrawn and can no longer be changed.")
+    return _(
+        "It changed meanwhile (now: %(state)s); reload the page and try again.",
+        state=label(item.state),
+    )

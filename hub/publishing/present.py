@@ -4,7 +4,7 @@ the mix meter, the length counter, and an item's state in words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 import policies
 from hub.compliance.review import approvers, version_editors
+from hub.i18n import _, ngettext, when
 from hub.models import OutboundItem, OutboundState, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
 
@@ -55,7 +56,7 @@ class MixMeter:
 
 
 def _when(at: datetime | None) -> str:
-    return at.astimezone(UTC).strftime("%b %d, %Y %H:%M UTC") if at else "now"
+    return _("%(when)s UTC", when=when(at, year=True)) if at else _("now")
 
 
 def describe_state(session: Session, item: OutboundItem, now: datetime | None = None) -> str:
@@ -64,31 +65,38 @@ def describe_state(session: Session, item: OutboundItem, now: datetime | None = 
     state = item.state
     if state == OutboundState.SCHEDULED:
         if item.not_before and item.not_before > now:
-            return f"Scheduled for {_when(item.not_before)}"
-        return "Going out now" if not item.last_error else f"Retrying: {item.last_error}"
+            return _("Scheduled for %(when)s", when=_when(item.not_before))
+        if item.last_error:
+            return _("Retrying: %(error)s", error=item.last_error)
+        return _("Going out now")
     if state == OutboundState.IN_REVIEW:
-        waiting = (
-            f"Waiting for review ({len(approvers(session, item))} of "
-            f"{item.required_approvals} approval{'s' if item.required_approvals != 1 else ''})"
+        waiting = ngettext(
+            "Waiting for review (%(done)s of %(num)s approval)",
+            "Waiting for review (%(done)s of %(num)s approvals)",
+            item.required_approvals,
+            done=len(approvers(session, item)),
         )
         editor = version_editors(session, item.id).get(item.decision_id or 0)
         if editor is not None:
-            waiting += f"; {editor.name} edited your text in review, another reviewer approves it"
+            waiting += _(
+                "; %(name)s edited your text in review, another reviewer approves it",
+                name=editor.name,
+            )
         return waiting
     if state == OutboundState.REJECTED:
-        reason = item.review_reason or _last_reject_reason(session, item) or "no reason given"
-        return f"Rejected: {reason}"
+        reason = item.review_reason or _last_reject_reason(session, item) or _("no reason given")
+        return _("Rejected: %(reason)s", reason=reason)
     if state == OutboundState.APPROVED:
-        return f"Approved, goes out {_when(item.not_before) if item.not_before else 'now'}"
+        return _("Approved, goes out %(when)s", when=_when(item.not_before))
     if state == OutboundState.SENDING:
-        return "Being sent right now"
+        return _("Being sent right now")
     if state == OutboundState.SENT:
-        return f"Sent {_when(item.sent_at)}"
+        return _("Sent %(when)s", when=_when(item.sent_at))
     if state == OutboundState.FAILED:
-        return f"Failed: {item.last_error or 'the platform refused it'}"
+        return _("Failed: %(error)s", error=item.last_error or _("the platform refused it"))
     if state == OutboundState.WITHDRAWN:
-        return "Withdrawn"
-    return "Draft, not checked yet"
+        return _("Withdrawn")
+    return _("Draft, not checked yet")
 
 
 def _last_reject_reason(session: Session, item: OutboundItem) -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from hub.engagement.moderation import MoveError, can_work
+from hub.i18n import _
 from hub.models import Mention, Staff
 from hub.publishing.compose import check_text
 from hub.publishing.submission import (
@@ -41,14 +42,14 @@ def submit_reply(session: Session, form: SubmitReply, author: Staff) -> SubmitRe
         return SubmitResult(existing, existing.decision, Outcome.DUPLICATE)
     mention = session.get(Mention, form.mention_id)
     if mention is None:
-        raise SubmissionError("That mention does not exist.", status=404)
+        raise SubmissionError(_("That mention does not exist."), status=404)
     if not can_work(author, mention):
-        raise MoveError("Claim this mention before replying to it.")
+        raise MoveError(_("Claim this mention before replying to it."))
     if mention.account is None:
-        raise SubmissionError("This mention did not come through one of our accounts.")
+        raise SubmissionError(_("This mention did not come through one of our accounts."))
     text = form.text.strip()
     if not text:
-        raise SubmissionError("The reply is empty.")
+        raise SubmissionError(_("The reply is empty."))
     decision = check_text(session, author, text, mention.platform, "reply", mention.text)
     outcome = gate(decision.verdict, confirmed=form.confirm_warnings)
     if outcome in STOPPED:

@@ -21,6 +21,7 @@ import policies
 from hub.audit import record_event
 from hub.compliance.review import enter_review
 from hub.errors import UserError
+from hub.i18n import _
 from hub.models import Mention, OutboundItem, OutboundState, PlatformAccount, Staff, utcnow
 from hub.publishing.compose import record_decision
 from hub.publishing.outbox import move_item
@@ -83,7 +84,7 @@ def earlier_submission(session: Session, key: str, author: Staff) -> OutboundIte
     """The item an earlier send of the same form created, if any (never someone else's)."""
     existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
     if existing is not None and existing.author_id != author.id:
-        raise SubmissionError("This form was already used by someone else; reload the page.")
+        raise SubmissionError(_("This form was already used by someone else; reload the page."))
     return existing
 
 

@@ -85,6 +85,21 @@ def page():  # type: ignore[no-untyped-def]
         browser.close()
 
 
+@pytest.fixture
+def open_page():  # type: ignore[no-untyped-def]
+    """open_page(**context_options): a page in a fresh Chromium context (a phone's viewport,
+    a browser language); the browser closes at the end of the test."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is missing: `make test` installs it"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+
+        def open_(**options: object) -> Page:
+            return browser.new_context(**options).new_page()  # type: ignore[arg-type]
+
+        yield open_
+        browser.close()
+
+
 def _reload_until(page: Page, selector: str, seconds: float = 40) -> None:
     deadline = time.time() + seconds
     while page.locator(selector).count() == 0:

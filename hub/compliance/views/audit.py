@@ -52,6 +52,7 @@ from hub.compliance.retention import (
 )
 from hub.db import attempt, discard, get_session
 from hub.errors import UserError
+from hub.i18n import _, format_decimal
 from hub.ids import parse_id
 from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, ReviewAction, Staff
 
@@ -72,7 +73,7 @@ def _day(raw: str, label: str, end: bool = False) -> datetime | None:
     try:
         day = datetime.strptime(raw, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        raise FormError(f"{label}: use a date like 2024-01-31.") from None
+        raise FormError(_("%(field)s: use a date like 2024-01-31.", field=label)) from None
     return day + timedelta(days=1) if end else day
 
 
@@ -81,7 +82,7 @@ def _staff_id(raw: str) -> int | None:
         return None
     staff_id = parse_id(raw)
     if staff_id is None:
-        raise FormError("Pick an employee from the list.")
+        raise FormError(_("Pick an employee from the list."))
     return staff_id
 
 
@@ -133,7 +134,7 @@ def retention() -> Any:
     except RetentionError as exc:
         flash(str(exc), "error")
         return _index(422)
-    flash(f"Records are now kept for {years} years.", "ok")
+    flash(_("Records are now kept for %(years)s years.", years=years), "ok")
     return redirect(url_for("audit.index"))
 
 
@@ -144,8 +145,12 @@ def verify() -> Any:
     total = event_count(session)
     if total > UI_VERIFY_LIMIT:
         flash(
-            f"{total:,} events are too many to verify in the browser; run `hub audit verify` "
-            "on the server.",
+            _(
+                "%(total)s events are too many to verify in the browser; run %(command)s on the "
+                "server.",
+                total=format_decimal(total),
+                command="`hub audit verify`",
+            ),
             "warn",
         )
         return redirect(url_for("audit.index"))
@@ -184,8 +189,8 @@ def place_hold() -> Any:
     try:
         new = NewHold(
             staff_id=_staff_id(form["hold_employee"]),
-            starts_at=_day(form["hold_from"], "From"),
-            ends_at=_day(form["hold_to"], "To", end=True),
+            starts_at=_day(form["hold_from"], _("From")),
+            ends_at=_day(form["hold_to"], _("To"), end=True),
             reason=form["hold_reason"],
         )
         with attempt() as session:
@@ -193,7 +198,7 @@ def place_hold() -> Any:
     except (FormError, RetentionError) as exc:
         flash(str(exc), "error")
         return _holds_page(422, form)
-    flash(f"Legal hold #{hold.id} placed: covered records will not be purged.", "ok")
+    flash(_("Legal hold #%(id)s placed: covered records will not be purged.", id=hold.id), "ok")
     return redirect(url_for("audit.holds"))
 
 
@@ -208,7 +213,7 @@ def release(hold_id: int) -> Any:
             abort(404, str(exc))
         flash(str(exc), "error")
         return redirect(url_for("audit.holds"))
-    flash(f"Legal hold #{hold_id} released.", "ok")
+    flash(_("Legal hold #%(id)s released.", id=hold_id), "ok")
     return redirect(url_for("audit.holds"))
 
 
@@ -250,8 +255,8 @@ def export() -> Any:
     path = Path(name)
     try:
         staff_id = _staff_id(form["export_employee"])
-        start = _day(form["export_from"], "From")
-        end = _day(form["export_to"], "To", end=True)
+        start = _day(form["export_from"], _("From"))
+        end = _day(form["export_to"], _("To"), end=True)
         with attempt():
             export_archive(session, path, staff_id, start, end, actor_id=current_user.id)
     except (FormError, ArchiveError) as exc:
@@ -278,7 +283,7 @@ def lookup() -> Any:
     kind = request.args.get("kind", "outbound")
     ident = parse_id(request.args.get("id", "").strip().lstrip("#"), big=kind == "mention")
     if kind not in ("outbound", "mention") or ident is None:
-        flash("Give an outbound item id or a mention id (a number).", "error")
+        flash(_("Give an outbound item id or a mention id (a number)."), "error")
         return redirect(url_for("audit.index"))
     if kind == "outbound":
         return redirect(url_for("audit.outbound_history", item_id=ident))

@@ -20,6 +20,7 @@ from hub.audit import history
 from hub.auth import role_required
 from hub.compliance import packs
 from hub.db import attempt, get_session
+from hub.i18n import _, ngettext
 from hub.models import PolicyPackVersion
 
 bp = Blueprint("policy_admin", __name__, url_prefix="/policy")
@@ -33,7 +34,7 @@ def _budget_ms() -> float:
 def _version(version_id: int) -> PolicyPackVersion:
     row = get_session().get(PolicyPackVersion, version_id)
     if row is None:
-        abort(404, "That pack version does not exist.")
+        abort(404, _("That pack version does not exist."))
     return row
 
 
@@ -72,7 +73,7 @@ def _edit_page(
     if rule_id:
         rules = [r for r in rules if r.id == rule_id]
         if not rules:
-            abort(404, "The active pack has no rule with that id.")
+            abort(404, _("The active pack has no rule with that id."))
     if section == "mix":
         rules = []
     return render_template(
@@ -112,8 +113,12 @@ def save() -> Any:
         return _edit_page(base, 422, values=values, note=note, errors=exc.errors)
     n = len(result.changes)
     flash(
-        f"Saved draft #{result.row.id} ({n} field{'s' if n != 1 else ''} changed). "
-        "Run its examples, then activate it.",
+        ngettext(
+            "Saved draft #%(id)s (%(num)s field changed). Run its examples, then activate it.",
+            "Saved draft #%(id)s (%(num)s fields changed). Run its examples, then activate it.",
+            n,
+            id=result.row.id,
+        ),
         "ok",
     )
     return redirect(url_for("policy_admin.version", version_id=result.row.id))
@@ -148,20 +153,30 @@ def test(version_id: int) -> Any:
     row = _version(version_id)
     result = packs.run_examples(session, row, current_user.id, _budget_ms())
     if result.get("error"):
-        flash(f"The examples could not run: {result['error']}", "error")
+        flash(_("The examples could not run: %(error)s", error=result["error"]), "error")
     elif result.get("patterns"):
         n = len(result["patterns"])
         flash(
-            f"{n} regular expression{'s' if n != 1 else ''} of this version could freeze every "
-            "check (listed below); the examples were not run.",
+            ngettext(
+                "%(num)s regular expression of this version could freeze every check (listed "
+                "below); the examples were not run.",
+                "%(num)s regular expressions of this version could freeze every check (listed "
+                "below); the examples were not run.",
+                n,
+            ),
             "error",
         )
     elif result["failed"]:
         flash(
-            f"{len(result['failed'])} of {result['total']} examples fail on this version.", "error"
+            _(
+                "%(failed)s of %(total)s examples fail on this version.",
+                failed=len(result["failed"]),
+                total=result["total"],
+            ),
+            "error",
         )
     else:
-        flash(f"All {result['total']} examples pass on this version.", "ok")
+        flash(_("All %(total)s examples pass on this version.", total=result["total"]), "ok")
     return redirect(url_for("policy_admin.version", version_id=row.id))
 
 
@@ -175,7 +190,14 @@ def activate(version_id: int) -> Any:
             row = packs.activate_version(session, version_id, current_user.id, _budget_ms())
     except packs.PackError as exc:
         return _version_page(_version(version_id), exc.status, str(exc))
-    flash(f"Version #{row.id} ({row.version[:10]}) is now the active pack.", "ok")
+    flash(
+        _(
+            "Version #%(id)s (%(hash)s) is now the active pack.",
+            id=row.id,
+            hash=row.version[:10],
+        ),
+        "ok",
+    )
     return redirect(url_for("policy_admin.index"))
 
 
@@ -187,5 +209,5 @@ def revert() -> Any:
             row = packs.revert_to_default(session, current_user.id, request.form.get("note", ""))
     except packs.PackError as exc:
         return _index_page(exc.status, exc.errors)
-    flash(f"Version #{row.id} retired: the shipped default pack is active again.", "ok")
+    flash(_("Version #%(id)s retired: the shipped default pack is active again.", id=row.id), "ok")
     return redirect(url_for("policy_admin.index"))

@@ -35,6 +35,7 @@ from hub.compliance.review import (
     version_editors,
 )
 from hub.db import attempt, get_session
+from hub.i18n import _
 from hub.models import OutboundItem
 from hub.publishing.present import verdict_view
 
@@ -50,7 +51,7 @@ def _field(name: str) -> str:
 def _item(item_id: int) -> OutboundItem:
     item = get_session().get(OutboundItem, item_id)
     if item is None:
-        abort(404, "That item does not exist.")
+        abort(404, _("That item does not exist."))
     return item
 
 
@@ -118,21 +119,29 @@ def show(item_id: int) -> Any:
 
 def _done(outcome: ReviewOutcome) -> Any:
     if outcome.action == "reject":
-        flash("Rejected; the author sees your reason on their page.", "ok")
+        flash(_("Rejected; the author sees your reason on their page."), "ok")
         return redirect(url_for("review.index"))
     if outcome.released:
-        flash("Approved and scheduled; the outbox will publish it.", "ok")
+        flash(_("Approved and scheduled; the outbox will publish it."), "ok")
         return redirect(url_for("review.index"))
     if outcome.edited:
         flash(
-            "Edit saved. You wrote part of this text now, so another reviewer has to approve it "
-            f"({outcome.approvals} of {outcome.required} approvals).",
+            _(
+                "Edit saved. You wrote part of this text now, so another reviewer has to approve "
+                "it (%(done)s of %(num)s approvals).",
+                done=outcome.approvals,
+                num=outcome.required,
+            ),
             "warn",
         )
         return redirect(url_for("review.show", item_id=outcome.item.id))
     flash(
-        f"Approval recorded ({outcome.approvals} of {outcome.required}); "
-        "it needs another reviewer before it goes out.",
+        _(
+            "Approval recorded (%(done)s of %(num)s); it needs another reviewer before it goes "
+            "out.",
+            done=outcome.approvals,
+            num=outcome.required,
+        ),
         "warn",
     )
     return redirect(url_for("review.show", item_id=outcome.item.id))
@@ -215,7 +224,7 @@ def settings() -> Any:
             flash(str(exc), "error")
             chosen, status = picked, 422
         else:
-            flash("Saved. New submissions use these rules.", "ok")
+            flash(_("Saved. New submissions use these rules."), "ok")
             return redirect(url_for("review.settings"))
     return render_template(
         "compliance/review/settings.html", rules=rule_choices(session), chosen=set(chosen)

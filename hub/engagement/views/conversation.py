@@ -21,6 +21,7 @@ from hub.engagement.moderation import (
 )
 from hub.engagement.present import active_staff
 from hub.errors import UserError
+from hub.i18n import _
 from hub.ids import parse_id
 from hub.models import Mention, OutboundItem, Staff
 from hub.publishing.compose import check_text
@@ -35,7 +36,7 @@ MAX_REPLY = 5000
 def _mention(mention_id: int) -> Mention:
     mention = get_session().get(Mention, mention_id)
     if mention is None:
-        abort(404, "That mention does not exist.")
+        abort(404, _("That mention does not exist."))
     return mention
 
 
@@ -86,7 +87,7 @@ def assign(mention_id: int) -> Any:
     assignee_id = parse_id(raw)
     assignee = session.get(Staff, assignee_id) if assignee_id is not None else None
     if raw and assignee is None:
-        abort(400, "No such person.")
+        abort(400, _("No such person."))
     try:
         with attempt():
             assign_mention(session, _mention(mention_id), assignee, current_user)
@@ -120,7 +121,7 @@ def reply(mention_id: int) -> Any:
     text = request.form.get("text", "")[:MAX_REPLY]
     key = request.form.get("key", "")
     if not key or len(key) > 64:
-        abort(400, "The form is missing its key; reload the page.")
+        abort(400, _("The form is missing its key; reload the page."))
     form = SubmitReply(mention_id, text, key, request.form.get("confirm") == "yes")
     try:
         with attempt():
@@ -129,15 +130,15 @@ def reply(mention_id: int) -> Any:
         flash(str(exc), "error")
         return _page(mention, text, key=key, status=422)
     if result.outcome in (Outcome.SCHEDULED, Outcome.DUPLICATE):
-        flash("Reply checked and on its way.", "ok")
+        flash(_("Reply checked and on its way."), "ok")
         return redirect(url_for("conversation.show", mention_id=mention_id))
     if result.outcome == Outcome.IN_REVIEW:
-        flash("Your reply is held for a compliance review; you'll see the outcome here.", "warn")
+        flash(_("Your reply is held for a compliance review; you'll see the outcome here."), "warn")
         return redirect(url_for("conversation.show", mention_id=mention_id))
     if result.outcome == Outcome.BLOCKED:
-        flash("This reply can't be sent as written; see why below.", "error")
+        flash(_("This reply can't be sent as written; see why below."), "error")
     else:
-        flash("The check has suggestions. Edit, or confirm to send as is.", "warn")
+        flash(_("The check has suggestions. Edit, or confirm to send as is."), "warn")
     return _page(mention, text, result.decision, result.outcome, key, status=422)
 
 

@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from hub.auth import role_required
 from hub.db import attempt, get_session
+from hub.i18n import _
 from hub.models import PlatformAccount
 from hub.platforms.accounts import (
     AccountError,
@@ -28,7 +29,7 @@ bp = Blueprint("accounts", __name__, url_prefix="/admin/accounts")
 def _account(account_id: int) -> PlatformAccount:
     account = get_session().get(PlatformAccount, account_id)
     if account is None:
-        abort(404, "That account does not exist.")
+        abort(404, _("That account does not exist."))
     return account
 
 
@@ -69,7 +70,14 @@ def create() -> Any:
         flash(str(exc), "error")
         # secrets are never echoed back into the form
         return _page(422, {"platform": platform, "handle": new.handle} | new.settings)
-    flash(f"Added @{account.handle} on {account.platform}. Test the connection next.", "ok")
+    flash(
+        _(
+            "Added @%(handle)s on %(platform)s. Test the connection next.",
+            handle=account.handle,
+            platform=account.platform,
+        ),
+        "ok",
+    )
     return redirect(url_for("accounts.index"))
 
 
@@ -87,7 +95,10 @@ def active(account_id: int) -> Any:
     session = get_session()
     account = _account(account_id)
     set_account_active(session, account, request.form.get("active") == "1", current_user.id)
-    flash(f"@{account.handle} is {'active' if account.active else 'paused'}.", "ok")
+    if account.active:
+        flash(_("@%(handle)s is active.", handle=account.handle), "ok")
+    else:
+        flash(_("@%(handle)s is paused.", handle=account.handle), "ok")
     return redirect(url_for("accounts.index"))
 
 
@@ -105,5 +116,11 @@ def credentials(account_id: int) -> Any:
     except AccountError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Replaced the credentials of @{account.handle}. Test the connection next.", "ok")
+        flash(
+            _(
+                "Replaced the credentials of @%(handle)s. Test the connection next.",
+                handle=account.handle,
+            ),
+            "ok",
+        )
     return redirect(url_for("accounts.index"))

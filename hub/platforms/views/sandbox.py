@@ -12,6 +12,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from connectors.sandbox import SandboxConnector, SandboxError, SandboxStore
 from hub.db import get_session
+from hub.i18n import _
 from hub.ids import parse_id
 from hub.platforms.accounts import account_handles
 
@@ -21,7 +22,7 @@ bp = Blueprint("sandbox", __name__, url_prefix="/sandbox")
 @bp.before_request
 def _enabled() -> None:
     if not current_app.config["SANDBOX_ENABLED"]:
-        abort(404, "The sandbox platform is switched off on this hub.")
+        abort(404, _("The sandbox platform is switched off on this hub."))
 
 
 def _store() -> SandboxStore:
@@ -59,7 +60,7 @@ def post() -> Any:
             reserved=[_brand(), *account_handles(get_session(), SandboxConnector.platform)],
         )
     except SandboxError as exc:
-        flash(str(exc), "error")
+        flash(_(exc.template, **exc.params), "error")
         return redirect(
             request.referrer
             if request.referrer and request.referrer.startswith(request.host_url)
@@ -72,7 +73,7 @@ def post() -> Any:
 def show(post_id: int) -> Any:
     thread = _store().thread(post_id)
     if not thread:
-        abort(404, "No such post on the sandbox.")
+        abort(404, _("No such post on the sandbox."))
     return render_template(
         "platforms/sandbox/thread.html", thread=thread, focus=post_id, brand=_brand()
     )

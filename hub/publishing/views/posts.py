@@ -14,6 +14,7 @@ from hub.auth import role_required
 from hub.compliance.review import version_editors
 from hub.db import attempt, get_session
 from hub.errors import UserError
+from hub.i18n import _, lazy_gettext
 from hub.ids import parse_id
 from hub.models import OutboundItem, PlatformAccount, utcnow
 from hub.publishing.posts import (
@@ -41,17 +42,17 @@ from hub.publishing.submission import Outcome, new_idempotency_key
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 ROLES = ("employee", "manager")
 OUTCOME_FLASH = {
-    "scheduled": ("Checked and scheduled.", "ok"),
-    "duplicate": ("That form was already sent; here is the post it created.", "ok"),
-    "unchanged": ("Nothing changed.", "ok"),
-    "in_review": ("Held for a compliance review; the reason is below.", "warn"),
+    "scheduled": (lazy_gettext("Checked and scheduled."), "ok"),
+    "duplicate": (lazy_gettext("That form was already sent; here is the post it created."), "ok"),
+    "unchanged": (lazy_gettext("Nothing changed."), "ok"),
+    "in_review": (lazy_gettext("Held for a compliance review; the reason is below."), "warn"),
 }
 
 
 def _post_or_404(item_id: int) -> OutboundItem:
     item = visible_post(get_session(), current_user, item_id)
     if item is None:
-        abort(404, "No such post of yours.")
+        abort(404, _("No such post of yours."))
     return item
 
 
@@ -115,7 +116,7 @@ def _schedule_from_form() -> tuple[str, Any]:
         return "", None
     at = parse_schedule(raw)
     if when == "schedule" and at is None:
-        raise PostError("Pick a time in “Schedule for”, or press Post now.")
+        raise PostError(_("Pick a time in “Schedule for”, or press Post now."))
     return raw, at
 
 
@@ -150,7 +151,7 @@ def create() -> Any:
     key = request.form.get("key", "")
     raw_schedule = request.form.get("schedule_at", "")[:40]
     if not key or len(key) > 64:
-        abort(400, "The form is missing its key; reload the page.")
+        abort(400, _("The form is missing its key; reload the page."))
     try:
         raw_schedule, at = _schedule_from_form()
         form = NewPost(
@@ -176,7 +177,7 @@ def create() -> Any:
         existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
         if existing is None or existing.author_id != current_user.id:
             raise
-        flash(OUTCOME_FLASH[Outcome.DUPLICATE][0], "ok")
+        flash(str(OUTCOME_FLASH[Outcome.DUPLICATE][0]), "ok")
         return redirect(url_for("posts.show", item_id=existing.id))
     return _after_submit(result, text, account_id, raw_schedule, key, None)
 
@@ -191,12 +192,12 @@ def _after_submit(
 ) -> Any:
     if result.item is not None:
         message, category = OUTCOME_FLASH[result.outcome]
-        flash(message, category)
+        flash(str(message), category)
         return redirect(url_for("posts.show", item_id=result.item.id))
     if result.outcome == Outcome.BLOCKED:
-        error = "This post can't go out as written; see why below."
+        error = _("This post can't go out as written; see why below.")
     else:
-        error = "The check has suggestions. Edit, or tick the box to post it anyway."
+        error = _("The check has suggestions. Edit, or tick the box to post it anyway.")
     return _composer(
         text=text,
         account_id=account_id,
@@ -221,7 +222,7 @@ def check() -> Any:
     if item_id is not None:
         editing = visible_post(session, current_user, item_id)
         if editing is None:
-            abort(404, "No such post of yours.")
+            abort(404, _("No such post of yours."))
         platform: str | None = editing.account.platform
     else:
         accounts = postable_accounts(session, current_user)
@@ -256,7 +257,7 @@ def show(item_id: int) -> Any:
 def edit_form(item_id: int) -> Any:
     item = _post_or_404(item_id)
     if item.state not in EDITABLE:
-        flash("This post can no longer be changed.", "error")
+        flash(_("This post can no longer be changed."), "error")
         return redirect(url_for("posts.show", item_id=item.id))
     raw = ""
     if item.not_before is not None and item.not_before > utcnow():
@@ -303,5 +304,5 @@ def withdraw(item_id: int) -> Any:
     except UserError as exc:
         flash(str(exc), "error")
     else:
-        flash("Withdrawn: it will not be posted.", "ok")
+        flash(_("Withdrawn: it will not be posted."), "ok")
     return redirect(url_for("posts.show", item_id=item_id))
