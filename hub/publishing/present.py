@@ -8,14 +8,16 @@ from datetime import datetime
 from fractions import Fraction
 from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import policies
 from hub.compliance.review import approvers, version_editors
-from hub.i18n import _, ngettext, when
-from hub.models import OutboundItem, OutboundState, ReviewAction, utcnow
+from hub.i18n import _, ngettext, pack_text, when
+from hub.models import OutboundItem, OutboundState, PolicyDecision, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
+from hub.publishing.submission import RESUBMITTED_REASON
 
 
 def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
@@ -149,3 +151,41 @@ def verdict_view(text: str, decision: Any | None) -> VerdictView:
     findings = [finding_dict(f) for f in decision.findings]
     mix = mix_meter(decision) if isinstance(decision, policies.Decision) else None
     return VerdictView(decision, findings, highlight(text, findings), mix)
+
+
+def _finding_words(findings: list[dict[str, Any]]) -> str:
+    return "; ".join(f"{f.get('guideline', '')} {pack_text(f.get('message'))}" for f in findings)
+
+
+def waiting_reason(session: Session, item: OutboundItem) -> str | None:
+    """Why a held item waits, in the reader's language.
+
+    ``review_reason`` keeps the English record the hub wrote at submission (the audit log,
+    the archive and the CLI read it); a page rebuilds the same words from the item's decision,
+    and shows the stored text as it is when it was not made that way."""
+    stored = item.review_reason
+    if item.state != OutboundState.IN_REVIEW or not stored:
+        return stored
+    if stored == RESUBMITTED_REASON:
+        return _("Waiting for compliance review: you edited a post compliance had rejected.")
+    decision = session.get(PolicyDecision, item.decision_id) if item.decision_id else None
+    if decision is None:
+        return stored
+    findings = [finding_dict(f) for f in decision.findings or []]
+    with force_locale("en"):
+        made_here = _reason_words(findings, item.override_reason) == stored
+    return _reason_words(findings, item.override_reason) if made_here else stored
+
+
+def _reason_words(findings: list[dict[str, Any]], override_reason: str | None) -> str:
+    if override_reason:
+        return _(
+            "Waiting for compliance to decide on your override request. Blocked by: "
+            "%(findings)s. Your reason: “%(reason)s”",
+            findings=_finding_words([f for f in findings if f.get("severity") == "block"]),
+            reason=override_reason,
+        )
+    return _(
+        "Waiting for compliance review: %(findings)s",
+        findings=_finding_words([f for f in findings if f.get("severity") == "review"]),
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -513,3 +514,25 @@ def test_a_check_stopped_by_its_time_budget_holds_the_post_for_review(
         assert [f["rule_id"] for f in d.findings] == ["check_budget"]
     assert send_due(app) == {}
     assert _brand_posts(app) == []
+
+
+def test_why_a_post_waits_is_told_in_the_readers_language(
+    app, sent_posts, signed_in, author, sandbox_account
+):
+    """The stored review_reason is the English record; the author's pages rebuild it from the
+    decision in their language (the pack's message included)."""
+    from hub.publishing.present import waiting_reason
+
+    sent_posts(author.id, sandbox_account.id, personal=6, product=1)
+    item_id = _item_id(_post(signed_in, PRODUCT_UNDISCLOSED, sandbox_account.id))
+    item = _item(app, item_id)
+    with app.test_request_context(headers={"Accept-Language": "en"}), job_session(app) as s:
+        assert waiting_reason(s, s.get(OutboundItem, item_id)) == item.review_reason
+    for url in (f"/posts/{item_id}", "/posts/"):
+        english = signed_in.get(url).text
+        assert html.escape(item.review_reason, quote=False) in english.replace("&#39;", "'")
+        spanish = signed_in.get(url, headers={"Accept-Language": "es"}).text
+        assert "Esperando la revisión de cumplimiento: G6" in spanish, url
+        # the history quotes the record as it was written; the reason itself is in Spanish
+        shown = spanish.split("Esperando la revisión de cumplimiento: G6", 1)[1].split("<", 1)[0]
+        assert "FTC" in shown and "doesn" not in shown

@@ -37,7 +37,7 @@ from hub.compliance.review import (
 from hub.db import attempt, get_session
 from hub.i18n import _
 from hub.models import OutboundItem
-from hub.publishing.present import verdict_view
+from hub.publishing.present import verdict_view, waiting_reason
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 #: form fields longer than this are cut before the service sees them (it then reports the limit)
@@ -92,6 +92,7 @@ def _page(
         "compliance/review/show.html",
         d=detail,
         item=item,
+        reason=waiting_reason(session, item),
         pieces=current.pieces,
         findings=current.findings,
         versions=[(v, verdict_view(v.text, v).pieces) for v in detail.versions],

@@ -36,7 +36,7 @@ from hub.publishing.posts import (
     visible_post,
     withdraw_post,
 )
-from hub.publishing.present import describe_state, verdict_view
+from hub.publishing.present import describe_state, verdict_view, waiting_reason
 from hub.publishing.submission import Outcome, new_idempotency_key
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
@@ -132,6 +132,7 @@ def mine() -> Any:
         posts=posts,
         replies=replies,
         states={i.id: describe_state(session, i) for i in posts + replies},
+        reasons={i.id: waiting_reason(session, i) for i in posts + replies},
     )
 
 
@@ -244,6 +245,7 @@ def show(item_id: int) -> Any:
         "publishing/posts/show.html",
         item=item,
         state=describe_state(session, item),
+        reason=waiting_reason(session, item),
         versions=versions(session, item),
         version_editors=version_editors(session, item.id),
         events=history(session, "outbound", item.id),
