@@ -21,6 +21,8 @@ import csv
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from flask import Response
+
 #: starts a spreadsheet reads as a formula, and the apostrophe that marks a quoted cell
 _QUOTE_START = ("=", "+", "-", "@", "\t", "\r", "'")
 
@@ -56,3 +58,15 @@ class SafeWriter:
         """Write many rows."""
         for row in rows:
             self.writerow(row)
+
+
+def download(body: str, filename: str) -> Response:
+    """A CSV text as a download named ``filename`` (UTF-8)."""
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{filename}"',
+        },
+    )

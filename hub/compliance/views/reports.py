@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from sqlalchemy import select
 
+from hub import spreadsheet
 from hub.auth import role_required
 from hub.compliance import present, reports
 from hub.db import get_session
@@ -59,14 +60,7 @@ def export(table: str) -> Any:
         abort(400, " ".join(exc.messages))
     body = reports.table_csv(reports.TABLES[table](get_session(), f))
     filename = f"kestrel-{table.replace('_', '-')}-{f.label}.csv"
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+    return spreadsheet.download(body, filename)
 
 
 # One literal route per table (not /<table>.csv) so each export is its own row in the role

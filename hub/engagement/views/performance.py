@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Blueprint, Response, abort, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
+from hub import spreadsheet
 from hub.auth import role_required
 from hub.compliance import reports
 from hub.compliance.present import trend_chart
@@ -123,14 +124,7 @@ def export(table: str) -> Any:
     )
     body = reports.table_csv(performance.build_tables(session, f, sel)[table])
     filename = f"kestrel-performance-{table}-{f.label}.csv"
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Type": "text/csv; charset=utf-8",
-            "Content-Disposition": f'attachment; filename="{filename}"',
-        },
-    )
+    return spreadsheet.download(body, filename)
 
 
 # One literal route per table, as the policy reports do: each export is its own role-matrix row.
