@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -163,6 +164,28 @@ def connections(monkeypatch: pytest.MonkeyPatch) -> Tripwire:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     return wire
+
+
+class Listener(socket.socket):
+    """A socket listening on 127.0.0.1 that nobody should reach: a connection would sit in its
+    accept queue the moment connect() returned, so an empty queue proves none was made."""
+
+    def nobody_came(self) -> bool:
+        try:
+            self.accept()[0].close()
+        except BlockingIOError:
+            return True
+        return False
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A :class:`Listener` on a free port."""
+    with Listener() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        sock.setblocking(False)
+        yield sock
 
 
 @pytest.fixture

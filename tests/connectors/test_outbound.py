@@ -74,25 +74,6 @@ def test_addresses_are_classified(address: str, expected: tuple[str, bool] | Non
 
 
 @pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A socket listening on 127.0.0.1 that nobody should reach: a connection would sit in its
-    accept queue the moment connect() returned, so an empty queue proves none was made."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        sock.setblocking(False)
-        yield sock
-
-
-def _nobody_came(sock: socket.socket) -> bool:
-    try:
-        sock.accept()[0].close()
-    except BlockingIOError:
-        return True
-    return False
-
-
-@pytest.fixture
 def metadata_name(monkeypatch: pytest.MonkeyPatch) -> str:
     """A host name that resolves to the cloud metadata address (as a rebinding name would)."""
     real = socket.getaddrinfo
@@ -135,7 +116,7 @@ HOSTILE = [
 def test_hostile_urls_are_refused_without_a_connection(
     template: str,
     always: bool,
-    listener: socket.socket,
+    listener: Any,
     metadata_name: str,
     connections: Any,
 ) -> None:
@@ -148,7 +129,7 @@ def test_hostile_urls_are_refused_without_a_connection(
     else:
         LOCAL.check_url(url, "https", "PDS address")  # allowed for local platforms
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def test_refusals_say_why_in_words() -> None:
@@ -200,7 +181,7 @@ def _bluesky(service: str, allow_local: bool = False, **config: Any) -> BlueskyC
 def test_bluesky_never_sends_credentials_to_a_hostile_pds(
     template: str,
     always: bool,
-    listener: socket.socket,
+    listener: Any,
     metadata_name: str,
     connections: Any,
 ) -> None:
@@ -210,11 +191,11 @@ def test_bluesky_never_sends_credentials_to_a_hostile_pds(
         connector.verify()  # signs in with the app password: the first thing sent anywhere
     connector.close()
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def test_a_saved_session_pointing_elsewhere_is_checked_too(
-    listener: socket.socket, connections: Any
+    listener: Any, connections: Any
 ) -> None:
     """The SDK switches to the endpoint a session names; a stored one is checked like any."""
     port = listener.getsockname()[1]
@@ -227,11 +208,11 @@ def test_a_saved_session_pointing_elsewhere_is_checked_too(
         connector.fetch_mentions(None)
     connector.close()
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def test_the_firehose_address_is_checked_before_connecting(
-    listener: socket.socket, connections: Any
+    listener: Any, connections: Any
 ) -> None:
     port = listener.getsockname()[1]
     for firehose in (f"ws://127.0.0.1:{port}/xrpc", "wss://169.254.169.254/xrpc"):
@@ -243,7 +224,7 @@ def test_the_firehose_address_is_checked_before_connecting(
         with pytest.raises(UnsafeAddress, match="firehose address"):
             connector.stream_mentions(lambda m: None, threading.Event())
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def test_a_stream_s_end_is_told_without_the_server_s_words() -> None:
@@ -360,7 +341,7 @@ def test_a_server_s_words_never_reach_the_message(
     ["http://127.0.0.1:{port}", "https://169.254.169.254", "gopher://127.0.0.1:{port}"],
 )
 def test_x_never_sends_credentials_to_a_hostile_api_base(
-    template: str, listener: socket.socket, connections: Any
+    template: str, listener: Any, connections: Any
 ) -> None:
     connector = XConnector(
         {"handle": "brand", "api_base": template.format(port=listener.getsockname()[1])},
@@ -375,7 +356,7 @@ def test_x_never_sends_credentials_to_a_hostile_api_base(
         connector.verify()
     connector.close()
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def _saved_session(pds: str) -> str:

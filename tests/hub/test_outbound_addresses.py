@@ -5,7 +5,6 @@ connection made and no credential sent; pages never show what a platform's serve
 from __future__ import annotations
 
 import http.server
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,25 +22,6 @@ def manager(client: Any, make_staff: Any, login: Any) -> Any:
     staff = make_staff("manager")
     login(client, staff)
     return staff
-
-
-@pytest.fixture
-def listener() -> Iterator[socket.socket]:
-    """A local service nobody may reach: a connection would sit in its accept queue as soon as
-    connect() returned, so an empty queue proves none was made."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(8)
-        sock.setblocking(False)
-        yield sock
-
-
-def _nobody_came(sock: socket.socket) -> bool:
-    try:
-        sock.accept()[0].close()
-    except BlockingIOError:
-        return True
-    return False
 
 
 def _stored_account(app: Any, config: dict[str, Any], platform: str = "bluesky") -> int:
@@ -80,7 +60,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("template", HOSTILE)
 def test_the_form_refuses_a_hostile_pds_address(
-    app: Any, client: Any, manager: Any, listener: socket.socket, connections: Any, template: str
+    app: Any, client: Any, manager: Any, listener: Any, connections: Any, template: str
 ) -> None:
     service = template.format(port=listener.getsockname()[1])
     resp = client.post(
@@ -97,7 +77,7 @@ def test_the_form_refuses_a_hostile_pds_address(
     with job_session(app) as s:
         assert s.scalars(select(PlatformAccount)).all() == []
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 def test_the_form_says_how_to_allow_a_local_platform(app: Any, client: Any, manager: Any) -> None:
@@ -200,7 +180,7 @@ def test_a_stored_hostile_address_is_refused_before_connecting(
     app: Any,
     client: Any,
     manager: Any,
-    listener: socket.socket,
+    listener: Any,
     connections: Any,
     config: dict[str, Any],
 ) -> None:
@@ -224,7 +204,7 @@ def test_a_stored_hostile_address_is_refused_before_connecting(
         assert row.next_poll_at is not None
         assert (row.next_poll_at - utcnow()).total_seconds() > 3000  # a person must fix it
     assert connections.attempts == []
-    assert _nobody_came(listener)
+    assert listener.nobody_came()
 
 
 class _Pds(http.server.BaseHTTPRequestHandler):
