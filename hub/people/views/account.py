@@ -13,7 +13,7 @@ from hub.errors import UserError
 from hub.i18n import _
 from hub.models import ROLES, Staff
 from hub.people.account import set_duty, set_locale, set_own_password
-from hub.people.views.forms import ChangePasswordForm, DutyForm, LocaleForm
+from hub.people.views.forms import ChangePasswordForm, DutyForm, LocaleForm, show_errors
 from hub.throttle import Refusal
 
 bp = Blueprint("account", __name__, url_prefix="/account")
@@ -60,12 +60,7 @@ def password() -> Any:
         with attempt() as session:
             set_own_password(session, staff, form.new_password.data, form.confirm_password.data)
     except UserError as exc:
-        for name, message in exc.errors.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [message]
-            else:
-                flash(message, "error")
+        show_errors(form, exc)
         return _page(form, exc.status)
     sign_in(staff)  # every other session has ended; this one goes on
     flash(_("Your password is changed. Your other sessions have ended."), "ok")

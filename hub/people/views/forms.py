@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import flash
 from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
@@ -18,6 +19,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp
 
 from hub.auth import MAX_PASSWORD_LENGTH
+from hub.errors import UserError
 from hub.i18n import LANGUAGES, lazy_gettext
 from hub.models import ROLE_LABELS, ROLES, Team
 from hub.people.present import language_name
@@ -108,3 +110,13 @@ class LocaleForm(FlaskForm):
 class DutyForm(FlaskForm):
     on_duty = SelectField(choices=[SelectChoice("1"), SelectChoice("0")], validate_choice=True)
     next = HiddenField()
+
+
+def show_errors(form: Any, exc: UserError) -> None:
+    """Put a service's reasons next to their fields; the rest above the form."""
+    for name, message in exc.errors.items():
+        field = getattr(form, name, None)
+        if field is not None and name:
+            field.errors = [*field.errors, message]
+        else:
+            flash(message, "error")

@@ -13,7 +13,7 @@ from hub.errors import UserError
 from hub.i18n import _
 from hub.models import Staff
 from hub.people.invites import accept_invite, open_invite
-from hub.people.views.forms import NewPasswordForm
+from hub.people.views.forms import NewPasswordForm, show_errors
 
 bp = Blueprint("invite", __name__, url_prefix="/invite")
 
@@ -46,12 +46,7 @@ def accept(token: str) -> Any:
     except UserError as exc:
         if exc.status in (404, 409):
             raise
-        for name, message in exc.errors.items():
-            field = getattr(form, name, None)
-            if field is not None:
-                field.errors = [message]
-            else:
-                flash(message, "error")
+        show_errors(form, exc)
         return _page(token, form, exc.status)
     logout_user()  # whoever was signed in in this browser
     sign_in(staff)

@@ -38,7 +38,7 @@ from hub.people.staff import (
     set_team_lead,
     update_person,
 )
-from hub.people.views.forms import EditPersonForm, NewPersonForm
+from hub.people.views.forms import EditPersonForm, NewPersonForm, show_errors
 
 bp = Blueprint("people", __name__, url_prefix="/people")
 PREFIX = "person"
@@ -53,16 +53,6 @@ def _person(staff_id: int) -> Staff:
 
 def _teams() -> list[Team]:
     return list(get_session().scalars(select(Team).order_by(Team.name)))
-
-
-def _show_errors(form: Any, exc: UserError) -> None:
-    """Put a service's reasons next to their fields; the rest above the form."""
-    for name, message in exc.errors.items():
-        field = getattr(form, name, None)
-        if field is not None and name:
-            field.errors = [*field.errors, message]
-        else:
-            flash(message, "error")
 
 
 def _new_form() -> NewPersonForm:
@@ -126,7 +116,7 @@ def create() -> Any:
         with attempt() as session:
             staff = add_person(session, _new_person(form, form.password.data), current_user.id)
     except UserError as exc:
-        _show_errors(form, exc)
+        show_errors(form, exc)
         return _new_page(form, exc.status)
     flash(_("Added %(name)s. Give them their password in person.", name=staff.name), "ok")
     return redirect(url_for("people.edit", staff_id=staff.id))
@@ -145,7 +135,7 @@ def invite() -> Any:
             staff = add_person(session, _new_person(form, None), current_user.id)
             token = issue_invite(session, staff, current_user.id, lifetime)
     except UserError as exc:
-        _show_errors(form, exc)
+        show_errors(form, exc)
         return _new_page(form, exc.status)
     return _invited_page(staff, token)
 
@@ -203,7 +193,7 @@ def update(staff_id: int) -> Any:
         with attempt() as session:
             changed = update_person(session, staff, changes, current_user.id)
     except UserError as exc:
-        _show_errors(form, exc)
+        show_errors(form, exc)
         return _edit_page(staff, form, exc.status)
     if changed:
         flash(_("Saved the changes to %(name)s.", name=staff.name), "ok")
