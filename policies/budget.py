@@ -40,7 +40,6 @@ __all__ = [
     "BudgetExceeded",
     "Pattern",
     "budget",
-    "compile_budgeted",
     "regex_form",
     "time_left",
     "translate",
@@ -283,8 +282,3 @@ class Pattern:
     def split(self, string: str, maxsplit: int = 0) -> list[Any]:
         """``re.Pattern.split``."""
         return list(_guarded(self._rx.split, string, maxsplit))
-
-
-def compile_budgeted(source: str, flags: int = 0) -> Pattern:
-    """A :class:`Pattern` (not noted as one of the pack's own; see backtracking.compile_pattern)."""
-    return Pattern(source, flags)

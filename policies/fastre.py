@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from policies.budget import Pattern, compile_budgeted
+from policies.budget import Pattern
 from policies.prefilter import Test, prefilter
 
 try:  # the stdlib's own regex parser (private module, present in CPython 3.11-3.13)
@@ -158,7 +158,7 @@ def accelerate(pattern: Pattern) -> Pattern:
     if new is None:
         return pattern
     try:
-        return compile_budgeted(new, pattern.flags)
+        return Pattern(new, pattern.flags)
     except re.error:  # pragma: no cover - the rewrite keeps the syntax valid
         return pattern
 
@@ -186,7 +186,7 @@ class Alternation:
 
     def __init__(self, patterns: Sequence[Pattern]) -> None:
         self.patterns = list(patterns)
-        self.union = compile_budgeted(
+        self.union = Pattern(
             "|".join(f"(?:{rx.pattern})" for rx in self.patterns),
             self.patterns[0].flags if self.patterns else 0,
         )

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import ahocorasick
 
 from policies.backtracking import compile_pattern
-from policies.budget import Pattern, compile_budgeted
+from policies.budget import Pattern
 from policies.fastre import Alternation
 from policies.normalize import Normalizer
 from policies.prefilter import Test, any_prefilter
@@ -110,7 +110,7 @@ class Lexicon:
         for group in self.groups:
             if group.regexes:
                 # one pass per group instead of one per regex
-                group.regex = compile_budgeted(
+                group.regex = Pattern(
                     "|".join(f"(?:{rx.pattern})" for rx in group.regexes), group.regexes[0].flags
                 )
                 group.gate = any_prefilter(group.regexes)

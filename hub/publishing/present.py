@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 import policies
 from hub.compliance.review import approvers, version_editors
-from hub.i18n import _, ngettext, pack_text, when
+from hub.i18n import _, ngettext, when
 from hub.models import OutboundItem, OutboundState, PolicyDecision, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
-from hub.publishing.submission import RESUBMITTED_REASON
+from hub.publishing.submission import RESUBMITTED_REASON, reason_words
 
 
 def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
@@ -153,10 +153,6 @@ def verdict_view(text: str, decision: Any | None) -> VerdictView:
     return VerdictView(decision, findings, highlight(text, findings), mix)
 
 
-def _finding_words(findings: list[dict[str, Any]]) -> str:
-    return "; ".join(f"{f.get('guideline', '')} {pack_text(f.get('message'))}" for f in findings)
-
-
 def waiting_reason(session: Session, item: OutboundItem) -> str | None:
     """Why a held item waits, in the reader's language.
 
@@ -173,19 +169,5 @@ def waiting_reason(session: Session, item: OutboundItem) -> str | None:
         return stored
     findings = [finding_dict(f) for f in decision.findings or []]
     with force_locale("en"):
-        made_here = _reason_words(findings, item.override_reason) == stored
-    return _reason_words(findings, item.override_reason) if made_here else stored
-
-
-def _reason_words(findings: list[dict[str, Any]], override_reason: str | None) -> str:
-    if override_reason:
-        return _(
-            "Waiting for compliance to decide on your override request. Blocked by: "
-            "%(findings)s. Your reason: “%(reason)s”",
-            findings=_finding_words([f for f in findings if f.get("severity") == "block"]),
-            reason=override_reason,
-        )
-    return _(
-        "Waiting for compliance review: %(findings)s",
-        findings=_finding_words([f for f in findings if f.get("severity") == "review"]),
-    )
+        made_here = reason_words(findings, item.override_reason) == stored
+    return reason_words(findings, item.override_reason) if made_here else stored

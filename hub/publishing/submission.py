@@ -13,7 +13,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
+from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,9 +23,9 @@ import policies
 from hub.audit import record_event
 from hub.compliance.review import enter_review
 from hub.errors import UserError
-from hub.i18n import _
+from hub.i18n import _, pack_text
 from hub.models import Mention, OutboundItem, OutboundState, PlatformAccount, Staff, utcnow
-from hub.publishing.compose import record_decision
+from hub.publishing.compose import finding_dict, record_decision
 from hub.publishing.outbox import move_item
 
 
@@ -130,20 +132,32 @@ def create_item(
     return item
 
 
-def _plain_findings(findings: list[policies.Finding]) -> str:
-    return "; ".join(f"{f.guideline} {f.message}" for f in findings)
+def reason_words(findings: list[dict[str, Any]], override_reason: str | None = None) -> str:
+    """Why a held draft waits, in the current language: the guidelines that hold it (or, for an
+    override request, the ones that block it and the author's reason)."""
+
+    def words(severity: str) -> str:
+        return "; ".join(
+            f"{f.get('guideline', '')} {pack_text(f.get('message'))}"
+            for f in findings
+            if f.get("severity") == severity
+        )
+
+    if override_reason:
+        return _(
+            "Waiting for compliance to decide on your override request. Blocked by: "
+            "%(findings)s. Your reason: “%(reason)s”",
+            findings=words("block"),
+            reason=override_reason,
+        )
+    return _("Waiting for compliance review: %(findings)s", findings=words("review"))
 
 
 def review_reason(decision: policies.Decision, override_reason: str | None = None) -> str:
-    """What the author is told while the draft waits: the guidelines that hold it, in words."""
-    if override_reason:
-        blocking = [f for f in decision.findings if f.severity == "block"]
-        return (
-            f"Waiting for compliance to decide on your override request. Blocked by: "
-            f"{_plain_findings(blocking)}. Your reason: “{override_reason}”"
-        )
-    holding = [f for f in decision.findings if f.severity == "review"]
-    return f"Waiting for compliance review: {_plain_findings(holding)}"
+    """What the author is told while the draft waits, as the hub records it (in English; pages
+    show it in the reader's language through :func:`reason_words`)."""
+    with force_locale("en"):
+        return str(reason_words([finding_dict(f) for f in decision.findings], override_reason))
 
 
 RESUBMITTED_REASON = "Waiting for compliance review: you edited a post compliance had rejected."

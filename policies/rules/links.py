@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from rapidfuzz import fuzz
 
 from policies.backtracking import compile_pattern
-from policies.budget import compile_budgeted
+from policies.budget import Pattern
 from policies.matching import Span
 from policies.rules import Rule, register
 from policies.types import Finding
@@ -45,7 +45,7 @@ class LinkExtractor:
         # every bare link ends in "." + a known TLD; most drafts have none, so the costly
         # pattern above (tried at every position) only runs on those that do
         self._bare_probe = compile_pattern(rf"(?i)\.(?:{tld})(?![\w-])" if tld else r"(?!x)x")
-        self._run_char = compile_budgeted(r"[\w.-]")
+        self._run_char = Pattern(r"[\w.-]")
 
     def extract(self, text: str) -> list[tuple[str, Span]]:
         """Return (host, span) for every link in text."""
