@@ -19,6 +19,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text as sql_text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -75,6 +77,15 @@ class Team(Base):
     lead_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff.id", use_alter=True, name="fk_teams_lead_id_staff")
     )
+    #: who gets a new mention: "manual", "round_robin" or "least_loaded" (hub.engagement.assignment)
+    assignment_policy: Mapped[str] = mapped_column(
+        String(20), default="manual", server_default="manual"
+    )
+    #: what the deadline job does when a first response is late: "notify" (the lead),
+    #: "raise" (priority up one step, and notify) or "reassign" (to the next free person, and notify)
+    breach_action: Mapped[str] = mapped_column(String(20), default="notify", server_default="notify")
+    #: the last person round-robin gave a mention to, so the next one goes to whoever follows
+    rr_last_staff_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class StaffTeam(Base):
@@ -206,6 +217,7 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str] = mapped_column(String(200), default="")
     tags: Mapped[list[str]] = mapped_column(default=list)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer")
@@ -246,6 +258,13 @@ class Mention(Base):
         UniqueConstraint("platform", "external_id", name="uq_mentions_platform_external"),
         Index("ix_mentions_queue", "status", "priority", "received_at", "id"),
         Index("ix_mentions_team", "team_id", "status"),
+        # the deadline job's worklist: unanswered mentions whose breach nobody has acted on yet
+        Index(
+            "ix_mentions_sla_open",
+            "first_response_due_at",
+            sqlite_where=sql_text("first_response_at IS NULL AND sla_breached_at IS NULL"),
+            postgresql_where=sql_text("first_response_at IS NULL AND sla_breached_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -273,6 +292,14 @@ class Mention(Base):
     routing_rule_id: Mapped[int | None] = mapped_column(ForeignKey("routing_rules.id"))
     first_response_due_at: Mapped[datetime | None] = mapped_column()
     first_response_at: Mapped[datetime | None] = mapped_column()
+    #: set once, by the deadline job, when it acted on this mention's missed deadline
+    sla_breached_at: Mapped[datetime | None] = mapped_column()
+    #: what triage computed at ingest (hub.engagement.attributes): language, intent, sentiment,
+    #: triggers, product, pii, reach, history
+    attributes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    #: which rule routed it and which of its conditions matched, with the values that matched
+    routing_why: Mapped[dict[str, Any]] = mapped_column(default=dict)
     #: problems the connector noticed in the payload (stored and flagged, never dropped)
     problems: Mapped[list[str]] = mapped_column(default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -297,6 +324,10 @@ class RoutingRule(Base):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     priority: Mapped[str | None] = mapped_column(String(2))
     sla_minutes: Mapped[int | None] = mapped_column(Integer)
+    #: tags added to the mentions it routes
+    tags: Mapped[list[str]] = mapped_column(default=list)
+    #: None = the team's own policy; else "manual", "round_robin" or "least_loaded"
+    assignment: Mapped[str | None] = mapped_column(String(20))
 
     team: Mapped[Team | None] = relationship()
 
@@ -518,3 +549,22 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
     actor: Mapped[Staff | None] = relationship()
+
+
+class Notification(Base):
+    """Something a person should see: a deadline breach in their team, a mention for them."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_staff", "staff_id", "read_at", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    #: "sla_breach", "assigned", ...
+    kind: Mapped[str] = mapped_column(String(30))
+    mention_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("mentions.id")
+    )
+    #: what the UI needs to word it in the reader's language (never pre-rendered English)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column()

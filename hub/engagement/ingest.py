@@ -191,7 +191,13 @@ def _build(
         problems.append(f"text of {len(text)} characters cut to {MAX_TEXT}")
         text = text[:MAX_TEXT]
     language = detect_language(text)
-    r = route(rules, text, language, m.platform, default_sla)
+    attrs: dict[str, Any] = {"language": language, "followers": m.author.followers}
+    r = route(
+        rules,
+        {**attrs, "platform": m.platform, "account_id": str(account.id)},
+        text,
+        default_sla,
+    )
     owner = _thread_owner(session, m, pending)
     whys.append(
         f"follows up mention #{owner.id or 'earlier in this batch'}" if owner else r.rule_name
@@ -217,6 +223,9 @@ def _build(
         status=(MentionStatus.OPEN if owner and owner.assignee_id else MentionStatus.NEW).value,
         priority=r.priority,
         routing_rule_id=r.rule_id,
+        attributes=attrs,
+        tags=list(r.tags),
+        routing_why=r.why(),
         first_response_due_at=due_at(now, r),
         problems=problems,
         raw=clean_payload(m.raw),

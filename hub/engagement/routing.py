@@ -1,52 +1,118 @@
-"""Routing rules: conditions on a mention → team, priority and first-response SLA.
+"""Routing rules: conditions on a mention's attributes → team, priority, SLA, tags, assignment.
 
-Rules live in the database, ordered by ``position``; the first enabled rule whose conditions
-all hold wins. An empty condition matches anything.
+Rules live in the database, ordered by ``position``; the first enabled rule whose conditions all
+hold wins (AND across conditions, OR inside a list). An empty condition set matches anything.
+The conditions read the attributes triage computed at ingest (``hub.engagement.attributes``):
+what a manager writes in the routing editor is exactly what is evaluated here, and
+``Route.matched`` keeps which conditions held, with the values that made them hold, so every
+mention can say why it is where it is.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import ahocorasick
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.i18n import lazy_gettext as _l
+from policies import backtracking, budget
 from hub.models import RoutingRule
 
 SLA_BY_PRIORITY = {"p1": 30, "p2": 120, "p3": 480}
+PRIORITIES = ("p1", "p2", "p3")
+ASSIGNMENT_POLICIES = ("manual", "round_robin", "least_loaded")
+LANGUAGES = ("en", "es", "zh")
+INTENTS = ("complaint", "question", "praise", "chit_chat", "spam", "abuse")
+SENTIMENTS = ("negative", "neutral", "positive")
+#: what a mention is about, for care / sales / social: an order that exists, a purchase not yet
+#: made, or neither
+STAGES = ("order", "pre_purchase", "social")
+#: escalation and trust-and-safety triggers triage can find in a mention
+TRIGGERS = (
+    "safety",
+    "legal",
+    "press",
+    "vip",
+    "repeated",
+    "churn",
+    "staff_conduct",
+    "privacy",
+    "quality_pattern",
+    "urgent",
+    "phishing",
+    "scam_report",
+    "counterfeit",
+    "threat",
+)
+PII_KINDS = ("order_number", "email", "phone", "card", "tracking", "address")
+MAX_KEYWORDS = 500
 _WORDCHAR = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
+class Condition:
+    """One kind of condition a rule can hold: its key in ``RoutingRule.conditions``, how the
+    editor shows it, and what values it takes."""
+
+    key: str
+    label: Any  # a lazy string: the reader's language
+    kind: str  # "choices" (a list of values), "bool", "int", "words" (keywords)
+    choices: tuple[str, ...] = ()
+    help: Any = ""
+
+
+CONDITIONS: tuple[Condition, ...] = (
+    Condition("languages", _l("Language"), "choices", LANGUAGES),
+    Condition("intents", _l("Intent"), "choices", INTENTS),
+    Condition("sentiments", _l("Sentiment"), "choices", SENTIMENTS),
+    Condition("stages", _l("About"), "choices", STAGES, _l("an existing order, a purchase, or neither")),
+    Condition("triggers", _l("Any of these triggers"), "choices", TRIGGERS),
+    Condition("no_triggers", _l("None of these triggers"), "choices", TRIGGERS),
+    Condition("pii", _l("Exposes personal data"), "choices", PII_KINDS),
+    Condition("has_product", _l("Names a catalogue product"), "bool"),
+    Condition("sold_out", _l("The product is sold out"), "bool"),
+    Condition("min_followers", _l("Author has at least this many followers"), "int"),
+    Condition("max_followers", _l("Author has at most this many followers"), "int"),
+    Condition("vip", _l("Customer is VIP"), "bool"),
+    Condition("customer_tags", _l("Customer has any of these tags"), "words"),
+    Condition("open_escalation", _l("Customer has an open escalation"), "bool"),
+    Condition("min_earlier", _l("Customer wrote at least this many times before"), "int"),
+    Condition("platforms", _l("Platform"), "choices"),  # choices: the registry's platforms
+    Condition("accounts", _l("Account"), "choices"),  # choices: the hub's accounts (ids)
+    Condition("keywords", _l("Any of these words"), "words", (), _l('"refund*" is a prefix')),
+    Condition("pattern", _l("Text matches this regular expression"), "regex"),
+)
+#: how long one rule's pattern may take on one mention before it counts as not matching
+PATTERN_BUDGET_S = 0.005
+CONDITION_KEYS = {c.key: c for c in CONDITIONS}
+
+
+@dataclass(frozen=True)
 class Route:
-    """Where a mention goes and how soon it needs a first answer."""
+    """Where a mention goes, how soon it needs a first answer, and why."""
 
     team_id: int | None
     priority: str
     sla_minutes: int
     rule_id: int | None
     rule_name: str
+    tags: tuple[str, ...] = ()
+    assignment: str | None = None
+    #: condition key → the mention's value that satisfied it
+    matched: dict[str, Any] = field(default_factory=dict)
+
+    def why(self) -> dict[str, Any]:
+        """What ``Mention.routing_why`` stores."""
+        return {"rule_id": self.rule_id, "rule": self.rule_name, "matched": self.matched}
 
 
-@dataclass(frozen=True)
-class _CompiledRule:
-    rule: RoutingRule
-    languages: frozenset[str]
-    platforms: frozenset[str]
-    keywords: ahocorasick.Automaton | None
-
-    def matches(self, text: str, language: str | None, platform: str) -> bool:
-        if self.languages and language not in self.languages:
-            return False
-        if self.platforms and platform not in self.platforms:
-            return False
-        return self.keywords is None or _has_keyword(self.keywords, text.casefold())
-
-
-def _has_keyword(automaton: ahocorasick.Automaton, folded: str) -> bool:
+def _has_keyword(automaton: ahocorasick.Automaton, folded: str) -> str | None:
     # Latin keywords must sit on word boundaries so "sue" does not fire inside "issue";
     # a keyword ending in "*" is a prefix ("refund*"), and CJK keywords are plain substrings.
     for end, (word, free_left, free_right) in automaton.iter(folded):
@@ -54,41 +120,177 @@ def _has_keyword(automaton: ahocorasick.Automaton, folded: str) -> bool:
         left = free_left or start == 0 or not _WORDCHAR.match(folded[start - 1])
         right = free_right or end + 1 == len(folded) or not _WORDCHAR.match(folded[end + 1])
         if left and right:
-            return True
-    return False
+            return word
+    return None
 
 
 def _is_cjk(word: str) -> bool:
     return any("\u3400" <= ch <= "\u9fff" for ch in word)
 
 
-def compile_rules(rules: list[RoutingRule]) -> list[_CompiledRule]:
-    """Prepare rules for matching (one automaton per rule, built once per batch)."""
-    compiled = []
-    for rule in rules:
-        cond = rule.conditions or {}
-        words = [w.strip().casefold() for w in cond.get("keywords") or [] if w.strip()]
-        automaton = None
-        if words:
-            automaton = ahocorasick.Automaton()
-            for w in words:
-                prefix = w.endswith("*")
-                w = w.rstrip("*")
-                cjk = _is_cjk(w)
-                automaton.add_word(w, (w, cjk, cjk or prefix))
-            automaton.make_automaton()
-        compiled.append(
-            _CompiledRule(
-                rule,
-                frozenset(cond.get("languages") or ()),
-                frozenset(cond.get("platforms") or ()),
-                automaton,
+def _keywords(words: list[str]) -> ahocorasick.Automaton | None:
+    words = [w.strip().casefold() for w in words if w and w.strip()]
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for w in words:
+        prefix = w.endswith("*")
+        w = w.rstrip("*")
+        cjk = _is_cjk(w)
+        automaton.add_word(w, (w, cjk, cjk or prefix))
+    automaton.make_automaton()
+    return automaton
+
+
+Test = Callable[[Mapping[str, Any], str], Any]
+
+
+def _any_of(values: frozenset[str], get: Callable[[Mapping[str, Any]], Any]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        have = get(attrs)
+        if isinstance(have, list | tuple | set | frozenset):
+            hit = sorted(values.intersection(have))
+            return hit or None
+        return have if have in values else None
+
+    return test
+
+
+def _none_of(values: frozenset[str]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        return "none" if not values.intersection(attrs.get("triggers") or ()) else None
+
+    return test
+
+
+def _flag(want: bool, get: Callable[[Mapping[str, Any]], Any]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        return bool(get(attrs)) if bool(get(attrs)) is want else None
+
+    return test
+
+
+def _at_least(n: int, get: Callable[[Mapping[str, Any]], Any]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        v = get(attrs)
+        return v if v is not None and v >= n else None
+
+    return test
+
+
+def _at_most(n: int, get: Callable[[Mapping[str, Any]], Any]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        v = get(attrs)
+        return v if v is not None and v <= n else None
+
+    return test
+
+
+def _history(key: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda a: (a.get("history") or {}).get(key)
+
+
+def _key(key: str) -> Callable[[Mapping[str, Any]], Any]:
+    return lambda a: a.get(key)
+
+
+def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
+    """One test per condition; each returns the matching value, or None when it does not hold.
+    Empty lists and missing keys are no condition at all."""
+    out: list[tuple[str, Test]] = []
+    plain = {
+        "languages": "language",
+        "intents": "intent",
+        "sentiments": "sentiment",
+        "stages": "stage",
+        "triggers": "triggers",
+        "pii": "pii",
+        "platforms": "platform",
+        "accounts": "account_id",
+    }
+    for key, value in cond.items():
+        if value is None or value == [] or value == "":
+            continue
+        if key in plain:
+            vals = frozenset(str(v) for v in value)
+            out.append((key, _any_of(vals, (lambda k: lambda a: _str(a.get(k)))(plain[key]))))
+        elif key == "no_triggers":
+            out.append((key, _none_of(frozenset(value))))
+        elif key == "has_product":
+            out.append((key, _flag(bool(value), _key("product"))))
+        elif key == "sold_out":
+            out.append((key, _flag(bool(value), _key("sold_out"))))
+        elif key == "min_followers":
+            out.append((key, _at_least(int(value), _key("followers"))))
+        elif key == "max_followers":
+            out.append((key, _at_most(int(value), _key("followers"))))
+        elif key == "vip":
+            out.append((key, _flag(bool(value), _history("vip"))))
+        elif key == "open_escalation":
+            out.append((key, _flag(bool(value), _history("open_escalation"))))
+        elif key == "min_earlier":
+            out.append((key, _at_least(int(value), _history("earlier"))))
+        elif key == "customer_tags":
+            tags = frozenset(str(t).strip().casefold() for t in value)
+            out.append(
+                (
+                    key,
+                    lambda a, f, tags=tags: sorted(
+                        tags.intersection(t.casefold() for t in _history("tags")(a) or ())
+                    )
+                    or None,
+                )
             )
-        )
-    return compiled
+        elif key == "pattern":
+            rx = budget.Pattern(str(value), re.IGNORECASE)
+            out.append((key, lambda a, f, rx=rx: _search(rx, f)))
+        elif key == "keywords":
+            automaton = _keywords(list(value))
+            if automaton is not None:
+                out.append((key, lambda a, f, au=automaton: _has_keyword(au, f)))
+    return out
 
 
-def load_rules(session: Session) -> list[_CompiledRule]:
+def _search(rx: budget.Pattern, folded: str) -> str | None:
+    # saved patterns were checked for catastrophic backtracking; the budget is the second line
+    try:
+        with budget.budget(PATTERN_BUDGET_S):
+            found = rx.search(folded)
+    except budget.BudgetExceeded:
+        return None
+    return found.group(0)[:80] if found else None
+
+
+def _str(v: Any) -> Any:
+    if isinstance(v, list | tuple):
+        return [str(x) for x in v]
+    return None if v is None else str(v)
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to evaluate: one test per condition, built once per batch."""
+
+    rule: RoutingRule
+    tests: tuple[tuple[str, Test], ...]
+
+    def match(self, attrs: Mapping[str, Any], folded: str) -> dict[str, Any] | None:
+        """The conditions that held with their values, or None if one did not."""
+        matched: dict[str, Any] = {}
+        for key, test in self.tests:
+            value = test(attrs, folded)
+            if value is None:
+                return None
+            matched[key] = value
+        return matched
+
+
+def compile_rules(rules: list[RoutingRule]) -> list[CompiledRule]:
+    """Prepare rules for matching, in the order given."""
+    return [CompiledRule(rule, tuple(_tests(rule.conditions or {}))) for rule in rules]
+
+
+def load_rules(session: Session) -> list[CompiledRule]:
     """The enabled rules in evaluation order, compiled."""
     rules = session.scalars(
         select(RoutingRule).where(RoutingRule.enabled.is_(True)).order_by(RoutingRule.position)
@@ -97,19 +299,106 @@ def load_rules(session: Session) -> list[_CompiledRule]:
 
 
 def route(
-    rules: list[_CompiledRule],
+    rules: list[CompiledRule],
+    attrs: Mapping[str, Any],
     text: str,
-    language: str | None,
-    platform: str,
     default_sla: int = 120,
 ) -> Route:
-    """Apply the first matching rule; with none, no team, p3 and the default SLA."""
+    """Apply the first matching rule; with none, no team, p3 and the default SLA.
+
+    ``attrs`` are the mention's attributes plus ``platform`` and ``account_id``."""
+    folded = text.casefold()
     for c in rules:
-        if c.matches(text, language, platform):
+        matched = c.match(attrs, folded)
+        if matched is not None:
             prio = c.rule.priority or "p3"
             sla = c.rule.sla_minutes or SLA_BY_PRIORITY.get(prio, default_sla)
-            return Route(c.rule.team_id, prio, sla, c.rule.id, c.rule.name)
+            return Route(
+                c.rule.team_id,
+                prio,
+                sla,
+                c.rule.id,
+                c.rule.name,
+                tuple(c.rule.tags or ()),
+                c.rule.assignment,
+                matched,
+            )
     return Route(None, "p3", default_sla, None, "no rule matched")
+
+
+def mention_facts(mention: Any) -> dict[str, Any]:
+    """What rules read of a stored mention: its attributes, platform and account."""
+    return {
+        **(mention.attributes or {}),
+        "language": (mention.attributes or {}).get("language") or mention.language,
+        "platform": mention.platform,
+        "account_id": None if mention.account_id is None else str(mention.account_id),
+    }
+
+
+def validate_conditions(
+    cond: Mapping[str, Any],
+    platforms: tuple[str, ...] = (),
+    accounts: tuple[str, ...] = (),
+) -> dict[str, str]:
+    """Problems with a rule's conditions, by condition key (empty when it can be saved).
+
+    ``platforms``/``accounts``: the values the hub knows, for those two conditions."""
+    errors: dict[str, str] = {}
+    for key, value in cond.items():
+        spec = CONDITION_KEYS.get(key)
+        if spec is None:
+            errors[key] = str(_l("Unknown condition."))
+            continue
+        if value is None or value == [] or value == "":
+            continue
+        if spec.kind == "choices":
+            allowed = spec.choices or {"platforms": platforms, "accounts": accounts}.get(key, ())
+            if not isinstance(value, list) or any(str(v) not in allowed for v in value):
+                errors[key] = str(_l("Choose from the listed values."))
+        elif spec.kind == "bool":
+            if not isinstance(value, bool):
+                errors[key] = str(_l("Yes or no."))
+        elif spec.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                errors[key] = str(_l("A whole number, 0 or more."))
+        elif spec.kind == "words":
+            if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+                errors[key] = str(_l("A list of words."))
+            elif len(value) > MAX_KEYWORDS:
+                errors[key] = str(_l("At most %(n)d words.", n=MAX_KEYWORDS))
+            elif any(len(w.strip().rstrip("*")) < 2 for w in value):
+                errors[key] = str(_l("Each word needs at least two characters."))
+        elif spec.kind == "regex":
+            problem = pattern_problem(value)
+            if problem:
+                errors[key] = problem
+    return errors
+
+
+def pattern_problem(source: Any) -> str | None:
+    """Why a rule's regular expression cannot be saved: not text, too long, not valid, or able to
+    backtrack exponentially (``policies.backtracking``, the check packs' patterns pass)."""
+    if not isinstance(source, str):
+        return str(_l("A regular expression."))
+    if len(source) > 500:
+        return str(_l("At most 500 characters."))
+    try:
+        re.compile(source, re.IGNORECASE)
+    except re.error as exc:
+        return str(_l("Not a valid regular expression: %(why)s.", why=str(exc)))
+    witness = backtracking.exponential_witness(source, re.IGNORECASE)
+    if witness is not None:
+        return str(
+            _l(
+                "This pattern can freeze routing: a repeated part can match the same text in "
+                "more than one way (like (a+)+), so on a text like %(sample)s the work doubles "
+                "with every added %(pump)s. Rewrite it so each repetition matches only one way.",
+                sample=witness.sample()[:60],
+                pump=witness.pump[:20],
+            )
+        )
+    return None
 
 
 def due_at(received: datetime, route_: Route) -> datetime:

@@ -45,12 +45,12 @@ def _rules():  # type: ignore[no-untyped-def]
     ],
 )
 def test_first_matching_rule_wins(text, team, priority, sla):
-    r = route(_rules(), text, detect_language(text), "sandbox")
+    r = route(_rules(), {"language": detect_language(text), "platform": "sandbox"}, text)
     assert (r.team_id, r.priority, r.sla_minutes) == (team, priority, sla)
 
 
 def test_no_rule_means_no_team_and_default_sla():
-    r = route([], "@K hello", "en", "x", default_sla=77)
+    r = route([], {"language": "en", "platform": "x"}, "@K hello", default_sla=77)
     assert (r.team_id, r.priority, r.sla_minutes) == (None, "p3", 77)
 
 
@@ -62,8 +62,8 @@ def test_platform_condition():
             )
         ]
     )
-    assert route(rules, "hi", "en", "bluesky").team_id == 9
-    assert route(rules, "hi", "en", "x").team_id is None
+    assert route(rules, {"language": "en", "platform": "bluesky"}, "hi").team_id == 9
+    assert route(rules, {"language": "en", "platform": "x"}, "hi").team_id is None
 
 
 @pytest.mark.parametrize(
@@ -107,7 +107,7 @@ def test_demo_rules_route_the_labelled_mentions_mostly_right(shared_data):
         json.loads(x) for x in (shared_data / "mentions" / "public.jsonl").read_text().splitlines()
     ]
     hits = sum(
-        slugs[route(rules, r["text"], detect_language(r["text"]), r["platform"]).team_id]
+        slugs[route(rules, {"language": detect_language(r["text"]), "platform": r["platform"]}, r["text"]).team_id]
         == r["team"]
         for r in rows
     )
