@@ -20,8 +20,10 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    text as sql_text,
     true,
+)
+from sqlalchemy import (
+    text as sql_text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -81,9 +83,11 @@ class Team(Base):
     assignment_policy: Mapped[str] = mapped_column(
         String(20), default="manual", server_default="manual"
     )
-    #: what the deadline job does when a first response is late: "notify" (the lead),
-    #: "raise" (priority up one step, and notify) or "reassign" (to the next free person, and notify)
-    breach_action: Mapped[str] = mapped_column(String(20), default="notify", server_default="notify")
+    #: what the deadline job does when a first response is late: "notify" (the lead), "raise"
+    #: (priority up one step, and notify) or "reassign" (to the next free person, and notify)
+    breach_action: Mapped[str] = mapped_column(
+        String(20), default="notify", server_default="notify"
+    )
     #: the last person round-robin gave a mention to, so the next one goes to whoever follows
     rr_last_staff_id: Mapped[int | None] = mapped_column(Integer)
 

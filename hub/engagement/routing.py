@@ -21,8 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.i18n import lazy_gettext as _l
-from policies import backtracking, budget
 from hub.models import RoutingRule
+from policies import backtracking, budget
 
 SLA_BY_PRIORITY = {"p1": 30, "p2": 120, "p3": 480}
 PRIORITIES = ("p1", "p2", "p3")
@@ -71,7 +71,9 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("languages", _l("Language"), "choices", LANGUAGES),
     Condition("intents", _l("Intent"), "choices", INTENTS),
     Condition("sentiments", _l("Sentiment"), "choices", SENTIMENTS),
-    Condition("stages", _l("About"), "choices", STAGES, _l("an existing order, a purchase, or neither")),
+    Condition(
+        "stages", _l("About"), "choices", STAGES, _l("an existing order, a purchase, or neither")
+    ),
     Condition("triggers", _l("Any of these triggers"), "choices", TRIGGERS),
     Condition("no_triggers", _l("None of these triggers"), "choices", TRIGGERS),
     Condition("pii", _l("Exposes personal data"), "choices", PII_KINDS),
@@ -232,23 +234,31 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
             out.append((key, _at_least(int(value), _history("earlier"))))
         elif key == "customer_tags":
             tags = frozenset(str(t).strip().casefold() for t in value)
-            out.append(
-                (
-                    key,
-                    lambda a, f, tags=tags: sorted(
-                        tags.intersection(t.casefold() for t in _history("tags")(a) or ())
-                    )
-                    or None,
-                )
-            )
+            out.append((key, _tagged(tags)))
         elif key == "pattern":
-            rx = budget.Pattern(str(value), re.IGNORECASE)
-            out.append((key, lambda a, f, rx=rx: _search(rx, f)))
+            out.append((key, _searcher(budget.Pattern(str(value), re.IGNORECASE))))
         elif key == "keywords":
             automaton = _keywords(list(value))
             if automaton is not None:
-                out.append((key, lambda a, f, au=automaton: _has_keyword(au, f)))
+                out.append((key, _worded(automaton)))
     return out
+
+
+def _tagged(tags: frozenset[str]) -> Test:
+    def test(attrs: Mapping[str, Any], folded: str) -> Any:
+        return (
+            sorted(tags.intersection(t.casefold() for t in _history("tags")(attrs) or ())) or None
+        )
+
+    return test
+
+
+def _searcher(rx: budget.Pattern) -> Test:
+    return lambda attrs, folded: _search(rx, folded)
+
+
+def _worded(automaton: ahocorasick.Automaton) -> Test:
+    return lambda attrs, folded: _has_keyword(automaton, folded)
 
 
 def _search(rx: budget.Pattern, folded: str) -> str | None:

@@ -194,9 +194,7 @@ def test_bluesky_never_sends_credentials_to_a_hostile_pds(
     assert listener.nobody_came()
 
 
-def test_a_saved_session_pointing_elsewhere_is_checked_too(
-    listener: Any, connections: Any
-) -> None:
+def test_a_saved_session_pointing_elsewhere_is_checked_too(listener: Any, connections: Any) -> None:
     """The SDK switches to the endpoint a session names; a stored one is checked like any."""
     port = listener.getsockname()[1]
     connector = BlueskyConnector(
@@ -211,9 +209,7 @@ def test_a_saved_session_pointing_elsewhere_is_checked_too(
     assert listener.nobody_came()
 
 
-def test_the_firehose_address_is_checked_before_connecting(
-    listener: Any, connections: Any
-) -> None:
+def test_the_firehose_address_is_checked_before_connecting(listener: Any, connections: Any) -> None:
     port = listener.getsockname()[1]
     for firehose in (f"ws://127.0.0.1:{port}/xrpc", "wss://169.254.169.254/xrpc"):
         connector = BlueskyConnector(

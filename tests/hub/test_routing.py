@@ -107,7 +107,13 @@ def test_demo_rules_route_the_labelled_mentions_mostly_right(shared_data):
         json.loads(x) for x in (shared_data / "mentions" / "public.jsonl").read_text().splitlines()
     ]
     hits = sum(
-        slugs[route(rules, {"language": detect_language(r["text"]), "platform": r["platform"]}, r["text"]).team_id]
+        slugs[
+            route(
+                rules,
+                {"language": detect_language(r["text"]), "platform": r["platform"]},
+                r["text"],
+            ).team_id
+        ]
         == r["team"]
         for r in rows
     )
