@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: train-culture run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
+.PHONY: train-culture train-triage run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,11 @@ bench: install
 eval: install
 	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl --held-out tests/data/culture-blind.jsonl
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
+	$(BIN)/hub route eval ../shared/data/mentions/public.jsonl --json
+
+## Refit the triage model (hub/engagement/models/triage.json.gz; see bench/train_triage.py).
+train-triage: install
+	$(BIN)/python bench/train_triage.py
 
 ## Refit the learned tier of the culture check (policies/models/culture.json.gz; see bench/train_culture.py).
 train-culture: install

@@ -400,6 +400,49 @@ def reports_daily(day: str | None) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+@main.group()
+def route() -> None:
+    """Triage and routing of inbound mentions."""
+
+
+@route.command("eval")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object on standard output")
+@click.option("--misses", is_flag=True, help="also list every mention routed differently")
+def route_eval(path: str, as_json: bool, misses: bool) -> None:
+    """Run ingest's attribute and routing path on labelled mentions (the format of
+    ../shared/data/mentions/public.jsonl) with the demo company's rules, and print the scores."""
+    from hub.demo import demo_data
+    from hub.engagement.route_eval import evaluate, read_rows
+
+    try:
+        rows = read_rows(path)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="PATH") from None
+    result = evaluate(rows, demo_data())
+    if not misses:
+        result.pop("misses")
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+        return
+    for part in ("held_out", "development"):
+        if result.get(part):
+            f = result[part]
+            click.echo(
+                f"{part.replace('_', '-')} ({f['n']}): team {f['team_accuracy']:.3f}, "
+                f"priority {f['priority_accuracy']:.3f}, p1 recall {f['p1_recall']}, "
+                f"language {f['language_accuracy']:.3f}, intent {f['intent_accuracy']:.3f}"
+            )
+    click.echo(
+        f"all ({result['n']}): team {result['team_accuracy']:.3f}, "
+        f"priority {result['priority_accuracy']:.3f}, p1 recall {result['p1_recall']}, "
+        f"language {result['language_accuracy']:.3f}, intent {result['intent_accuracy']:.3f}, "
+        f"p50 {result['p50_ms']} ms, p99 {result['p99_ms']} ms"
+    )
+    for miss in result.get("misses", []):
+        click.echo(json.dumps(miss, ensure_ascii=False))
+
+
 def _mount_policy() -> None:
     try:
         from policies import cli_group

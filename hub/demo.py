@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from connectors.sandbox import SandboxConnector, SandboxStore
 from hub.audit import record_event
 from hub.auth import create_staff, password_matches
-from hub.engagement.language import detect_language
+from hub.engagement.attributes import compute
 from hub.models import (
     Customer,
     CustomerIdentity,
@@ -60,6 +60,8 @@ def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Te
                     team_id=teams[r["team"]].id,
                     priority=r["priority"],
                     sla_minutes=r["sla_minutes"],
+                    tags=r.get("tags", []),
+                    assignment=r.get("assignment"),
                 )
             )
         session.flush()
@@ -184,6 +186,7 @@ def _load_history(session: Session, data: dict[str, Any]) -> None:
                     )
                 )
             at = now - timedelta(days=h["days_ago"])
+            attrs = compute(h["text"])
             mention = Mention(
                 platform=h["platform"],
                 external_id=f"demo-{c['handle']}-{i}",
@@ -193,7 +196,8 @@ def _load_history(session: Session, data: dict[str, Any]) -> None:
                 text=h["text"],
                 created_at=at,
                 received_at=at,
-                language=detect_language(h["text"]),
+                language=attrs["language"],
+                attributes=attrs,
                 status=MentionStatus.CLOSED.value,
                 priority="p3",
                 raw={"demo": True, "note": "demo history, not a real post"},

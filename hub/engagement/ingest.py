@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 from hub.audit import record_events
-from hub.engagement.language import detect_language
-from hub.engagement.routing import due_at, load_rules, route
+from hub.engagement.attributes import History, triage
+from hub.engagement.routing import due_at, load_rules
 from hub.models import Customer, CustomerIdentity, Mention, MentionStatus, PlatformAccount, utcnow
 
 #: what we keep of an absurdly long text; the raw payload still holds all of it
@@ -78,6 +78,31 @@ def _customer_for(
         if m.author.followers is not None:
             ident.followers = m.author.followers
     return ident.customer
+
+
+def _histories(
+    session: Session, known: dict[tuple[str, str], CustomerIdentity]
+) -> dict[int, History]:
+    """The record of every known customer in a batch, from their stored mentions (one query per
+    500 customers)."""
+    customers = {ident.customer_id: ident.customer for ident in known.values()}
+    out = {cid: History(tags=list(c.tags or ()), vip=bool(c.vip)) for cid, c in customers.items()}
+    ids = list(out)
+    for i in range(0, len(ids), 500):
+        rows = session.execute(
+            select(
+                Mention.customer_id, Mention.status, Mention.first_response_at, Mention.attributes
+            )
+            .where(Mention.customer_id.in_(ids[i : i + 500]))
+            .order_by(Mention.id)
+        )
+        for cid, status, answered, attrs in rows:
+            out[cid].add(
+                attrs or {},
+                answered=answered is not None,
+                closed=status == MentionStatus.CLOSED.value,
+            )
+    return out
 
 
 def thread_mention(
@@ -143,9 +168,10 @@ def ingest_batch(
     whys: list[str] = []
     with session.no_autoflush:
         known = _identities(session, fresh)
+        histories = _histories(session, known)
         for m in fresh:
             new[m.external_id] = mention = _build(
-                session, account, m, rules, known, new, now, default_sla, whys
+                session, account, m, rules, known, histories, new, now, default_sla, whys
             )
             session.add(mention)
     session.flush()
@@ -178,6 +204,7 @@ def _build(
     m: IncomingMention,
     rules: list[Any],
     known: dict[tuple[str, str], CustomerIdentity],
+    histories: dict[int, History],
     pending: dict[str, Mention],
     now: datetime,
     default_sla: int,
@@ -190,14 +217,19 @@ def _build(
     if len(text) > MAX_TEXT:
         problems.append(f"text of {len(text)} characters cut to {MAX_TEXT}")
         text = text[:MAX_TEXT]
-    language = detect_language(text)
-    attrs: dict[str, Any] = {"language": language, "followers": m.author.followers}
-    r = route(
+    customer = _customer_for(session, m, known)
+    # a new customer has no id yet: their history starts empty, keyed by the object
+    history = histories.setdefault(customer.id or -id(customer), History())
+    attrs, r = triage(
         rules,
-        {**attrs, "platform": m.platform, "account_id": str(account.id)},
         text,
-        default_sla,
+        platform=m.platform,
+        account_id=account.id,
+        followers=m.author.followers,
+        history=history,
+        default_sla=default_sla,
     )
+    history.add(attrs)
     owner = _thread_owner(session, m, pending)
     whys.append(
         f"follows up mention #{owner.id or 'earlier in this batch'}" if owner else r.rule_name
@@ -206,7 +238,7 @@ def _build(
         platform=m.platform,
         external_id=m.external_id,
         account_id=account.id,
-        customer=_customer_for(session, m, known),
+        customer=customer,
         author_handle=clean_text(m.author.handle)[:200],
         author_name=clean_text(m.author.display_name or "")[:200],
         text=text,
@@ -217,7 +249,7 @@ def _build(
         in_reply_to_external_id=m.in_reply_to_external_id,
         thread_root_external_id=m.thread_root_external_id or m.external_id,
         reply_ref=dict(m.reply_ref),
-        language=language,
+        language=attrs["language"],
         team_id=owner.team_id if owner else r.team_id,
         assignee_id=owner.assignee_id if owner else None,
         status=(MentionStatus.OPEN if owner and owner.assignee_id else MentionStatus.NEW).value,

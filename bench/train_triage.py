@@ -1,0 +1,195 @@
+"""Train the triage model (hub/engagement/attributes.py) and write it.
+
+    python bench/train_triage.py [--out hub/engagement/models/triage.json.gz]   (make train-triage)
+
+Data, all in this repository or beside it:
+- bench/data/mentions-train-{en,es,zh}.jsonl: mentions written and labelled from the routing
+  policy (../shared/data/mentions/README.md) by writers who never saw public.jsonl or any output
+  of the hub; they carry every label, triggers and stage included;
+- the *development* part of ../shared/data/mentions/public.jsonl (authors whose handle hashes
+  outside the held-out 30%, ``heldout()``; a customer's story stays on one side): intent and
+  sentiment, and stage where the team says it (care = order, sales = pre-purchase, social).
+The held-out part is never read here; ``hub route eval`` reports it beside the rest.
+
+One logistic regression per class (one-vs-rest, balanced weights) over the culture model's
+features (``policies.learned.features``) of ``attributes.model_view``: the same serving code,
+one pass for every class. C by 5-fold cross-validated average precision; a trigger's threshold is
+the lowest cut whose cross-validated precision is at least ``--trigger-precision``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from train_culture import fit, out_of_fold, threshold, vectorize  # noqa: E402
+
+from hub.engagement.attributes import MODEL_PATH, model_view  # noqa: E402
+from hub.engagement.route_eval import heldout  # noqa: E402
+from hub.engagement.routing import INTENTS, SENTIMENTS, STAGES, TRIGGERS  # noqa: E402
+from policies.learned import FORMAT, CultureModel, features  # noqa: E402
+
+WRITTEN = sorted((ROOT / "bench" / "data").glob("mentions-train-*.jsonl"))
+PUBLIC = ROOT.parent / "shared" / "data" / "mentions" / "public.jsonl"
+STAGE_OF_TEAM = {"care": "order", "sales": "pre_purchase", "social": "social"}
+MIN_POSITIVES = 8
+
+
+def read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def dataset() -> list[dict[str, Any]]:
+    """Every training row with its labels per head (None where a source does not say)."""
+    rows = []
+    for path in WRITTEN:
+        for r in read(path):
+            rows.append(
+                {
+                    "text": r["text"],
+                    "source": path.name,
+                    "intent": r["intent"],
+                    "sentiment": r["sentiment"],
+                    "stage": r.get("stage"),
+                    "triggers": set(r.get("triggers") or ()),
+                }
+            )
+    if PUBLIC.exists():
+        for r in read(PUBLIC):
+            if heldout(r):
+                continue
+            rows.append(
+                {
+                    "text": r["text"],
+                    "source": "public (development part)",
+                    "intent": r["intent"],
+                    "sentiment": r["sentiment"],
+                    "stage": STAGE_OF_TEAM.get(r["team"]),
+                    "triggers": None,
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    """Train, cross-validate, export."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    parser.add_argument("--trigger-precision", type=float, default=0.75)
+    args = parser.parse_args()
+
+    rows = dataset()
+    print(f"{len(rows)} mentions: {dict(Counter(r['source'] for r in rows))}")
+    docs_all = [list(features(model_view(r["text"]))) for r in rows]
+    vocab, idf, x_all = vectorize(docs_all)
+    heads: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (class, head, mask, y)
+    for head, values in (("intent", INTENTS), ("sentiment", SENTIMENTS), ("stage", STAGES)):
+        mask = np.array([r[head] is not None for r in rows])
+        for v in values:
+            heads.append((f"{head}:{v}", head, mask, np.array([r[head] == v for r in rows], int)))
+    trig_mask = np.array([r["triggers"] is not None for r in rows])
+    for t in TRIGGERS:
+        y = np.array([bool(r["triggers"] and t in r["triggers"]) for r in rows], int)
+        heads.append((f"trigger:{t}", "trigger", trig_mask, y))
+
+    classes, bias, weights, thresholds, cv = [], [], [], {}, {}
+    fitted: dict[str, np.ndarray] = {}
+    for cls, head, mask, y_all in heads:
+        idx = np.flatnonzero(mask)
+        y = y_all[idx]
+        if y.sum() < MIN_POSITIVES:
+            print(f"{cls}: {int(y.sum())} positives, skipped")
+            continue
+        docs = [docs_all[i] for i in idx]
+        best: tuple[float, float, np.ndarray] | None = None
+        for c in (2.0, 8.0, 32.0):
+            probs = out_of_fold(docs, y, c)
+            ap = float(average_precision_score(y, probs))
+            if best is None or ap > best[1]:
+                best = (c, ap, probs)
+        assert best is not None
+        c, ap, probs = best
+        cut = threshold(y, probs, args.trigger_precision, 3) if head == "trigger" else None
+        entry: dict[str, Any] = {
+            "positives": int(y.sum()),
+            "C": c,
+            "average_precision": round(ap, 3),
+        }
+        if cut is not None:
+            hit = probs >= cut
+            entry["precision"] = round(float((hit & (y == 1)).sum() / max(1, hit.sum())), 3)
+            entry["recall"] = round(float((hit & (y == 1)).sum() / y.sum()), 3)
+        cv[cls] = entry
+        model = fit(x_all[idx], y, c)
+        fitted[cls] = model.predict_proba(x_all)[:, 1]
+        classes.append(cls)
+        bias.append(float(model.intercept_[0]))
+        weights.append(model.coef_[0])
+        thresholds[cls] = {"review": cut, "block": None}
+        print(f"{cls}: {entry}" + (f" threshold {cut:.3f}" if cut is not None else ""))
+    # the heads' cross-validated accuracy (argmax over the head's classes)
+    for head in ("intent", "sentiment", "stage"):
+        mask = np.array([r[head] is not None for r in rows])
+        idx = np.flatnonzero(mask)
+        docs = [docs_all[i] for i in idx]
+        names = [c for c in classes if c.startswith(head + ":")]
+        oof = np.vstack(
+            [
+                out_of_fold(
+                    docs, np.array([rows[i][head] == n.split(":")[1] for i in idx], int), 8.0
+                )
+                for n in names
+            ]
+        )
+        guess = [names[j].split(":")[1] for j in oof.argmax(axis=0)]
+        acc = float(np.mean([g == rows[i][head] for g, i in zip(guess, idx, strict=True)]))
+        cv[head + " accuracy"] = round(acc, 3)
+        print(f"{head}: cross-validated accuracy {acc:.3f} on {len(idx)}")
+    matrix = np.vstack(weights)
+    keep = np.abs(matrix).max(axis=0) >= 1e-4
+    feats = {
+        f: [round(float(idf[j]), 4), *(round(float(w), 5) for w in matrix[:, j])]
+        for f, j in vocab.items()
+        if keep[j]
+    }
+    data = {
+        "format": FORMAT,
+        "classes": classes,
+        "bias": [round(b, 5) for b in bias],
+        "features": feats,
+        "thresholds": thresholds,
+        "examples": {},
+        "meta": {
+            "trained_on": dict(Counter(r["source"] for r in rows)),
+            "trigger_precision": args.trigger_precision,
+            "cross_validation": cv,
+        },
+    }
+    exported = CultureModel(data)  # serving must score as scikit-learn did
+    views = [model_view(r["text"]) for r in rows]
+    worst = max(
+        abs(exported.scores(v)[c] - fitted[c][i]) for i, v in enumerate(views) for c in classes
+    )
+    print(f"largest gap between the exported model and scikit-learn: {worst:.2e}")
+    assert worst < 1e-3, worst
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    with gzip.GzipFile(args.out, "wb", compresslevel=9, mtime=0) as fh:
+        fh.write(raw.encode("utf-8"))
+    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB, {len(feats)} features)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,674 @@
+"""What the hub knows about a mention, computed once at ingest, stored on it, read by the rules.
+
+- ``language``: the language that carries the request (``hub.engagement.language``).
+- ``intent``, ``sentiment``, ``stage``: the learned model's most likely class
+  (``hub/engagement/models/triage.json.gz``, trained by ``make train-triage``).
+- ``triggers``: escalation and trust-and-safety triggers, each from the word lists below
+  (pyahocorasick; the words name the trigger outright: "lawyer", "PROFECO", "记者") or from the
+  model when its cross-validated threshold is passed (the trigger said in other words); plus
+  ``repeated`` from the customer's own history.
+- ``product``/``sold_out``: the catalogue product (``hub.engagement.products``), else the one the
+  customer's earlier mention was about.
+- ``pii``: the kinds of personal data the post exposes (order number, e-mail, phone confirmed by
+  phonenumbers, card, tracking number, street address).
+- ``followers`` and ``history``: reach and the customer's own record (earlier mentions, open
+  ones, unanswered complaints, an open escalation, tags, VIP).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import ahocorasick
+import phonenumbers
+
+from hub.engagement.language import detect_language
+from hub.engagement.products import catalogue
+from hub.engagement.routing import route
+from policies.learned import CultureModel
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "triage.json.gz"
+#: triggers that make a mention an escalation (the others are trust and safety, or care urgency)
+ESCALATION = frozenset(
+    {
+        "safety",
+        "legal",
+        "press",
+        "vip",
+        "repeated",
+        "churn",
+        "staff_conduct",
+        "privacy",
+        "quality_pattern",
+    }
+)
+#: a complaint from this many followers up is an influencer's (the routing policy's "about 50k")
+INFLUENCER = 50_000
+
+# Words that name a trigger outright, in the three languages the company serves. Latin words sit
+# on word boundaries, a trailing * is a prefix; CJK words are substrings.
+LEXICON: dict[str, tuple[str, ...]] = {
+    "legal": (
+        "lawyer*",
+        "attorney*",
+        "lawsuit*",
+        "sue",
+        "suing",
+        "sued",
+        "small claims",
+        "chargeback*",
+        "charge back",
+        "dispute the charge",
+        "disputing the charge",
+        "bank dispute",
+        "better business bureau",
+        "bbb",
+        "attorney general",
+        "police report",
+        "ftc",
+        "consumer protection",
+        "abogad*",
+        "demanda*",
+        "demandar*",
+        "profeco",
+        "contracargo*",
+        "desconocer el cargo",
+        "denuncia*",
+        "ocu",
+        "consumo",
+        "律师",
+        "律師",
+        "起诉",
+        "起訴",
+        "12315",
+        "消协",
+        "消協",
+        "消保官",
+        "消基会",
+        "消基會",
+        "法院",
+        "拒付",
+    ),
+    "safety": (
+        "injur*",
+        "burn",
+        "burned",
+        "burnt",
+        "burns",
+        "rash",
+        "allergic",
+        "allergy",
+        "hospital*",
+        "stitches",
+        "sprain*",
+        "fractur*",
+        "twisted my ankle",
+        "rolled my ankle",
+        "caught fire",
+        "overheat*",
+        "smoking",
+        "melted",
+        "nail through",
+        "electric shock",
+        "lesion*",
+        "lastim*",
+        "quemadura*",
+        "quemó",
+        "alergia",
+        "alérgica",
+        "alérgico",
+        "tobillo",
+        "me caí",
+        "se calentó",
+        "受伤",
+        "受傷",
+        "过敏",
+        "過敏",
+        "烫伤",
+        "燙傷",
+        "摔倒",
+        "扭伤",
+        "扭傷",
+        "医院",
+        "醫院",
+        "起火",
+        "冒烟",
+        "冒煙",
+        "发烫",
+        "發燙",
+        "scorch*",
+        "too hot",
+        "got hot",
+        "so hot",
+        "slipped",
+        "slippery",
+        "fell",
+        "nail poking",
+        "poking through",
+        "bleeding",
+        "er visit",
+        "urgent care",
+        "doctor",
+        "podiatrist",
+        "dermatitis",
+        "sangr*",
+        "resbal*",
+        "médico",
+        "medico",
+        "红疹",
+        "紅疹",
+        "皮肤炎",
+        "皮膚炎",
+        "流血",
+        "滑倒",
+        "医生",
+        "醫生",
+        "烫",
+        "燙",
+    ),
+    "press": (
+        "journalist*",
+        "reporter*",
+        "columnist*",
+        "newsroom",
+        "editor at",
+        "for a story",
+        "for an article",
+        "going viral",
+        "gone viral",
+        "went viral",
+        "tiktok",
+        "periodista*",
+        "reportaje",
+        "記者",
+        "记者",
+        "媒体",
+        "媒體",
+        "曝光",
+        "thread is blowing up",
+        "blowing up",
+        "rt so",
+        "retweet so",
+        "telling everyone",
+        "posting this",
+        "going public",
+        "my followers",
+        "my audience",
+        "youtube",
+        "instagram story",
+        "publicarlo",
+        "lo voy a publicar",
+        "viral",
+        "微博",
+        "小红书",
+        "小紅書",
+        "抖音",
+        "dcard",
+        "ptt",
+        "发到网上",
+        "發到網上",
+        "po上",
+    ),
+    "privacy": (
+        "someone else's",
+        "somebody else's",
+        "someone elses",
+        "another customer's",
+        "de otra persona",
+        "de otro cliente",
+        "别人的",
+        "別人的",
+        "泄露",
+        "洩露",
+    ),
+    "threat": (
+        "i know where",
+        "know where you live",
+        "found her address",
+        "found his address",
+        "watch your back",
+        "sé dónde vive",
+        "se donde vive",
+        "人肉",
+    ),
+    "vip": (
+        "kestrel vip",
+        "vip member",
+        "vip customer",
+        "as a vip",
+        "ambassador",
+        "embajador*",
+        "embajadora",
+        "cliente vip",
+        "会员vip",
+        "vip会员",
+        "vip會員",
+        "大使",
+    ),
+    "staff_conduct": (
+        "hung up",
+        "hang up on",
+        "rude agent",
+        "agent was rude",
+        "was so rude",
+        "not my problem",
+        "your agent",
+        "your rep",
+        "colgó",
+        "me colgaron",
+        "grosero",
+        "grosera",
+        "挂我电话",
+        "掛我電話",
+        "挂了电话",
+        "掛了電話",
+        "态度差",
+        "態度差",
+        "态度很差",
+        "態度很差",
+        "不耐烦",
+        "不耐煩",
+    ),
+    "churn": (
+        "done with you",
+        "never buying",
+        "never buy from",
+        "never ordering",
+        "closing my account",
+        "close my account",
+        "delete my account",
+        "cancel my membership",
+        "last order",
+        "lost a customer",
+        "switching to",
+        "no vuelvo a comprar",
+        "nunca más",
+        "nunca mas",
+        "cerrar mi cuenta",
+        "再也不买",
+        "再也不買",
+        "再也不會買",
+        "再也不会买",
+        "拉黑",
+        "销户",
+        "銷戶",
+    ),
+    "repeated": (
+        "second time",
+        "third time",
+        "fourth time",
+        "2nd time",
+        "3rd time",
+        "4th time",
+        "twice now",
+        "yet again",
+        "again!!",
+        "still no answer",
+        "still no reply",
+        "no one answered",
+        "nobody answered",
+        "nobody replies",
+        "unanswered",
+        "no response",
+        "zero replies",
+        "asked twice",
+        "asked three times",
+        "dos veces",
+        "tres veces",
+        "otra vez",
+        "de nuevo",
+        "segunda vez",
+        "tercera vez",
+        "nadie me contesta",
+        "nadie responde",
+        "第二次",
+        "第三次",
+        "又一次",
+        "又是",
+        "已读不回",
+        "已讀不回",
+        "没人回",
+        "沒人回",
+        "没人理",
+        "沒人理",
+    ),
+    "urgent": (
+        "tomorrow",
+        "tonight",
+        "this weekend",
+        "on saturday",
+        "on friday",
+        "wedding",
+        "birthday",
+        "funeral",
+        "my trip",
+        "flight",
+        "leaving for",
+        "change the address",
+        "change my address",
+        "change the shipping address",
+        "cancel my order",
+        "cancel the order",
+        "cancel it before",
+        "hasn't shipped yet",
+        "got into my account",
+        "hacked",
+        "someone logged",
+        "account was taken",
+        "mañana",
+        "boda",
+        "cumpleaños",
+        "viaje",
+        "cambiar la dirección",
+        "cancelar mi pedido",
+        "cancelar el pedido",
+        "hackearon",
+        "明天",
+        "婚礼",
+        "婚禮",
+        "生日",
+        "出差",
+        "旅行",
+        "取消订单",
+        "取消訂單",
+        "改地址",
+        "被盗",
+        "被盜",
+        "被黑",
+    ),
+    "scam_report": (
+        "is this a scam",
+        "is this legit",
+        "is this real",
+        "is this you",
+        "fake account",
+        "fake page",
+        "impersonat*",
+        "pretending to be",
+        "someone posing",
+        "scam*",
+        "¿es estafa",
+        "es una estafa",
+        "estafa*",
+        "cuenta falsa",
+        "se hacen pasar",
+        "是不是骗",
+        "是骗子",
+        "騙子",
+        "诈骗",
+        "詐騙",
+        "假冒",
+        "冒充",
+    ),
+}
+# a Latin word's boundary: CJK characters are word characters to \w but not part of a Latin word
+_WORDCHAR = re.compile(r"[^\W\u3400-\u9fff\uf900-\ufaff]")
+# "never. buying. from. you." reads as the words it is
+_BEATS = re.compile(r"(?<=\w)[.!,…]+\s+(?=\w)")
+_HANDLE = re.compile(r"@[\w.\-]+")
+_URL = re.compile(r"https?://\S+|\bwww\.\S+")
+_ORDER = re.compile(r"\bKF[-\s]?\d{4}\s?\d{4}\b", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}", re.IGNORECASE)
+_CARD = re.compile(r"(?<!\d)(?:\d{4}[ -]?){3}\d{1,4}(?!\d)")
+_TRACKING = re.compile(
+    r"\b1Z[0-9A-Z]{16}\b|\b(?:9[1-5]\d{18,22})\b|\b[A-Z]{2}\d{9}[A-Z]{2}\b"
+    r"|(?:tracking|track|rastreo|guía|guia|单号|單號|运单|運單)\D{0,20}[A-Z0-9]{10,30}\b",
+    re.IGNORECASE,
+)
+_ADDRESS = re.compile(
+    r"\b\d{1,6}\s+(?:[A-Z][\w']*\s){1,3}(?:St|Street|Ave|Avenue|Rd|Road|Blvd|Lane|Ln|Dr|Drive|"
+    r"Way|Court|Ct|Pl|Place)\b\.?"
+    r"|\b(?:Calle|Avenida|Av\.)\s+[\w .]{2,40}\s\d{1,5}\b"
+    r"|[\u4e00-\u9fff]{2,12}(?:路|街|大道)\d{1,5}号",
+)
+_DOMAIN = re.compile(r"(?<![\w@.])[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
+_BRANDISH = re.compile(r"k[e3]str[e3][l1i|]|kstrl", re.IGNORECASE)
+_OFFICIAL = ("kestrelfootwear.com", "kstrl.co", "kestrelfootwear.bsky.social")
+_PHONE_REGIONS = ("US", "MX", "ES", "CN", "TW")
+_NUMERIC = re.compile(r"\d")
+# phonenumbers costs 0.1-0.4 ms a text; only runs of seven or more digits can be a phone number
+_PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
+
+
+def _cjk(word: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in word)
+
+
+@lru_cache(maxsize=1)
+def _lexicon() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for trigger, words in LEXICON.items():
+        for w in words:
+            w = w.casefold()
+            prefix = w.endswith("*")
+            w = w.rstrip("*")
+            cjk = _cjk(w)
+            key = w
+            existing = automaton.get(key, None)
+            triggers = (existing[3] if existing else ()) + (trigger,)
+            automaton.add_word(key, (w, cjk, cjk or prefix, triggers))
+    automaton.make_automaton()
+    return automaton
+
+
+def lexicon_triggers(folded: str) -> dict[str, str]:
+    """Trigger → the word that named it."""
+    found: dict[str, str] = {}
+    folded = _BEATS.sub(" ", folded)
+    for end, (word, free_left, free_right, triggers) in _lexicon().iter(folded):
+        start = end - len(word) + 1
+        if not free_left and start > 0 and _WORDCHAR.match(folded[start - 1]):
+            continue
+        if not free_right and end + 1 < len(folded) and _WORDCHAR.match(folded[end + 1]):
+            continue
+        for t in triggers:
+            found.setdefault(t, word)
+    return found
+
+
+def lookalike_domain(text: str) -> str | None:
+    """A domain (not a handle) that borrows the brand's name but is not one of its own:
+    "kestre1-footwear.co", "kestrel-rewards.net", "kestreI-support.com"."""
+    for m in _DOMAIN.finditer(text):
+        domain = m.group().casefold()
+        if not _BRANDISH.search(domain):
+            continue
+        if any(domain == o or domain.endswith("." + o) for o in _OFFICIAL):
+            continue
+        return m.group()
+    return None
+
+
+def pii_kinds(text: str) -> list[str]:
+    """The kinds of personal data ``text`` exposes."""
+    kinds = []
+    if _ORDER.search(text):
+        kinds.append("order_number")
+    if any(not m.group().lower().endswith(_OFFICIAL) for m in _EMAIL.finditer(text)):
+        kinds.append("email")
+    if _NUMERIC.search(text):
+        if _has_phone(text):
+            kinds.append("phone")
+        if _CARD.search(_ORDER.sub(" ", text)):
+            kinds.append("card")
+        if _TRACKING.search(text):
+            kinds.append("tracking")
+    if _ADDRESS.search(text):
+        kinds.append("address")
+    return kinds
+
+
+_LOCAL_PHONE = re.compile(
+    r"(?:call|text|phone|number|cell|tel|whatsapp|llámame|llamame|teléfono|telefono|celular|"
+    r"电话|電話|手机|手機)\D{0,20}(?<!\d)\d{3}[-.\s]\d{4}(?!\d)",
+    re.IGNORECASE,
+)
+
+
+def _has_phone(text: str) -> bool:
+    if _LOCAL_PHONE.search(text):  # a seven-digit local number, which phonenumbers cannot place
+        return True
+    scrubbed = _CARD.sub(" ", _ORDER.sub(" ", text))
+    for candidate in _PHONE_CANDIDATE.finditer(scrubbed):
+        if sum(ch.isdigit() for ch in candidate.group()) < 7:
+            continue
+        for region in _PHONE_REGIONS:
+            for _match in phonenumbers.PhoneNumberMatcher(candidate.group(), region, leniency=1):
+                return True
+    return False
+
+
+def model_view(text: str) -> str:
+    """What the learned model reads: case-folded, handles, links and order numbers as tokens."""
+    text = _URL.sub(" zurl ", text)
+    text = _HANDLE.sub(" zhandle ", text)
+    text = _ORDER.sub(" zorder ", text)
+    return text.casefold()
+
+
+@lru_cache(maxsize=1)
+def model() -> CultureModel | None:
+    """The shipped triage model, or None before ``make train-triage`` has written one."""
+    if not MODEL_PATH.exists():
+        return None
+    with gzip.open(MODEL_PATH, "rt", encoding="utf-8") as fh:
+        return CultureModel(json.load(fh))
+
+
+def warm() -> None:
+    """Load what the first mention would otherwise pay for (the model, the lexicon, the
+    catalogue, phone metadata, the language detector): ingest calls it once per process."""
+    compute("@brand hola, my order KF-12345678 +1 555 0100 0000 cirrus 你好")
+
+
+@dataclass
+class History:
+    """A customer's record as triage reads it (earlier mentions are the ones stored before)."""
+
+    earlier: int = 0
+    open: int = 0
+    #: open complaints with no first response yet
+    unanswered_complaints: int = 0
+    open_escalation: bool = False
+    last_product: str | None = None
+    tags: list[str] = field(default_factory=list)
+    vip: bool = False
+
+    def add(self, attrs: Mapping[str, Any], answered: bool = False, closed: bool = False) -> None:
+        """Count one more earlier mention."""
+        self.earlier += 1
+        if closed:
+            return
+        self.open += 1
+        if attrs.get("intent") == "complaint" and not answered:
+            self.unanswered_complaints += 1
+        if ESCALATION.intersection(attrs.get("triggers") or ()):
+            self.open_escalation = True
+        if attrs.get("product"):
+            self.last_product = attrs["product"]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "earlier": self.earlier,
+            "open": self.open,
+            "unanswered_complaints": self.unanswered_complaints,
+            "open_escalation": self.open_escalation,
+            "tags": list(self.tags),
+            "vip": self.vip,
+        }
+
+
+def _best(scores: Mapping[str, float], head: str, default: str) -> tuple[str, float]:
+    prefix = head + ":"
+    found = [(p, c[len(prefix) :]) for c, p in scores.items() if c.startswith(prefix)]
+    if not found:
+        return default, 0.0
+    p, c = max(found)
+    return c, p
+
+
+def compute(
+    text: str,
+    followers: int | None = None,
+    history: History | None = None,
+    language: str | None = None,
+) -> dict[str, Any]:
+    """Every attribute of one mention (``text`` already cleaned by the connector layer)."""
+    history = history or History()
+    folded = text.casefold()
+    m = model()
+    scores = m.scores(model_view(text)) if m is not None else {}
+    intent, intent_p = _best(scores, "intent", "question")
+    sentiment, _ = _best(scores, "sentiment", "neutral")
+    stage, _ = _best(scores, "stage", "social")
+    said = lexicon_triggers(folded)
+    triggers = set(said)
+    if m is not None:
+        for cls, p in scores.items():
+            if cls.startswith("trigger:"):
+                cut = (m.thresholds.get(cls) or {}).get("review")
+                if cut is not None and p >= cut:
+                    triggers.add(cls[len("trigger:") :])
+    if lookalike_domain(text):
+        triggers.add("phishing")
+    kinds = pii_kinds(text)
+    if "card" in kinds:
+        triggers.add("urgent")
+    if intent == "complaint" and history.unanswered_complaints >= 1:
+        triggers.add("repeated")
+    if intent in ("spam", "abuse"):
+        triggers -= ESCALATION | {"urgent"}
+    if (
+        intent == "complaint"
+        and followers is not None
+        and followers >= INFLUENCER
+        and intent not in ("spam", "abuse")
+    ):
+        triggers.add("vip")
+    product = catalogue().find(text)
+    name = product.name if product else history.last_product
+    sold_out = None
+    if name is not None:
+        found = next((p for p in catalogue().products.values() if p.name == name), None)
+        sold_out = bool(found and not found.in_stock)
+    return {
+        "language": language or detect_language(text),
+        "intent": intent,
+        "intent_p": round(intent_p, 3),
+        "sentiment": sentiment,
+        "stage": stage,
+        "triggers": sorted(triggers),
+        "said": {t: w for t, w in said.items()},
+        "product": name,
+        "sold_out": sold_out,
+        "pii": kinds,
+        "followers": followers,
+        "history": history.as_dict(),
+    }
+
+
+def triage(
+    rules: list[Any],
+    text: str,
+    *,
+    platform: str,
+    account_id: int | None,
+    followers: int | None,
+    history: History,
+    default_sla: int = 120,
+) -> tuple[dict[str, Any], Any]:
+    """Attributes and route of one mention: the path ingest and ``hub route eval`` share."""
+    attrs = compute(text, followers, history)
+    facts = {
+        **attrs,
+        "platform": platform,
+        "account_id": None if account_id is None else str(account_id),
+    }
+    return attrs, route(rules, facts, text, default_sla)

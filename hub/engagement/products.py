@@ -1,0 +1,127 @@
+"""The catalogue product a mention is about, by the names customers use.
+
+Customers rarely write a full catalogue name: "my Aerie Mids", "team Ridgeback", "las botas
+Chelsea", "切尔西靴". ``hub/catalog.json`` gives each product its aliases (a trailing ``*`` is a
+prefix, so "ridgeback*" also reads "Ridgebacks") and, for a base model, the words that make it a
+variant ("wide" next to "Cirrus" is the Cirrus Runner Wide). One Aho-Corasick automaton
+(pyahocorasick) finds every alias in one pass; Latin aliases must sit on word boundaries, CJK ones
+are substrings. The longest alias wins, then the earliest. Words of seven letters or more that no
+alias matched get one fuzzy try (rapidfuzz) against the one-word aliases, for typos like
+"Ridgback".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import ahocorasick
+from rapidfuzz import fuzz, process
+
+_WORDCHAR = re.compile(r"\w")
+_WORD = re.compile(r"[^\W\d_]{7,}")
+_FUZZY_CUTOFF = 90
+
+
+@dataclass(frozen=True)
+class Product:
+    """A catalogue product, as the sidebar and the rules need it."""
+
+    sku: str
+    name: str
+    category: str
+    price_usd: float
+    in_stock: bool
+    url: str
+    alternatives: tuple[dict[str, str], ...]
+
+
+def _cjk(word: str) -> bool:
+    return any("\u3400" <= ch <= "\u9fff" for ch in word)
+
+
+class Catalogue:
+    """The products and a matcher over their aliases."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.products: dict[str, Product] = {}
+        self._variants: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        self._automaton = ahocorasick.Automaton()
+        self._heads: dict[str, str] = {}
+        for p in data["products"]:
+            self.products[p["sku"]] = Product(
+                p["sku"],
+                p["name"],
+                p["category"],
+                float(p["price_usd"]),
+                bool(p["in_stock"]),
+                p["url"],
+                tuple(p.get("alternatives") or ()),
+            )
+            self._variants[p["sku"]] = [
+                (v["sku"], tuple(w.casefold() for w in v["words"])) for v in p.get("variants", ())
+            ]
+            for alias in [p["name"], *p["aliases"]]:
+                alias = alias.casefold()
+                prefix = alias.endswith("*")
+                alias = alias.rstrip("*")
+                cjk = _cjk(alias)
+                self._automaton.add_word(alias, (alias, p["sku"], cjk, cjk or prefix))
+                if " " not in alias and not cjk and len(alias) >= 5:
+                    self._heads.setdefault(alias, p["sku"])
+        self._automaton.make_automaton()
+
+    def find(self, text: str) -> Product | None:
+        """The product ``text`` is mainly about, or None."""
+        folded = text.casefold()
+        best: tuple[int, int, str] | None = None  # (-length, start, sku)
+        covered: list[tuple[int, int]] = []
+        for end, (alias, sku, free_left, free_right) in self._automaton.iter(folded):
+            start = end - len(alias) + 1
+            if not free_left and start > 0 and _WORDCHAR.match(folded[start - 1]):
+                continue
+            if not free_right and end + 1 < len(folded) and _WORDCHAR.match(folded[end + 1]):
+                continue
+            covered.append((start, end))
+            key = (-len(alias), start, sku)
+            if best is None or key < best:
+                best = key
+        sku = best[2] if best else self._fuzzy(folded, covered)
+        if sku is None:
+            return None
+        for variant, words in self._variants.get(sku, ()):
+            if any(_has_word(folded, w) for w in words):
+                sku = variant
+                break
+        return self.products[sku]
+
+    def _fuzzy(self, folded: str, covered: list[tuple[int, int]]) -> str | None:
+        for m in _WORD.finditer(folded):
+            if any(s <= m.start() <= e for s, e in covered):
+                continue
+            word = m.group()
+            found = process.extractOne(
+                word[:-1] if word.endswith("s") else word,
+                self._heads.keys(),
+                scorer=fuzz.ratio,
+                score_cutoff=_FUZZY_CUTOFF,
+            )
+            if found is not None:
+                return self._heads[found[0]]
+        return None
+
+
+def _has_word(folded: str, word: str) -> bool:
+    if _cjk(word):
+        return word in folded
+    return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", folded) is not None
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> Catalogue:
+    """The shipped catalogue (the demo company's)."""
+    return Catalogue(json.loads(resources.files("hub").joinpath("catalog.json").read_text("utf-8")))
