@@ -31,9 +31,16 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from hub.audit import record_event
+from hub.i18n import lazy_gettext
 from hub.models import Mention, MentionStatus, Staff, StaffTeam, Team
 
 POLICIES = ("manual", "round_robin", "least_loaded")
+#: each policy as the team settings page names it
+POLICY_LABELS = {
+    "manual": lazy_gettext("Manual: mentions wait in the team's pool"),
+    "round_robin": lazy_gettext("Round robin"),
+    "least_loaded": lazy_gettext("Least loaded"),
+}
 #: roles that may reply to a mention (hub.engagement.views.conversation.reply; admin passes all)
 REPLY_ROLES = ("employee", "manager", "admin")
 #: what a person with no languages listed is taken to speak

@@ -24,7 +24,15 @@ from sqlalchemy.orm import Session
 from hub.audit import record_event
 from hub.db import job_session
 from hub.engagement.assignment import lock_for_assignment, pick
+from hub.i18n import lazy_gettext
 from hub.models import Mention, MentionStatus, Notification, Team, utcnow
+
+#: what a team may have the job do on a missed deadline, as the team settings page names it
+BREACH_ACTIONS = {
+    "notify": lazy_gettext("Tell the team lead"),
+    "raise": lazy_gettext("Raise the priority one step (and tell the lead)"),
+    "reassign": lazy_gettext("Give it to the least-loaded other person (and tell the lead)"),
+}
 
 #: one step up for each priority; p1 stays p1
 RAISE = {"p3": "p2", "p2": "p1", "p1": "p1"}

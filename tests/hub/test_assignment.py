@@ -250,3 +250,54 @@ def test_two_ingests_at_once_never_push_a_person_past_their_cap(app, team, membe
     with job_session(app) as s:
         rows = dict(s.execute(select(Mention.external_id, Mention.assignee_id)).all())
     assert rows == {"one": a, "two": None}
+
+
+# -- the team settings page ------------------------------------------------------------------
+
+
+def _flashes(client: Any) -> list[tuple[str, str]]:
+    with client.session_transaction() as session:
+        return list(session.get("_flashes", []))
+
+
+def test_a_manager_sets_a_teams_policies_and_it_is_audited(app, client, team, make_staff, login):
+    t = team("manual")
+    manager = make_staff("manager")
+    login(client, manager)
+    page = client.get("/people/teams").text
+    assert f'name="assignment-{t}"' in page and f'name="breach-{t}"' in page
+    assert 'name="lead-' not in page  # leads stay the admins' to change
+    resp = client.post(
+        "/people/teams/policies", data={f"assignment-{t}": "least_loaded", f"breach-{t}": "raise"}
+    )
+    assert resp.status_code == 302
+    with job_session(app) as s:
+        row = s.get(Team, t)
+        assert (row.assignment_policy, row.breach_action) == ("least_loaded", "raise")
+        ev = s.scalars(select(AuditEvent).where(AuditEvent.action == "team.policy_set")).one()
+    assert ev.actor_id == manager.id and ev.subject_id == t
+    assert ev.data["before"] == {"assignment_policy": "manual", "breach_action": "notify"}
+    assert ev.data["after"] == {"assignment_policy": "least_loaded", "breach_action": "raise"}
+    client.post(
+        "/people/teams/policies", data={f"assignment-{t}": "least_loaded", f"breach-{t}": "raise"}
+    )
+    with job_session(app) as s:  # saving the same values again records nothing
+        assert s.scalar(select(func.count()).where(AuditEvent.action == "team.policy_set")) == 1
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"assignment-{t}": "everyone", "breach-{t}": "notify"},
+        {"assignment-{t}": "manual", "breach-{t}": "explode"},
+    ],
+)
+def test_an_unknown_policy_is_refused_in_words(app, client, team, make_staff, login, form):
+    t = team("manual")
+    login(client, make_staff("manager"))
+    resp = client.post("/people/teams/policies", data={k.format(t=t): v for k, v in form.items()})
+    assert resp.status_code == 302
+    assert any(c == "error" and m.startswith("Care: Choose") for c, m in _flashes(client))
+    with job_session(app) as s:
+        row = s.get(Team, t)
+        assert (row.assignment_policy, row.breach_action) == ("manual", "notify")
