@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -301,3 +302,56 @@ def test_an_unknown_policy_is_refused_in_words(app, client, team, make_staff, lo
     with job_session(app) as s:
         row = s.get(Team, t)
         assert (row.assignment_policy, row.breach_action) == ("manual", "notify")
+
+
+# -- the queue and the assign form ---------------------------------------------------------
+
+
+def test_employees_see_their_teams_by_default_managers_everything(
+    app, client, make_staff, make_mention, login
+):
+    mine, extra, other = (make_mention(f"@KestrelFootwear where is order {i}?") for i in range(3))
+    stray = make_mention("@KestrelFootwear where is my other order?")
+    me = make_staff("employee")
+    with job_session(app) as s:
+        teams = [Team(slug=f"t{i}", name=f"Team {i}") for i in range(3)]
+        s.add_all(teams)
+        s.flush()
+        for m, t in zip((mine, extra, other), teams, strict=True):
+            s.get(Mention, m.id).team_id = t.id
+        s.get(Staff, me.id).team_id = teams[0].id
+        s.add(StaffTeam(staff_id=me.id, team_id=teams[1].id))
+        s.get(Mention, stray.id).assignee_id = me.id  # no team, but mine
+        s.get(Mention, stray.id).status = "open"
+
+    def shown(url: str) -> set[int]:
+        return {int(i) for i in re.findall(r'data-mention="(\d+)"', client.get(url).text)}
+
+    login(client, me)
+    assert shown("/queue") == {mine.id, extra.id, stray.id}
+    assert shown("/queue?scope=all") == {mine.id, extra.id, other.id, stray.id}
+    assert shown("/queue?scope=nonsense") == {mine.id, extra.id, stray.id}
+    client.post("/logout")
+    login(client, make_staff("manager"))
+    assert shown("/queue") == {mine.id, extra.id, other.id, stray.id}
+    assert shown("/queue?scope=teams") == set()  # a manager in no team
+
+
+def test_the_assign_form_offers_only_people_who_can_reply(
+    app, client, make_staff, make_mention, login
+):
+    m = make_mention()
+    make_staff("employee", name="Erin Employee")
+    officer = make_staff("compliance", name="Carl Compliance")
+    make_staff("employee", name="Gone Person")
+    with job_session(app) as s:
+        s.scalars(select(Staff).where(Staff.name == "Gone Person")).one().active = False
+    login(client, make_staff("manager", name="Mia Manager"))
+    page = client.get(f"/mentions/{m.id}").text
+    assert "Erin Employee" in page and "Mia Manager" in page
+    assert "Carl Compliance" not in page and "Gone Person" not in page
+    resp = client.post(f"/mentions/{m.id}/assign", data={"assignee": str(officer.id)})
+    assert resp.status_code == 302
+    assert any("cannot reply" in msg for c, msg in _flashes(client) if c == "error")
+    with job_session(app) as s:
+        assert s.get(Mention, m.id).assignee_id is None

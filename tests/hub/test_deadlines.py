@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from hub.db import job_session
 from hub.engagement.deadlines import act_on, act_on_breaches, overdue_ids
+from hub.engagement.present import due_view
 from hub.models import AuditEvent, Mention, Notification, Staff, Team
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -205,3 +207,55 @@ def test_two_concurrent_runs_act_once_on_postgresql(app, late):
     assert acted == {"first": 1, "second": 0, "second_saw": 1}
     assert _count(app, Notification) == 1
     assert _count(app, AuditEvent, AuditEvent.action == "mention.sla_breached") == 1
+
+
+# -- time left, as the queue shows it --------------------------------------------------------
+
+
+def _mention(**cols: Any) -> Mention:
+    base = {"received_at": NOW - timedelta(minutes=60), "status": "new"}
+    return Mention(**(base | cols))
+
+
+@pytest.mark.parametrize(
+    ("due_in", "state", "text"),
+    [
+        (timedelta(hours=3), "ok", "3 h 0 min left"),
+        (timedelta(minutes=59), "ok", "59 min left"),  # SLA 119 min: 49% left
+        (timedelta(minutes=29), "soon", "29 min left"),  # under 30 min
+        (timedelta(days=2, hours=3), "ok", "2 d 3 h left"),
+        (timedelta(minutes=-65), "overdue", "overdue by 1 h 5 min"),
+        (timedelta(seconds=-30), "overdue", "overdue by 0 min"),
+    ],
+)
+def test_time_left_in_words(app, due_in, state, text):
+    with app.test_request_context():
+        view = due_view(_mention(first_response_due_at=NOW + due_in), NOW)
+    assert view is not None and (view.state, view.text) == (state, text)
+
+
+def test_under_a_quarter_of_a_long_sla_left_is_soon(app):
+    # a 24-hour deadline with 5 hours left: more than 30 min, but under 25 %
+    m = _mention(
+        received_at=NOW - timedelta(hours=19), first_response_due_at=NOW + timedelta(hours=5)
+    )
+    with app.test_request_context():
+        view = due_view(m, NOW)
+    assert view is not None and view.state == "soon"
+
+
+def test_answered_closed_or_undated_mentions_show_no_deadline(app):
+    due = NOW + timedelta(minutes=10)
+    with app.test_request_context():
+        assert due_view(_mention(first_response_due_at=due, first_response_at=NOW), NOW) is None
+        assert due_view(_mention(first_response_due_at=due, status="closed"), NOW) is None
+        assert due_view(_mention(first_response_due_at=None), NOW) is None
+
+
+def test_the_queue_shows_time_left_and_overdue_with_words(app, client, late, make_staff, login):
+    late()
+    login(client, make_staff("manager"))
+    page = client.get("/queue").text
+    assert re.search(r'<span class="due overdue">overdue by [^<]+</span>', page)
+    page = client.get("/queue", headers={"Accept-Language": "es"}).text
+    assert 'class="due overdue"' in page
