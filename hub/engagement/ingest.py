@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 from hub.audit import record_events
+from hub.engagement.assignment import assign_new, rule_policies
 from hub.engagement.attributes import History, triage
 from hub.engagement.routing import due_at, load_rules
 from hub.models import Customer, CustomerIdentity, Mention, MentionStatus, PlatformAccount, utcnow
@@ -175,6 +176,7 @@ def ingest_batch(
             )
             session.add(mention)
     session.flush()
+    assign_new(session, list(new.values()), rule_policies(rules, new.values()))
     record_events(
         session,
         [

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from hub.audit import record_event
+from hub.engagement.assignment import can_reply
 from hub.errors import UserError
 from hub.i18n import _, label
 from hub.models import Mention, MentionStatus, Staff
@@ -96,6 +97,8 @@ def assign_mention(
         raise MoveError(_("Only community managers assign mentions to others."))
     if assignee is not None and not assignee.active:
         raise MoveError(_("%(name)s is not active.", name=assignee.name))
+    if assignee is not None and not can_reply(assignee):
+        raise MoveError(_("%(name)s cannot reply to mentions.", name=assignee.name))
     old = mention.status
     previous = mention.assignee_id
     mention.assignee_id = assignee.id if assignee else None

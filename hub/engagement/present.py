@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.models import MENTION_STATUSES, Staff, Team
+from hub.engagement.assignment import REPLY_ROLES
+from hub.i18n import _
+from hub.models import MENTION_STATUSES, Mention, MentionStatus, Staff, Team
 from hub.platforms.registry import platforms
 
 
@@ -37,8 +41,58 @@ def platform_names() -> tuple[str, ...]:
 
 
 def active_staff(session: Session) -> list[Staff]:
-    """People who can be assigned a mention, by name."""
-    return list(session.scalars(select(Staff).where(Staff.active.is_(True)).order_by(Staff.name)))
+    """People who can be assigned a mention (active, in a role that replies), by name."""
+    return list(
+        session.scalars(
+            select(Staff)
+            .where(Staff.active.is_(True), Staff.role.in_(REPLY_ROLES))
+            .order_by(Staff.name)
+        )
+    )
+
+
+#: a deadline is close when less than this share of its time is left, or less than SOON_MINUTES
+SOON_SHARE = 0.25
+SOON_MINUTES = 30
+
+
+@dataclass(frozen=True)
+class DueView:
+    """How a mention's first-response deadline reads in the queue: ``state`` is "ok", "soon"
+    or "overdue" (the CSS class), ``text`` says the same in words."""
+
+    state: str
+    text: str
+
+
+def duration_words(minutes: int) -> str:
+    """A span in the reader's language, coarse enough to read at a glance: 5 min, 1 h 5 min,
+    2 d 3 h."""
+    if minutes < 60:
+        return _("%(m)d min", m=minutes)
+    if minutes < 24 * 60:
+        return _("%(h)d h %(m)d min", h=minutes // 60, m=minutes % 60)
+    return _("%(d)d d %(h)d h", d=minutes // (24 * 60), h=minutes % (24 * 60) // 60)
+
+
+def due_view(m: Mention, now: datetime) -> DueView | None:
+    """The time left to an unanswered mention's deadline, or None (answered, closed, none)."""
+    due = m.first_response_due_at
+    if due is None or m.first_response_at is not None or m.status == MentionStatus.CLOSED:
+        return None
+    left = (due - now).total_seconds()
+    if left < 0:
+        return DueView("overdue", _("overdue by %(time)s", time=duration_words(int(-left // 60))))
+    span = (due - m.received_at).total_seconds() if m.received_at else 0
+    soon = left < SOON_MINUTES * 60 or (span > 0 and left < SOON_SHARE * span)
+    return DueView(
+        "soon" if soon else "ok", _("%(time)s left", time=duration_words(int(left // 60)))
+    )
+
+
+def due_views(mentions: Iterable[Mention], now: datetime) -> dict[int, DueView]:
+    """``due_view`` of each mention that has one, by id."""
+    return {m.id: v for m in mentions if (v := due_view(m, now)) is not None}
 
 
 def queue_choices(session: Session) -> QueueChoices:

@@ -7,11 +7,11 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, literal, select, tuple_
+from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from hub.ids import parse_id
-from hub.models import MENTION_STATUSES, PRIORITIES, Mention, Staff
+from hub.models import MENTION_STATUSES, PRIORITIES, Mention, Staff, StaffTeam
 
 #: what "active" means in the status filter: everything somebody still has to act on
 ACTIVE = ("new", "open", "escalated")
@@ -26,6 +26,24 @@ class QueueFilter:
     platform: str = ""
     assignee: str = ""  # "" any, "me", "none", or a staff id
     after: str = ""  # keyset token of the last row of the previous page
+    #: "teams": the reader's own teams' mentions (and their own); "all": every team's
+    scope: str = "all"
+
+
+SCOPES = ("teams", "all")
+
+
+def default_scope(me: Staff) -> str:
+    """Managers see every team's mentions first; everyone else their own teams'."""
+    return "all" if me.has_role("manager") else "teams"
+
+
+def my_team_ids(session: Session, me: Staff) -> set[int]:
+    """The reader's home team and extra teams."""
+    ids = set(session.scalars(select(StaffTeam.team_id).where(StaffTeam.staff_id == me.id)))
+    if me.team_id is not None:
+        ids.add(me.team_id)
+    return ids
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,12 @@ def _parse_token(token: str) -> tuple[str, datetime, int] | None:
     return prio, due, ident
 
 
-def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
+def _filtered(session: Session, f: QueueFilter, me: Staff) -> Select[Mention]:
     q = select(Mention)
+    if f.scope == "teams":
+        q = q.where(
+            or_(Mention.team_id.in_(my_team_ids(session, me)), Mention.assignee_id == me.id)
+        )
     if f.status == "active":
         q = q.where(Mention.status.in_(ACTIVE))
     elif f.status in MENTION_STATUSES:
@@ -83,7 +105,7 @@ def _filtered(f: QueueFilter, me: Staff) -> Select[Mention]:
 
 def list_queue(session: Session, f: QueueFilter, me: Staff, page_size: int = 25) -> QueuePage:
     """One page of the queue, most urgent first (priority, then first-response deadline)."""
-    q = _filtered(f, me)
+    q = _filtered(session, f, me)
     key = _parse_token(f.after) if f.after else None
     if key is not None:
         prio, due, ident = key

@@ -20,7 +20,7 @@ import ahocorasick
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.i18n import lazy_gettext as _l
+from hub.i18n import lazy_gettext
 from hub.models import RoutingRule
 from policies import backtracking, budget
 
@@ -68,27 +68,39 @@ class Condition:
 
 
 CONDITIONS: tuple[Condition, ...] = (
-    Condition("languages", _l("Language"), "choices", LANGUAGES),
-    Condition("intents", _l("Intent"), "choices", INTENTS),
-    Condition("sentiments", _l("Sentiment"), "choices", SENTIMENTS),
+    Condition("languages", lazy_gettext("Language"), "choices", LANGUAGES),
+    Condition("intents", lazy_gettext("Intent"), "choices", INTENTS),
+    Condition("sentiments", lazy_gettext("Sentiment"), "choices", SENTIMENTS),
     Condition(
-        "stages", _l("About"), "choices", STAGES, _l("an existing order, a purchase, or neither")
+        "stages",
+        lazy_gettext("About"),
+        "choices",
+        STAGES,
+        lazy_gettext("an existing order, a purchase, or neither"),
     ),
-    Condition("triggers", _l("Any of these triggers"), "choices", TRIGGERS),
-    Condition("no_triggers", _l("None of these triggers"), "choices", TRIGGERS),
-    Condition("pii", _l("Exposes personal data"), "choices", PII_KINDS),
-    Condition("has_product", _l("Names a catalogue product"), "bool"),
-    Condition("sold_out", _l("The product is sold out"), "bool"),
-    Condition("min_followers", _l("Author has at least this many followers"), "int"),
-    Condition("max_followers", _l("Author has at most this many followers"), "int"),
-    Condition("vip", _l("Customer is VIP"), "bool"),
-    Condition("customer_tags", _l("Customer has any of these tags"), "words"),
-    Condition("open_escalation", _l("Customer has an open escalation"), "bool"),
-    Condition("min_earlier", _l("Customer wrote at least this many times before"), "int"),
-    Condition("platforms", _l("Platform"), "choices"),  # choices: the registry's platforms
-    Condition("accounts", _l("Account"), "choices"),  # choices: the hub's accounts (ids)
-    Condition("keywords", _l("Any of these words"), "words", (), _l('"refund*" is a prefix')),
-    Condition("pattern", _l("Text matches this regular expression"), "regex"),
+    Condition("triggers", lazy_gettext("Any of these triggers"), "choices", TRIGGERS),
+    Condition("no_triggers", lazy_gettext("None of these triggers"), "choices", TRIGGERS),
+    Condition("pii", lazy_gettext("Exposes personal data"), "choices", PII_KINDS),
+    Condition("has_product", lazy_gettext("Names a catalogue product"), "bool"),
+    Condition("sold_out", lazy_gettext("The product is sold out"), "bool"),
+    Condition("min_followers", lazy_gettext("Author has at least this many followers"), "int"),
+    Condition("max_followers", lazy_gettext("Author has at most this many followers"), "int"),
+    Condition("vip", lazy_gettext("Customer is VIP"), "bool"),
+    Condition("customer_tags", lazy_gettext("Customer has any of these tags"), "words"),
+    Condition("open_escalation", lazy_gettext("Customer has an open escalation"), "bool"),
+    Condition("min_earlier", lazy_gettext("Customer wrote at least this many times before"), "int"),
+    Condition(
+        "platforms", lazy_gettext("Platform"), "choices"
+    ),  # choices: the registry's platforms
+    Condition("accounts", lazy_gettext("Account"), "choices"),  # choices: the hub's accounts (ids)
+    Condition(
+        "keywords",
+        lazy_gettext("Any of these words"),
+        "words",
+        (),
+        lazy_gettext('"refund*" is a prefix'),
+    ),
+    Condition("pattern", lazy_gettext("Text matches this regular expression"), "regex"),
 )
 #: how long one rule's pattern may take on one mention before it counts as not matching
 PATTERN_BUDGET_S = 0.005
@@ -358,27 +370,27 @@ def validate_conditions(
     for key, value in cond.items():
         spec = CONDITION_KEYS.get(key)
         if spec is None:
-            errors[key] = str(_l("Unknown condition."))
+            errors[key] = str(lazy_gettext("Unknown condition."))
             continue
         if value is None or value == [] or value == "":
             continue
         if spec.kind == "choices":
             allowed = spec.choices or {"platforms": platforms, "accounts": accounts}.get(key, ())
             if not isinstance(value, list) or any(str(v) not in allowed for v in value):
-                errors[key] = str(_l("Choose from the listed values."))
+                errors[key] = str(lazy_gettext("Choose from the listed values."))
         elif spec.kind == "bool":
             if not isinstance(value, bool):
-                errors[key] = str(_l("Yes or no."))
+                errors[key] = str(lazy_gettext("Yes or no."))
         elif spec.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                errors[key] = str(_l("A whole number, 0 or more."))
+                errors[key] = str(lazy_gettext("A whole number, 0 or more."))
         elif spec.kind == "words":
             if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
-                errors[key] = str(_l("A list of words."))
+                errors[key] = str(lazy_gettext("A list of words."))
             elif len(value) > MAX_KEYWORDS:
-                errors[key] = str(_l("At most %(n)d words.", n=MAX_KEYWORDS))
+                errors[key] = str(lazy_gettext("At most %(n)d words.", n=MAX_KEYWORDS))
             elif any(len(w.strip().rstrip("*")) < 2 for w in value):
-                errors[key] = str(_l("Each word needs at least two characters."))
+                errors[key] = str(lazy_gettext("Each word needs at least two characters."))
         elif spec.kind == "regex":
             problem = pattern_problem(value)
             if problem:
@@ -390,17 +402,17 @@ def pattern_problem(source: Any) -> str | None:
     """Why a rule's regular expression cannot be saved: not text, too long, not valid, or able to
     backtrack exponentially (``policies.backtracking``, the check packs' patterns pass)."""
     if not isinstance(source, str):
-        return str(_l("A regular expression."))
+        return str(lazy_gettext("A regular expression."))
     if len(source) > 500:
-        return str(_l("At most 500 characters."))
+        return str(lazy_gettext("At most 500 characters."))
     try:
         re.compile(source, re.IGNORECASE)
     except re.error as exc:
-        return str(_l("Not a valid regular expression: %(why)s.", why=str(exc)))
+        return str(lazy_gettext("Not a valid regular expression: %(why)s.", why=str(exc)))
     witness = backtracking.exponential_witness(source, re.IGNORECASE)
     if witness is not None:
         return str(
-            _l(
+            lazy_gettext(
                 "This pattern can freeze routing: a repeated part can match the same text in "
                 "more than one way (like (a+)+), so on a text like %(sample)s the work doubles "
                 "with every added %(pump)s. Rewrite it so each repetition matches only one way.",

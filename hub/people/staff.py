@@ -1,9 +1,10 @@
-"""Staff administration: add, change, deactivate and reactivate people, and set team leads.
+"""Staff administration: add, change, deactivate and reactivate people, and set team leads and
+team policies (assignment and breach action).
 
-Every change is an audit event (``staff.*``, ``team.lead_set``) naming who made it, with the
-values before and after. Nothing is deleted: a person who leaves is deactivated, their history
-stays, and their unfinished mentions go back to their team's pool. The hub always keeps one
-active admin: the last one cannot be demoted or deactivated.
+Every change is an audit event (``staff.*``, ``team.lead_set``, ``team.policy_set``) naming
+who made it, with the values before and after. Nothing is deleted: a person who leaves is
+deactivated, their history stays, and their unfinished mentions go back to their team's pool.
+The hub always keeps one active admin: the last one cannot be demoted or deactivated.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.auth import create_staff, deactivate_staff
+from hub.engagement.assignment import POLICIES
+from hub.engagement.deadlines import BREACH_ACTIONS
 from hub.engagement.moderation import assign_mention
 from hub.errors import UserError
 from hub.i18n import LANGUAGES, _
@@ -237,5 +240,24 @@ def set_team_lead(session: Session, team: Team, lead_id: int | None, actor_id: i
         after={"lead_id": lead_id},
     )
     team.lead_id = lead_id
+    session.flush()
+    return True
+
+
+def set_team_policy(
+    session: Session, team: Team, assignment_policy: str, breach_action: str, actor_id: int
+) -> bool:
+    """Set who gets the team's new mentions and what a missed deadline does; False if unchanged."""
+    if assignment_policy not in POLICIES:
+        raise UserError(_("Choose how the team's new mentions are assigned."))
+    if breach_action not in BREACH_ACTIONS:
+        raise UserError(_("Choose what happens when a first response is late."))
+    before = {"assignment_policy": team.assignment_policy, "breach_action": team.breach_action}
+    after = {"assignment_policy": assignment_policy, "breach_action": breach_action}
+    if before == after:
+        return False
+    record_event(session, "team.policy_set", "team", team.id, actor_id, before=before, after=after)
+    team.assignment_policy = assignment_policy
+    team.breach_action = breach_action
     session.flush()
     return True

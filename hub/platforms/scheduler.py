@@ -99,6 +99,13 @@ JOBS: tuple[JobSpec, ...] = (
         {"seconds": Setting("SEND_SECONDS")},
         run_at_start=True,
     ),
+    # acts once on each missed first-response deadline (hub.engagement.deadlines)
+    JobSpec(
+        "deadlines",
+        "hub.engagement.deadlines:run_deadlines",
+        "interval",
+        {"seconds": Setting("SLA_SWEEP_SECONDS", int)},
+    ),
     JobSpec(
         "retention",
         "hub.compliance.retention:run_retention",

@@ -1,7 +1,8 @@
 """Role-matrix rows for the people pages (collected by test_roles.py).
 
-Managers read the staff list (who is on duty, in which team, speaking what) but only admins
-change people or team leads. Everyone has their own account page. An invite link is public:
+Managers read the staff list (who is on duty, in which team, speaking what) and set each team's
+assignment and breach policy, but only admins change people or team leads. Everyone has their
+own account page. An invite link is public:
 whoever holds it sets that person's password ({t}: a fresh link made by PREPARE).
 """
 
@@ -20,8 +21,9 @@ ROWS = [
     ("POST", "/people/{s}", {ADMIN}, 302),
     ("POST", "/people/{s}/active", {ADMIN}, 302),
     ("POST", "/people/{s}/invite", {ADMIN}, 200),
-    ("GET", "/people/teams", {ADMIN}, 200),
+    ("GET", "/people/teams", {MGR, ADMIN}, 200),
     ("POST", "/people/teams", {ADMIN}, 302),
+    ("POST", "/people/teams/policies", {MGR, ADMIN}, 302),
     ("GET", "/account/", ALL_STAFF, 200),
     ("POST", "/account/password", ALL_STAFF, 302),
     ("POST", "/account/duty", ALL_STAFF, 302),

@@ -9,9 +9,10 @@ from flask_login import current_user
 
 from hub.auth import role_required
 from hub.db import get_session
-from hub.engagement.present import platform_names, queue_choices
-from hub.engagement.queue import QueueFilter, list_queue
+from hub.engagement.present import due_views, platform_names, queue_choices
+from hub.engagement.queue import SCOPES, QueueFilter, default_scope, list_queue
 from hub.ids import parse_id
+from hub.models import utcnow
 
 bp = Blueprint("queue", __name__)
 
@@ -27,6 +28,7 @@ def _filter_from(args: Any) -> QueueFilter:
         platform=args.get("platform", "") if args.get("platform") in platform_names() else "",
         assignee=assignee,
         after=args.get("after", ""),
+        scope=args["scope"] if args.get("scope") in SCOPES else default_scope(current_user),
     )
 
 
@@ -45,5 +47,6 @@ def index() -> Any:
         template,
         page=page,
         f=f,
+        due=due_views(page.mentions, utcnow()),
         **queue_choices(session).context(),
     )

@@ -22,6 +22,8 @@ from sqlalchemy import select
 
 from hub.auth import NO_PASSWORD, role_required
 from hub.db import attempt, get_session
+from hub.engagement.assignment import POLICY_LABELS
+from hub.engagement.deadlines import BREACH_ACTIONS
 from hub.errors import UserError
 from hub.i18n import _
 from hub.ids import parse_id
@@ -36,6 +38,7 @@ from hub.people.staff import (
     language_choices,
     set_person_active,
     set_team_lead,
+    set_team_policy,
     update_person,
 )
 from hub.people.views.forms import EditPersonForm, NewPersonForm, show_errors
@@ -241,11 +244,45 @@ def reinvite(staff_id: int) -> Any:
 
 
 @bp.route("/teams")
-@role_required("admin")
+@role_required("manager")
 def teams() -> Any:
+    """Team leads (admins change them) and each team's assignment and breach policy
+    (managers and admins change them)."""
     session = get_session()
     people = session.scalars(select(Staff).where(Staff.active).order_by(Staff.name)).all()
-    return render_template("people/staff/teams.html", teams=_teams(), people=people)
+    return render_template(
+        "people/staff/teams.html",
+        teams=_teams(),
+        people=people,
+        policies=POLICY_LABELS,
+        breach_actions=BREACH_ACTIONS,
+        can_set_leads=current_user.has_role("admin"),
+    )
+
+
+@bp.route("/teams/policies", methods=["POST"])
+@role_required("manager")
+def set_policies() -> Any:
+    changed = 0
+    for team in _teams():
+        policy = request.form.get(f"assignment-{team.id}")
+        action = request.form.get(f"breach-{team.id}")
+        if policy is None and action is None:
+            continue
+        try:
+            with attempt() as session:
+                changed += set_team_policy(
+                    session,
+                    team,
+                    policy or team.assignment_policy,
+                    action or team.breach_action,
+                    current_user.id,
+                )
+        except UserError as exc:
+            flash(f"{team.name}: {exc.message}", "error")
+            return redirect(url_for("people.teams"))
+    flash(_("Saved the team policies.") if changed else _("Nothing changed."), "ok")
+    return redirect(url_for("people.teams"))
 
 
 @bp.route("/teams", methods=["POST"])
