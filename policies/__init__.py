@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from policies.backtracking import PackPattern, PatternProblem, pattern_problems
+from policies.backtracking import PackPattern, PatternProblem, exponential_witness, pattern_problems
+from policies.budget import BudgetExceeded, Pattern, budget
 from policies.engine import DEFAULT_PACK, Pack, check, load_pack
 from policies.examples import ExampleCase, ExampleFailure, iter_examples, run_pack_examples
+from policies.learned import CultureModel
 from policies.mix import share_after
 from policies.rules.length import measure_length
 from policies.types import (
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PACK",
     "AuthorHistory",
+    "BudgetExceeded",
     "Context",
+    "CultureModel",
     "Decision",
     "Draft",
     "ExampleCase",
@@ -41,9 +45,12 @@ __all__ = [
     "Mix",
     "Pack",
     "PackPattern",
+    "Pattern",
     "PatternProblem",
+    "budget",
     "check",
     "cli_group",
+    "exponential_witness",
     "iter_examples",
     "load_pack",
     "measure_length",

@@ -32,7 +32,7 @@ import phonenumbers
 from hub.engagement.language import detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.routing import route
-from policies.learned import CultureModel
+from policies import CultureModel
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "triage.json.gz"
 #: triggers that make a mention an escalation (the others are trust and safety, or care urgency)

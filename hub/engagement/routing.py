@@ -20,9 +20,9 @@ import ahocorasick
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import policies
 from hub.i18n import lazy_gettext
 from hub.models import RoutingRule
-from policies import backtracking, budget
 
 SLA_BY_PRIORITY = {"p1": 30, "p2": 120, "p3": 480}
 PRIORITIES = ("p1", "p2", "p3")
@@ -248,7 +248,7 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
             tags = frozenset(str(t).strip().casefold() for t in value)
             out.append((key, _tagged(tags)))
         elif key == "pattern":
-            out.append((key, _searcher(budget.Pattern(str(value), re.IGNORECASE))))
+            out.append((key, _searcher(policies.Pattern(str(value), re.IGNORECASE))))
         elif key == "keywords":
             automaton = _keywords(list(value))
             if automaton is not None:
@@ -265,7 +265,7 @@ def _tagged(tags: frozenset[str]) -> Test:
     return test
 
 
-def _searcher(rx: budget.Pattern) -> Test:
+def _searcher(rx: policies.Pattern) -> Test:
     return lambda attrs, folded: _search(rx, folded)
 
 
@@ -273,12 +273,12 @@ def _worded(automaton: ahocorasick.Automaton) -> Test:
     return lambda attrs, folded: _has_keyword(automaton, folded)
 
 
-def _search(rx: budget.Pattern, folded: str) -> str | None:
+def _search(rx: policies.Pattern, folded: str) -> str | None:
     # saved patterns were checked for catastrophic backtracking; the budget is the second line
     try:
-        with budget.budget(PATTERN_BUDGET_S):
+        with policies.budget(PATTERN_BUDGET_S):
             found = rx.search(folded)
-    except budget.BudgetExceeded:
+    except policies.BudgetExceeded:
         return None
     return found.group(0)[:80] if found else None
 
@@ -409,7 +409,7 @@ def pattern_problem(source: Any) -> str | None:
         re.compile(source, re.IGNORECASE)
     except re.error as exc:
         return str(lazy_gettext("Not a valid regular expression: %(why)s.", why=str(exc)))
-    witness = backtracking.exponential_witness(source, re.IGNORECASE)
+    witness = policies.exponential_witness(source, re.IGNORECASE)
     if witness is not None:
         return str(
             lazy_gettext(
