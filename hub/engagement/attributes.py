@@ -228,6 +228,65 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "泄露",
         "洩露",
     ),
+    "blocked_purchase": (
+        "at checkout",
+        "checkout won't",
+        "checkout wont",
+        "checkout error",
+        "checkout keeps",
+        "won't let me pay",
+        "won't let me check out",
+        "can't check out",
+        "cant check out",
+        "can't checkout",
+        "payment declined",
+        "payment failed",
+        "card declined",
+        "code says invalid",
+        "code is invalid",
+        "code doesn't work",
+        "code isn't working",
+        "code not working",
+        "code won't apply",
+        "expired page",
+        "link is broken",
+        "link goes to",
+        "no me deja pagar",
+        "no me deja comprar",
+        "no me acepta",
+        "el código no",
+        "código inválido",
+        "rechaza mi tarjeta",
+        "pago rechazado",
+        "无法付款",
+        "無法付款",
+        "付不了款",
+        "结账",
+        "結帳",
+        "优惠码不能用",
+        "優惠碼不能用",
+        "折扣码无效",
+        "折扣碼無效",
+    ),
+    "bulk": (
+        "bulk order",
+        "in bulk",
+        "wholesale",
+        "team order",
+        "corporate order",
+        "for our staff",
+        "for my whole team",
+        "pairs for our",
+        "mayoreo",
+        "al por mayor",
+        "pedido grande",
+        "批发",
+        "批發",
+        "团购",
+        "團購",
+        "企业采购",
+        "企業採購",
+    ),
     "threat": (
         "i know where",
         "know where you live",
@@ -433,6 +492,13 @@ _BRANDISH = re.compile(r"k[e3]str[e3][l1i|]|kstrl", re.IGNORECASE)
 _OFFICIAL = ("kestrelfootwear.com", "kstrl.co", "kestrelfootwear.bsky.social")
 _PHONE_REGIONS = ("US", "MX", "ES", "CN", "TW")
 _NUMERIC = re.compile(r"\d")
+# abuse aimed at the people who work here, not at the shoes: harassment of staff
+_STAFF = re.compile(
+    r"\b(?:your (?:staff|team|agents?|reps?|employees|social team|support|people)|whoever runs|"
+    r"(?:from|in) support|customer service|tu equipo|tus empleados|el de soporte|atención al "
+    r"cliente)\b|小编|小編|客服|员工|員工",
+    re.IGNORECASE,
+)
 # phonenumbers costs 0.1-0.4 ms a text; only runs of seven or more digits can be a phone number
 _PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
 
@@ -546,6 +612,7 @@ def warm() -> None:
     """Load what the first mention would otherwise pay for (the model, the lexicon, the
     catalogue, phone metadata, the language detector): ingest calls it once per process."""
     compute("@brand hola, my order KF-12345678 +1 555 0100 0000 cirrus 你好")
+    detect_language("gracias")
 
 
 @dataclass
@@ -556,6 +623,8 @@ class History:
     open: int = 0
     #: open complaints with no first response yet
     unanswered_complaints: int = 0
+    #: earlier abuse or threats from this customer (a repeat harasser)
+    abuse: int = 0
     open_escalation: bool = False
     last_product: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -564,6 +633,8 @@ class History:
     def add(self, attrs: Mapping[str, Any], answered: bool = False, closed: bool = False) -> None:
         """Count one more earlier mention."""
         self.earlier += 1
+        if attrs.get("intent") == "abuse" or "threat" in (attrs.get("triggers") or ()):
+            self.abuse += 1
         if closed:
             return
         self.open += 1
@@ -579,6 +650,7 @@ class History:
             "earlier": self.earlier,
             "open": self.open,
             "unanswered_complaints": self.unanswered_complaints,
+            "abuse": self.abuse,
             "open_escalation": self.open_escalation,
             "tags": list(self.tags),
             "vip": self.vip,
@@ -624,7 +696,12 @@ def compute(
     if intent == "complaint" and history.unanswered_complaints >= 1:
         triggers.add("repeated")
     if intent in ("spam", "abuse"):
-        triggers -= ESCALATION | {"urgent"}
+        triggers -= ESCALATION | {"urgent", "blocked_purchase", "bulk"}
+    if intent in ("praise", "chit_chat"):
+        # a deadline, a repeat or a churn word in a thank-you is not a problem to escalate
+        triggers -= {"urgent", "repeated", "churn", "staff_conduct", "blocked_purchase"}
+    if intent == "abuse" and (history.abuse or _STAFF.search(folded)):
+        triggers.add("harassment")
     if (
         intent == "complaint"
         and followers is not None

@@ -49,6 +49,9 @@ TRIGGERS = (
     "scam_report",
     "counterfeit",
     "threat",
+    "harassment",
+    "blocked_purchase",
+    "bulk",
 )
 PII_KINDS = ("order_number", "email", "phone", "card", "tracking", "address")
 MAX_KEYWORDS = 500
