@@ -22,6 +22,7 @@ from hub.audit import record_event
 from hub.engagement import routing
 from hub.errors import NotFound, UserError
 from hub.i18n import _, format_decimal
+from hub.ids import MAX_ID
 from hub.i18n import lazy_gettext as _l
 from hub.models import Mention, PlatformAccount, RoutingRule, Team, utcnow
 from hub.platforms import registry
@@ -163,7 +164,7 @@ def check_draft(session: Session, draft: RuleDraft) -> dict[str, str]:
         errors["name"] = _("At most %(n)s characters.", n=MAX_NAME)
     if draft.team_id is None:
         errors["team"] = _("Choose the team the rule sends mentions to.")
-    elif session.get(Team, draft.team_id) is None:
+    elif not 0 < draft.team_id <= MAX_ID or session.get(Team, draft.team_id) is None:
         errors["team"] = _("That team does not exist.")
     if draft.priority not in routing.PRIORITIES:
         errors["priority"] = _("Choose a priority.")
@@ -177,6 +178,12 @@ def check_draft(session: Session, draft: RuleDraft) -> dict[str, str]:
         errors["tags"] = _("Each tag is at most %(n)s characters.", n=MAX_TAG)
     accounts = tuple(a for a, _name in account_choices(session))
     errors.update(routing.validate_conditions(draft.conditions, known_platforms(), accounts))
+    texts = {"name": [draft.name], "tags": list(draft.tags)} | {
+        k: v if isinstance(v, list) else [v] for k, v in draft.conditions.items()
+    }
+    for key, values in texts.items():
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            errors.setdefault(key, _("Remove the invisible control character (NUL)."))
     if not _conditions(draft.conditions):
         errors[""] = _(
             "Add at least one condition. A rule for everything left over is written with a "

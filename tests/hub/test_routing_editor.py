@@ -543,3 +543,48 @@ def test_a_deleted_rules_reason_still_shows(app, make_mention, manager_client):
         }
     page = html.unescape(manager_client.get(f"/mentions/{m.id}").text)
     assert "Gone rule" in page and "Intent = complaint; Followers: 12,000" in page
+
+
+def test_a_hostile_rule_name_on_the_mention_page_is_inert(app, make_mention, manager_client):
+    m = make_mention("@KestrelFootwear hello")
+    with job_session(app) as s:
+        s.get(Mention, m.id).routing_why = {
+            "rule_id": 1,
+            "rule": SCRIPT,
+            "matched": {"keywords": SCRIPT},
+        }
+    page = manager_client.get(f"/mentions/{m.id}").text
+    assert SCRIPT not in page and "Routed by <strong>&lt;script&gt;" in page
+
+
+def test_an_edit_is_checked_like_a_new_rule(app, teams):
+    rule_id = _make(app, teams)
+    with job_session(app) as s, pytest.raises(UserError) as caught:
+        rule = s.get(RoutingRule, rule_id)
+        svc.update_rule(s, rule, _draft(teams, conditions={"pattern": "(a+)+$"}), None)  # type: ignore[arg-type]
+    assert "pattern" in caught.value.errors
+    with job_session(app) as s:
+        assert s.get(RoutingRule, rule_id).conditions == {"keywords": ["zipper"]}
+    assert _events(app, "routing_rule.updated") == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"rule-name": "bad\x00name"},
+        {"rule-c_keywords": "zip\x00per"},
+        {"rule-tags": "a\x00b"},
+        {"rule-c_pattern": "zip\x00"},
+        {"rule-name": "x" * 100_000},
+        {"rule-c_customer_tags": "{{ 7*7 }}\n" * 3},
+        {"rule-c_min_followers": "1e99"},
+        {"rule-c_languages": "../../etc"},
+        {"rule-position": "-1"},
+        {"rule-team": str(2**70)},
+    ],
+)
+def test_hostile_input_is_never_a_500(app, teams, manager_client, change):
+    resp = manager_client.post("/routing/new", data=_form(teams, **change))
+    assert resp.status_code in (302, 422)
+    preview = manager_client.post("/routing/new", data=_form(teams, action="preview", **change))
+    assert preview.status_code in (200, 422)

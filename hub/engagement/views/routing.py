@@ -50,6 +50,7 @@ from hub.engagement.rules import (
 from hub.errors import UserError
 from hub.i18n import _
 from hub.i18n import lazy_gettext as _l
+from hub.ids import parse_id
 from hub.models import Mention, RoutingRule, Team
 
 bp = Blueprint("routing", __name__, url_prefix="/routing")
@@ -61,10 +62,9 @@ _BOOL = {"yes": True, "no": False}
 
 
 def _team_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "", "None") else None
-    except (TypeError, ValueError):
-        return None
+    if isinstance(value, int):
+        return value
+    return parse_id(value) if value not in (None, "", "None") else None
 
 
 def _position(value: Any) -> int | None:
