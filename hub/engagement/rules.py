@@ -22,8 +22,8 @@ from hub.audit import record_event
 from hub.engagement import routing
 from hub.errors import NotFound, UserError
 from hub.i18n import _, format_decimal
-from hub.ids import MAX_ID
 from hub.i18n import lazy_gettext as _l
+from hub.ids import MAX_ID
 from hub.models import Mention, PlatformAccount, RoutingRule, Team, utcnow
 from hub.platforms import registry
 

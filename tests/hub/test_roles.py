@@ -78,8 +78,15 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
     from hub.compliance import packs
     from hub.db import job_session
     from hub.engagement.moderation import claim_mention
-    from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, PolicyPackVersion
-    from hub.models import RoutingRule, Team
+    from hub.models import (
+        LegalHold,
+        Mention,
+        OutboundItem,
+        PolicyDecision,
+        PolicyPackVersion,
+        RoutingRule,
+        Team,
+    )
     from hub.models import Staff as StaffRow
     from hub.platforms.accounts import create_account
 
