@@ -18,7 +18,8 @@ ALL_STAFF = {EMP, MGR, COMP, ADMIN}
 # only carries "that did not work" back to the page is no success. {m} is a mention (assigned
 # to the employee), {p} a sandbox post id, {a} the brand's sandbox account, {x} an X account,
 # {o} an outbound post held for review (written by another employee), {v} a draft policy pack
-# version, {h} a legal hold, {s} a member of staff (an employee nobody signs in as). Each
+# version, {h} a legal hold, {s} a member of staff (an employee nobody signs in as), {r} a
+# routing rule, {g} a team. Each
 # feature keeps its rows in tests/hub/roles_<feature>.py (ROWS,
 # optionally FORM for the fields its forms need and PREPARE for rows that need more than the
 # world); they are added to MATRIX below. Form values may name ids too ("{a}").
@@ -77,7 +78,15 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
     from hub.compliance import packs
     from hub.db import job_session
     from hub.engagement.moderation import claim_mention
-    from hub.models import LegalHold, Mention, OutboundItem, PolicyDecision, PolicyPackVersion
+    from hub.models import (
+        LegalHold,
+        Mention,
+        OutboundItem,
+        PolicyDecision,
+        PolicyPackVersion,
+        RoutingRule,
+        Team,
+    )
     from hub.models import Staff as StaffRow
     from hub.platforms.accounts import create_account
 
@@ -110,7 +119,9 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
         version = PolicyPackVersion(version="test", yaml="name: test\nrules: []\n", note="")
         hold = LegalHold(staff_id=writer.id, reason="roles test")
         x = create_account(s, app, "x", "kestrel_x", {"handle": "kestrel_x"}, {"bearer_token": "t"})
-        s.add_all([item, version, hold])
+        team = Team(slug="roles", name="Roles")
+        rule = RoutingRule(position=10, name="roles", conditions={"languages": ["en"]}, team=team)
+        s.add_all([item, version, hold, rule])
         s.flush()
         ids = {
             "m": mention.id,
@@ -121,6 +132,8 @@ def world(app, make_staff, make_mention):  # type: ignore[no-untyped-def]
             "v": version.id,
             "h": hold.id,
             "s": writer.id,
+            "r": rule.id,
+            "g": team.id,
             "base": packs.current_base(s).version,
         }
     return staff, ids
