@@ -400,6 +400,37 @@ def reports_daily(day: str | None) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+@main.group()
+def customer() -> None:
+    """Customers: one person across platforms."""
+
+
+@customer.command("show")
+@click.argument("handle")
+@click.option("--json", "as_json", is_flag=True, help="print the profile as JSON")
+def customer_show(handle: str, as_json: bool) -> None:
+    """A customer's profile, found by any of their handles."""
+    from hub.customers.present import profile_document
+    from hub.customers.profiles import customer_by_handle
+
+    app = _app()
+    with app.app_context(), job_session(app) as session:
+        found = customer_by_handle(session, handle)
+        if found is None:
+            raise click.ClickException(f"No customer with the handle {handle}.")
+        doc = profile_document(session, found)
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{doc['display_name']} (#{doc['id']})")
+    for i in doc["identities"]:
+        click.echo(f"  {i['platform']}: @{i['handle']}")
+    for f in doc["facts"]:
+        click.echo(f"  {f['kind']}: {f['value']}")
+    for o in doc["orders"]:
+        click.echo(f"  order {o['number']}: {o['status']}")
+
+
 def _mount_policy() -> None:
     try:
         from policies import cli_group

@@ -126,8 +126,8 @@ _NOUNS: dict[str, dict[str, str]] = {
     },
 }
 _ASKS = {
-    "en": r"\?|\b(?:dm|send|share|provide|give|tell|confirm|let\s+us\s+know|what(?:'s|\s+is|\s+was)|"
-    r"could\s+you|can\s+you|would\s+you|please|need)\b",
+    "en": r"\?|\b(?:dm|send|share|provide|give|tell|confirm|let\s+us\s+know|"
+    r"what(?:'s|\s+is|\s+was)|could\s+you|can\s+you|would\s+you|please|need)\b",
     "es": r"[¿?]|\b(?:comparte|compartes|compartir|env[ií]a|env[ií]anos|m[aá]nda(?:nos)?|"
     r"ind[ií]ca(?:nos)?|proporciona(?:r)?|dinos|d[ií]ganos|podr[ií]as?|puedes|pueden|"
     r"por\s+favor|necesitamos|cu[aá]l\s+es|confirma(?:r)?)\b",
@@ -155,7 +155,10 @@ def asks_for_known_fact(draft_text: str, facts: list[Fact], language: str | None
             if not re.search(_ASKS[lang], sentence, re.IGNORECASE):
                 continue
             for kind, noun in _NOUNS[lang].items():
-                if kind in known and re.search(noun, sentence, re.IGNORECASE):
-                    if known[kind] not in asked:
-                        asked.append(known[kind])
+                if (
+                    kind in known
+                    and known[kind] not in asked
+                    and re.search(noun, sentence, re.IGNORECASE)
+                ):
+                    asked.append(known[kind])
     return asked

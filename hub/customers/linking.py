@@ -25,7 +25,7 @@ from hub.i18n import _
 from hub.models import Customer, CustomerIdentity, CustomerNote, Mention, Staff
 
 #: a pair scoring this much or more is offered as a likely link
-SUGGEST_AT = 75
+SUGGEST_AT = 80
 #: identities compared per customer at most (the newest ones), to keep the page fast
 CANDIDATES = 5000
 _DOMAIN = re.compile(r"\.(?:bsky\.social|bsky\.team)$")
@@ -70,7 +70,8 @@ def score_pair(
 ) -> tuple[int, tuple[Evidence, ...]]:
     """How alike two identities are (0-100) and the evidence: the handle similarity, and the
     display name when it is the same. A same name alone is weak (many people share one), so
-    it adds to a similar handle rather than standing on its own."""
+    it adds to a similar handle rather than standing on its own, and a full name (two words or
+    more) adds more than a first name."""
     ha, hb = handle_key(handle_a), handle_key(handle_b)
     handle = round(fuzz.ratio(ha, hb)) if ha and hb else 0
     same_name = bool(name_key(name_a)) and name_key(name_a) == name_key(name_b)
@@ -79,7 +80,8 @@ def score_pair(
         evidence.append(Evidence("handle", handle_a, handle_b, handle))
     if same_name:
         evidence.append(Evidence("name", name_a, name_b))
-    score = handle + (15 if same_name else 0) if handle >= 60 else (40 if same_name else handle)
+    bonus = (15 if len(name_key(name_a).split()) > 1 else 5) if same_name else 0
+    score = handle + bonus if handle >= 60 else (40 if same_name else handle)
     return min(score, 100), tuple(evidence)
 
 
@@ -156,9 +158,10 @@ def merge_customers(
     identities = [f"{i.platform}:{i.handle}" for i in other.identities]
     for ident in list(other.identities):
         ident.customer = keep
-    moved = session.execute(
+    moved = len(list(session.scalars(select(Mention.id).where(Mention.customer_id == other.id))))
+    session.execute(
         update(Mention).where(Mention.customer_id == other.id).values(customer_id=keep.id)
-    ).rowcount
+    )
     session.execute(
         update(CustomerNote).where(CustomerNote.customer_id == other.id).values(customer_id=keep.id)
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
@@ -66,3 +67,50 @@ def customer_panel(session: Session, mention: Mention) -> Panel | None:
     return Panel(
         mention.customer, facts, customer_orders(session, mention.customer, mention, facts)
     )
+
+
+def profile_document(session: Session, customer: Customer) -> dict[str, Any]:
+    """The profile as plain data (``hub customer show --json``)."""
+    p = profile(session, customer)
+    return {
+        "id": customer.id,
+        "display_name": customer.display_name,
+        "identities": [
+            {"platform": i.platform, "handle": i.handle, "followers": i.followers}
+            for i in customer.identities
+        ],
+        "tags": list(customer.tags),
+        "notes": [
+            {
+                "text": n.text,
+                "author": n.author.name if n.author else None,
+                "at": n.created_at.isoformat(),
+            }
+            for n in p.notes
+        ],
+        "vip": customer.vip,
+        "blocked": customer.blocked,
+        "facts": [
+            {
+                "kind": f.kind,
+                "value": f.value,
+                "mention_id": f.mention_id,
+                "at": f.at.isoformat() if f.at else None,
+            }
+            for f in p.facts
+        ],
+        "orders": [
+            {
+                "number": v.order.number,
+                "status": v.order.status,
+                "items": [
+                    {"sku": i.sku, "name": i.name, "quantity": i.quantity} for i in v.order.items
+                ],
+                "tracking_url": v.order.tracking_url,
+                "returnable": v.eligibility.eligible,
+                "returns": list(v.order.returns),
+            }
+            for v in p.orders
+        ],
+        "mentions": [m.id for m in p.history],
+    }
