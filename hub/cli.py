@@ -405,6 +405,22 @@ def customer() -> None:
     """Customers: one person across platforms."""
 
 
+@customer.command("link-certain")
+def customer_link_certain() -> None:
+    """Merge customers who are certainly one person (the same order number or e-mail)."""
+    from sqlalchemy import select
+
+    from hub.customers.linking import link_certain
+    from hub.models import Customer
+
+    app = _app()
+    merged = 0
+    with job_session(app) as session:
+        for customer_id in list(session.scalars(select(Customer.id).order_by(Customer.id))):
+            merged += len(link_certain(session, customer_id))
+    click.echo(f"{merged} customers merged")
+
+
 @customer.command("show")
 @click.argument("handle")
 @click.option("--json", "as_json", is_flag=True, help="print the profile as JSON")

@@ -212,8 +212,52 @@ def test_cli_prints_the_profile_as_json(app, dana, monkeypatch):
     assert {"identities", "tags", "notes", "vip", "blocked", "facts", "orders"} <= set(data)
     assert {i["platform"] for i in data["identities"]} == {"x", "bluesky"}
     assert data["orders"][0]["number"] == "KF-20481736"
-    assert {"kind": "size", "value": "10"}.items() <= data["facts"][-1].items() or any(
-        f["kind"] == "size" for f in data["facts"]
-    )
+    assert any((f["kind"], f["value"]) == ("size", "10") for f in data["facts"])
     missing = CliRunner().invoke(hub.cli.main, ["customer", "show", "nobody", "--json"])
     assert missing.exit_code != 0 and "No customer" in missing.output
+
+
+HOSTILE = "<script>alert('pwned')</script>"
+
+
+def test_customer_text_is_rendered_inert(app, client, agent, dana):
+    with job_session(app) as s:
+        c = s.get(Customer, dana["customer"])
+        c.display_name = HOSTILE
+        c.tags = [HOSTILE]
+        s.add(CustomerNote(customer_id=c.id, text=HOSTILE))
+    for url in (f"/customers/{dana['customer']}", "/customers/", f"/mentions/{dana['mention']}"):
+        page = client.get(url).text
+        assert HOSTILE not in page and "&lt;script&gt;" in page, url
+
+
+def test_cli_links_customers_who_gave_the_same_order_number(app, dana, monkeypatch):
+    from click.testing import CliRunner
+
+    import hub.cli
+
+    with job_session(app) as s:
+        other = Customer(display_name="D")
+        s.add(other)
+        s.add(
+            CustomerIdentity(customer=other, platform="sandbox", platform_user_id="dk", handle="dk")
+        )
+        s.flush()
+        s.add(
+            Mention(
+                platform="sandbox",
+                external_id="s1",
+                customer_id=other.id,
+                author_handle="dk",
+                text="is KF-20481736 shipped?",
+                created_at=datetime.now(UTC),
+            )
+        )
+        other_id = other.id
+    monkeypatch.setattr(hub.cli, "_app", lambda: app)
+    result = CliRunner().invoke(hub.cli.main, ["customer", "link-certain"])
+    assert result.exit_code == 0 and "1 customers merged" in result.output
+    with job_session(app) as s:
+        assert s.get(Customer, other_id) is None
+        [event] = s.scalars(select(AuditEvent).where(AuditEvent.action == "customer.merged"))
+        assert event.data["why"] == "same order KF-20481736"

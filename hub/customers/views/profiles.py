@@ -42,7 +42,7 @@ def blocked() -> Any:
     return render_template("customers/blocked.html", mentions=rows)
 
 
-@bp.route("/<int:customer_id>")
+@bp.route("/<id:customer_id>")
 @role_required(*AGENTS)
 def show(customer_id: int) -> Any:
     session = get_session()
@@ -64,7 +64,7 @@ def _change(customer_id: int, change: Any, done: str) -> Any:
     return _back(customer_id)
 
 
-@bp.route("/<int:customer_id>/tags", methods=["POST"])
+@bp.route("/<id:customer_id>/tags", methods=["POST"])
 @role_required(*AGENTS)
 def tags(customer_id: int) -> Any:
     tag = request.form.get("tag", "")[:200]
@@ -79,7 +79,7 @@ def tags(customer_id: int) -> Any:
     )
 
 
-@bp.route("/<int:customer_id>/notes", methods=["POST"])
+@bp.route("/<id:customer_id>/notes", methods=["POST"])
 @role_required(*AGENTS)
 def notes(customer_id: int) -> Any:
     text = request.form.get("note", "")[:5000]
@@ -88,7 +88,7 @@ def notes(customer_id: int) -> Any:
     )
 
 
-@bp.route("/<int:customer_id>/vip", methods=["POST"])
+@bp.route("/<id:customer_id>/vip", methods=["POST"])
 @role_required(*AGENTS)
 def vip(customer_id: int) -> Any:
     on = request.form.get("vip") == "yes"
@@ -99,7 +99,7 @@ def vip(customer_id: int) -> Any:
     )
 
 
-@bp.route("/<int:customer_id>/block", methods=["POST"])
+@bp.route("/<id:customer_id>/block", methods=["POST"])
 @role_required(*AGENTS)
 def block(customer_id: int) -> Any:
     on = request.form.get("blocked") == "yes"
@@ -110,7 +110,7 @@ def block(customer_id: int) -> Any:
     )
 
 
-@bp.route("/<int:customer_id>/merge", methods=["POST"])
+@bp.route("/<id:customer_id>/merge", methods=["POST"])
 @role_required(*AGENTS)
 def merge(customer_id: int) -> Any:
     """Link another customer to this one: the other's identities and mentions move here."""
@@ -124,7 +124,7 @@ def merge(customer_id: int) -> Any:
     )
 
 
-@bp.route("/identities/<int:identity_id>/unlink", methods=["POST"])
+@bp.route("/identities/<id:identity_id>/unlink", methods=["POST"])
 @role_required(*AGENTS)
 def unlink(identity_id: int) -> Any:
     """Give an identity (and its mentions) a customer of its own."""
