@@ -24,6 +24,7 @@ SCAN_LIMIT = 200
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}")
 # a phone: 8+ digits with the usual separators, not part of an order number or a longer run
 PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{6,}\d(?![\w-])")
+DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
 SIZE = re.compile(
     r"\b(?:size|sz|talla|n[uú]mero)\s*:?\s*(\d{1,2}(?:[.,]5)?)\b"
     r"|(?:尺码|码数|鞋码)\s*[:：]?\s*(\d{1,2}(?:\.5)?)"
@@ -51,7 +52,7 @@ def facts_in_text(text: str) -> list[tuple[str, str]]:
     rest = ORDER_NUMBER.sub(" ", EMAIL.sub(" ", text))
     for raw in PHONE.findall(rest):
         digits = re.sub(r"\D", "", raw)
-        if 8 <= len(digits) <= 15:
+        if 8 <= len(digits) <= 15 and not DATE.fullmatch(raw.strip()):
             found.append(("phone", raw.strip()))
     for m in SIZE.finditer(text):
         found.append(("size", next(g for g in m.groups() if g).replace(",", ".")))

@@ -25,6 +25,7 @@ NOW = datetime(2026, 12, 5, tzinfo=UTC)
         ("尺码：42 有货吗", [("size", "42")]),
         ("KF-20481736 only, no phone here", [("order", "KF-20481736")]),
         ("ran 10 miles in 2 days", []),
+        ("it came on 2026-12-05, not 12/05/2026", []),
     ],
 )
 def test_facts_are_read_from_text(text: str, found: list[tuple[str, str]]) -> None:
