@@ -57,6 +57,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from hub import auth, home, i18n
     from hub.compliance.views import audit, policy_admin, reports, review
+    from hub.customers.views import profiles as customers
     from hub.engagement.views import conversation, notifications, performance, queue, routing
     from hub.people.views import account, invite, staff
     from hub.platforms.views import accounts, sandbox
@@ -82,6 +83,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         staff.bp,
         account.bp,
         invite.bp,
+        customers.bp,
     ):
         app.register_blueprint(bp)
 

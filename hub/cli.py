@@ -443,6 +443,53 @@ def route_eval(path: str, as_json: bool, misses: bool) -> None:
         click.echo(json.dumps(miss, ensure_ascii=False))
 
 
+@main.group()
+def customer() -> None:
+    """Customers: one person across platforms."""
+
+
+@customer.command("link-certain")
+def customer_link_certain() -> None:
+    """Merge customers who are certainly one person (the same order number or e-mail)."""
+    from sqlalchemy import select
+
+    from hub.customers.linking import link_certain
+    from hub.models import Customer
+
+    app = _app()
+    merged = 0
+    with job_session(app) as session:
+        for customer_id in list(session.scalars(select(Customer.id).order_by(Customer.id))):
+            merged += len(link_certain(session, customer_id))
+    click.echo(f"{merged} customers merged")
+
+
+@customer.command("show")
+@click.argument("handle")
+@click.option("--json", "as_json", is_flag=True, help="print the profile as JSON")
+def customer_show(handle: str, as_json: bool) -> None:
+    """A customer's profile, found by any of their handles."""
+    from hub.customers.present import profile_document
+    from hub.customers.profiles import customer_by_handle
+
+    app = _app()
+    with app.app_context(), job_session(app) as session:
+        found = customer_by_handle(session, handle)
+        if found is None:
+            raise click.ClickException(f"No customer with the handle {handle}.")
+        doc = profile_document(session, found)
+    if as_json:
+        click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{doc['display_name']} (#{doc['id']})")
+    for i in doc["identities"]:
+        click.echo(f"  {i['platform']}: @{i['handle']}")
+    for f in doc["facts"]:
+        click.echo(f"  {f['kind']}: {f['value']}")
+    for o in doc["orders"]:
+        click.echo(f"  order {o['number']}: {o['status']}")
+
+
 def _mount_policy() -> None:
     try:
         from policies import cli_group

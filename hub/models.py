@@ -222,6 +222,8 @@ class Customer(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     tags: Mapped[list[str]] = mapped_column(default=list)
     vip: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: on the blocklist: their mentions are kept but kept out of the queue and assignment
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     identities: Mapped[list[CustomerIdentity]] = relationship(back_populates="customer")
@@ -572,3 +574,17 @@ class Notification(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column()
+
+
+class CustomerNote(Base):
+    """What an agent wrote down about a customer, for the next agent."""
+
+    __tablename__ = "customer_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Staff | None] = relationship()

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import role_required
+from hub.customers.present import customer_panel
 from hub.db import attempt, get_session
 from hub.engagement.conversation import load_conversation
 from hub.engagement.moderation import (
@@ -59,6 +60,7 @@ def _page(
         moves=allowed_moves(mention.status),
         can_work=can_work(current_user, mention),
         staff=active_staff(session),
+        customer_panel=customer_panel(session, mention),
     ), status
 
 

@@ -1,0 +1,1 @@
+"""The customers wing: one person across platforms, what they told us, their orders."""

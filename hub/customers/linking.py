@@ -1,0 +1,223 @@
+"""One customer across platforms: certain links, likely ones (with the evidence), and by hand.
+
+- Certain: an identity belongs to one customer (platform + platform user id is unique), and two
+  customers who posted the same order number or e-mail are the same person; they are merged.
+- Likely: handles and display names that look alike (rapidfuzz); shown to an agent with the
+  evidence, never merged without them.
+- By hand: an agent merges two customers, or unlinks an identity into a customer of its own (its
+  mentions go with it). Every link and unlink is an audit event.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
+
+from hub.audit import record_event
+from hub.customers.facts import customer_facts
+from hub.errors import UserError
+from hub.i18n import _
+from hub.models import Customer, CustomerIdentity, CustomerNote, Mention, Staff
+
+#: a pair scoring this much or more is offered as a likely link
+SUGGEST_AT = 80
+#: identities compared per customer at most (the newest ones), to keep the page fast
+CANDIDATES = 5000
+_DOMAIN = re.compile(r"\.(?:bsky\.social|bsky\.team)$")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Why two customers look alike: "handle" (with both handles and the similarity) or
+    "name" (the same display name)."""
+
+    kind: str
+    a: str = ""
+    b: str = ""
+    percent: int = 0
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """Another customer who is likely the same person, how likely (0-100) and why."""
+
+    customer: Customer
+    score: int
+    evidence: tuple[Evidence, ...]
+
+
+def handle_key(handle: str) -> str:
+    """A handle without @, the Bluesky domain, case and punctuation: "dana-kruger.bsky.social"
+    and "@Dana_Kruger" both become "danakruger"."""
+    h = _DOMAIN.sub("", handle.strip().lstrip("@").casefold())
+    return re.sub(r"[\W_]+", "", h)
+
+
+def name_key(name: str) -> str:
+    """A display name without accents, case and extra spaces ("Dana Krüger" = "dana kruger")."""
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w\s]", " ", plain).split())
+
+
+def score_pair(
+    handle_a: str, name_a: str, handle_b: str, name_b: str
+) -> tuple[int, tuple[Evidence, ...]]:
+    """How alike two identities are (0-100) and the evidence: the handle similarity, and the
+    display name when it is the same. A same name alone is weak (many people share one), so
+    it adds to a similar handle rather than standing on its own, and a full name (two words or
+    more) adds more than a first name."""
+    ha, hb = handle_key(handle_a), handle_key(handle_b)
+    handle = round(fuzz.ratio(ha, hb)) if ha and hb else 0
+    same_name = bool(name_key(name_a)) and name_key(name_a) == name_key(name_b)
+    evidence: list[Evidence] = []
+    if handle >= 60:
+        evidence.append(Evidence("handle", handle_a, handle_b, handle))
+    if same_name:
+        evidence.append(Evidence("name", name_a, name_b))
+    bonus = (15 if len(name_key(name_a).split()) > 1 else 5) if same_name else 0
+    score = handle + bonus if handle >= 60 else (40 if same_name else handle)
+    return min(score, 100), tuple(evidence)
+
+
+def suggest_links(session: Session, customer: Customer, limit: int = 5) -> list[Suggestion]:
+    """Other customers likely to be this one, best first, with the evidence."""
+    mine = list(customer.identities)
+    if not mine:
+        return []
+    others = session.scalars(
+        select(CustomerIdentity)
+        .options(selectinload(CustomerIdentity.customer))
+        .where(CustomerIdentity.customer_id != customer.id)
+        .order_by(CustomerIdentity.id.desc())
+        .limit(CANDIDATES)
+    )
+    best: dict[int, Suggestion] = {}
+    for other in others:
+        for ident in mine:
+            score, evidence = score_pair(
+                ident.handle, customer.display_name, other.handle, other.customer.display_name
+            )
+            if score < SUGGEST_AT:
+                continue
+            held = best.get(other.customer_id)
+            if held is None or score > held.score:
+                best[other.customer_id] = Suggestion(other.customer, score, evidence)
+    return sorted(best.values(), key=lambda s: (-s.score, s.customer.id))[:limit]
+
+
+def certain_links(session: Session, customer_id: int) -> list[tuple[int, str, str]]:
+    """Other customers who posted one of this customer's order numbers or e-mails:
+    (customer id, kind, value)."""
+    found: list[tuple[int, str, str]] = []
+    for fact in customer_facts(session, customer_id):
+        if fact.kind not in ("order", "email"):
+            continue
+        others = session.scalars(
+            select(Mention.customer_id)
+            .where(
+                Mention.customer_id.is_not(None),
+                Mention.customer_id != customer_id,
+                func.lower(Mention.text).contains(fact.value.lower(), autoescape=True),
+            )
+            .distinct()
+            .limit(20)
+        )
+        for other in others:
+            if other is not None and other not in {f[0] for f in found}:
+                found.append((other, fact.kind, fact.value))
+    return found
+
+
+def link_certain(session: Session, customer_id: int, actor: Staff | None = None) -> list[int]:
+    """Merge into this customer every customer certainly the same person; their ids."""
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        return []
+    merged = []
+    for other_id, kind, value in certain_links(session, customer_id):
+        other = session.get(Customer, other_id)
+        if other is not None:
+            merge_customers(session, customer, other, actor, why=f"same {kind} {value}")
+            merged.append(other_id)
+    return merged
+
+
+def merge_customers(
+    session: Session, keep: Customer, other: Customer, actor: Staff | None, why: str = ""
+) -> Customer:
+    """Move ``other``'s identities, mentions and notes to ``keep``, join their tags and flags,
+    and remove ``other``. Audited on ``keep``."""
+    if keep.id == other.id:
+        raise UserError(_("A customer cannot be linked to themselves."))
+    identities = [f"{i.platform}:{i.handle}" for i in other.identities]
+    for ident in list(other.identities):
+        ident.customer = keep
+    moved = len(list(session.scalars(select(Mention.id).where(Mention.customer_id == other.id))))
+    session.execute(
+        update(Mention).where(Mention.customer_id == other.id).values(customer_id=keep.id)
+    )
+    session.execute(
+        update(CustomerNote).where(CustomerNote.customer_id == other.id).values(customer_id=keep.id)
+    )
+    keep.tags = list(dict.fromkeys([*keep.tags, *other.tags]))
+    keep.vip = keep.vip or other.vip
+    keep.blocked = keep.blocked or other.blocked
+    keep.display_name = keep.display_name or other.display_name
+    session.flush()
+    record_event(
+        session,
+        "customer.merged",
+        "customer",
+        keep.id,
+        actor.id if actor else None,
+        merged=other.id,
+        merged_name=other.display_name,
+        identities=identities,
+        mentions=moved,
+        why=why[:500],
+    )
+    session.delete(other)
+    session.flush()
+    return keep
+
+
+def unlink_identity(session: Session, identity: CustomerIdentity, actor: Staff | None) -> Customer:
+    """Give ``identity`` a customer of its own, with its mentions (those on its platform by its
+    handle, or all on its platform when it is the customer's only identity there)."""
+    old = identity.customer
+    if len(old.identities) < 2:
+        raise UserError(_("This is the customer's only identity; there is nothing to unlink."))
+    same_platform = [i for i in old.identities if i.platform == identity.platform]
+    which = select(Mention.id).where(
+        Mention.customer_id == old.id, Mention.platform == identity.platform
+    )
+    if len(same_platform) > 1:
+        which = which.where(func.lower(Mention.author_handle) == identity.handle.lower())
+    ids = list(session.scalars(which))
+    name = session.scalar(
+        select(Mention.author_name).where(Mention.id.in_(ids)).order_by(Mention.id.desc()).limit(1)
+    )
+    new = Customer(display_name=name or identity.handle, tags=[])
+    session.add(new)
+    identity.customer = new
+    session.flush()
+    if ids:
+        session.execute(update(Mention).where(Mention.id.in_(ids)).values(customer_id=new.id))
+    record_event(
+        session,
+        "customer.unlinked",
+        "customer",
+        old.id,
+        actor.id if actor else None,
+        identity=f"{identity.platform}:{identity.handle}",
+        to_customer=new.id,
+        mentions=len(ids),
+    )
+    session.expire(old)
+    return new
