@@ -189,7 +189,10 @@ def assign_new(
     todo = [
         m
         for m in mentions
-        if m.assignee_id is None and m.team_id is not None and m.status != MentionStatus.CLOSED
+        if m.assignee_id is None
+        and m.team_id is not None
+        and m.status != MentionStatus.CLOSED
+        and not (m.customer is not None and m.customer.blocked)  # blocked: never auto-assigned
     ]
     if not todo:
         return 0

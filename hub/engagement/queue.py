@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from hub.ids import parse_id
-from hub.models import MENTION_STATUSES, PRIORITIES, Mention, Staff, StaffTeam
+from hub.models import MENTION_STATUSES, PRIORITIES, Customer, Mention, Staff, StaffTeam
 
 #: what "active" means in the status filter: everything somebody still has to act on
 ACTIVE = ("new", "open", "escalated")
@@ -81,7 +81,9 @@ def _parse_token(token: str) -> tuple[str, datetime, int] | None:
 
 
 def _filtered(session: Session, f: QueueFilter, me: Staff) -> Select[Mention]:
-    q = select(Mention)
+    # blocked customers' mentions have their own page (/customers/blocked), never the queue
+    blocked = select(Customer.id).where(Customer.id == Mention.customer_id, Customer.blocked)
+    q = select(Mention).where(~blocked.exists())
     if f.scope == "teams":
         q = q.where(
             or_(Mention.team_id.in_(my_team_ids(session, me)), Mention.assignee_id == me.id)

@@ -355,3 +355,26 @@ def test_the_assign_form_offers_only_people_who_can_reply(
     assert any("cannot reply" in msg for c, msg in _flashes(client) if c == "error")
     with job_session(app) as s:
         assert s.get(Mention, m.id).assignee_id is None
+
+
+def test_a_blocked_customers_mentions_are_never_auto_assigned_nor_queued(
+    app, team, member, make_mention
+):
+    from hub.engagement.queue import QueueFilter, list_queue
+    from hub.models import Customer
+
+    t = team("round_robin")
+    a = member(t)
+    first = make_mention("@KestrelFootwear where is my order?", handle="troll")
+    with job_session(app) as s:
+        s.get(Customer, first.customer_id).blocked = True
+        s.get(Mention, first.id).assignee_id = None
+    later = make_mention("@KestrelFootwear answer me!!", handle="troll")
+    other = make_mention("@KestrelFootwear where is my parcel?", handle="fine")
+    with job_session(app) as s:
+        assert s.get(Mention, later.id).assignee_id is None
+        assert s.get(Mention, other.id).assignee_id == a
+        me = s.get(Staff, a)
+        shown = {m.id for m in list_queue(s, QueueFilter(status="all", scope="all"), me).mentions}
+    assert later.id not in shown and first.id not in shown
+    assert other.id in shown
