@@ -7,8 +7,17 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 
-def test_write_preview_enable_and_route(hub_server, page, reload_until, screenshots):  # type: ignore[no-untyped-def]
+def test_write_preview_enable_and_route(
+    hub_server, page, reload_until, screenshots, app, make_staff
+):  # type: ignore[no-untyped-def]
+    from hub.db import job_session
+    from hub.models import Staff, Team
+
     base, manager = hub_server
+    # someone in Social who can take it: on duty, speaks English
+    ana = make_staff("employee", name="Ana Social", languages=["en"])
+    with job_session(app) as s:
+        s.get(Staff, ana.id).team_id = s.query(Team).filter_by(slug="social").one().id
     page.goto(f"{base}/login")
     page.fill("input[name=email]", manager.email)
     page.fill("input[name=password]", "password123")
@@ -24,6 +33,7 @@ def test_write_preview_enable_and_route(hub_server, page, reload_until, screensh
     page.select_option("select[name='rule-team']", label="Social")
     page.select_option("select[name='rule-priority']", "p1")
     page.fill("input[name='rule-tags']", "zip")
+    page.select_option("select[name='rule-assignment']", "round_robin")
 
     page.click("button:has-text('Preview')")
     expect(page.locator("#preview .count")).to_contain_text("This rule would have matched 0 of")
@@ -56,3 +66,4 @@ def test_write_preview_enable_and_route(hub_server, page, reload_until, screensh
     expect(page.locator("#triage")).to_contain_text('Word "zipper"')
     expect(page.locator("#triage")).to_contain_text("Tags: zip")
     expect(page.locator(".prio").first).to_have_text("p1")
+    expect(page.locator("#assignee")).to_have_text("Ana Social")  # round robin gave it to her
