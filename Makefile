@@ -98,7 +98,7 @@ train-offensive: install
 # New or changed strings arrive untranslated (or fuzzy): translate them in the .po files, then
 # run this again; tests/hub/test_i18n.py fails until every string is translated.
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext --add-location=file --sort-output \
+	$(BIN)/pybabel extract -F babel.cfg -k lazy_gettext -k _l --add-location=file --sort-output \
 	  --omit-header -w 100 -o hub/translations/messages.pot .
 	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations --ignore-obsolete -w 100
 	$(BIN)/pybabel compile -d hub/translations --statistics

@@ -47,7 +47,12 @@ def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Te
     teams = {t.slug: t for t in session.scalars(select(Team))}
     for t in data["teams"]:
         if t["slug"] not in teams:
-            teams[t["slug"]] = Team(slug=t["slug"], name=t["name"])
+            teams[t["slug"]] = Team(
+                slug=t["slug"],
+                name=t["name"],
+                assignment_policy=t.get("assignment_policy", "manual"),
+                breach_action=t.get("breach_action", "notify"),
+            )
             session.add(teams[t["slug"]])
     session.flush()
     if session.scalar(select(RoutingRule.id).limit(1)) is None:
