@@ -38,11 +38,19 @@ from train_culture import fit, out_of_fold, threshold, vectorize  # noqa: E402
 
 from hub.engagement.attributes import MODEL_PATH, model_view  # noqa: E402
 from hub.engagement.route_eval import heldout  # noqa: E402
-from hub.engagement.routing import INTENTS, SENTIMENTS, STAGES, TRIGGERS  # noqa: E402
+from hub.engagement.routing import (  # noqa: E402
+    INTENTS,
+    SENTIMENTS,
+    SEVERITIES,
+    STAGES,
+    TRIGGERS,
+)
 from policies.learned import FORMAT, CultureModel, features  # noqa: E402
 
 WRITTEN = sorted((ROOT / "bench" / "data").glob("mentions-train-*.jsonl"))
 PUBLIC = ROOT.parent / "shared" / "data" / "mentions" / "public.jsonl"
+#: how serious the post is, learned from the priority each labelled post was given
+SEVERITY = {"p1": "high", "p2": "normal", "p3": "low"}
 STAGE_OF_TEAM = {"care": "order", "sales": "pre_purchase", "social": "social"}
 MIN_POSITIVES = 8
 
@@ -63,6 +71,7 @@ def dataset() -> list[dict[str, Any]]:
                     "intent": r["intent"],
                     "sentiment": r["sentiment"],
                     "stage": r.get("stage"),
+                    "severity": SEVERITY[r["priority"]],
                     "triggers": set(r.get("triggers") or ()),
                 }
             )
@@ -77,6 +86,7 @@ def dataset() -> list[dict[str, Any]]:
                     "intent": r["intent"],
                     "sentiment": r["sentiment"],
                     "stage": STAGE_OF_TEAM.get(r["team"]),
+                    "severity": SEVERITY[r["priority"]],
                     "triggers": None,
                 }
             )
@@ -95,7 +105,13 @@ def main() -> None:
     docs_all = [list(features(model_view(r["text"]))) for r in rows]
     vocab, idf, x_all = vectorize(docs_all)
     heads: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (class, head, mask, y)
-    for head, values in (("intent", INTENTS), ("sentiment", SENTIMENTS), ("stage", STAGES)):
+    heads_of = (
+        ("intent", INTENTS),
+        ("sentiment", SENTIMENTS),
+        ("stage", STAGES),
+        ("severity", SEVERITIES),
+    )
+    for head, values in heads_of:
         mask = np.array([r[head] is not None for r in rows])
         for v in values:
             heads.append((f"{head}:{v}", head, mask, np.array([r[head] == v for r in rows], int)))
@@ -140,7 +156,7 @@ def main() -> None:
         thresholds[cls] = {"review": cut, "block": None}
         print(f"{cls}: {entry}" + (f" threshold {cut:.3f}" if cut is not None else ""))
     # the heads' cross-validated accuracy (argmax over the head's classes)
-    for head in ("intent", "sentiment", "stage"):
+    for head in ("intent", "sentiment", "stage", "severity"):
         mask = np.array([r[head] is not None for r in rows])
         idx = np.flatnonzero(mask)
         docs = [docs_all[i] for i in idx]

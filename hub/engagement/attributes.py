@@ -680,6 +680,7 @@ def compute(
     intent, intent_p = _best(scores, "intent", "question")
     sentiment, _ = _best(scores, "sentiment", "neutral")
     stage, _ = _best(scores, "stage", "social")
+    severity, _ = _best(scores, "severity", "normal")
     said = lexicon_triggers(folded)
     triggers = set(said)
     if m is not None:
@@ -721,6 +722,7 @@ def compute(
         "intent_p": round(intent_p, 3),
         "sentiment": sentiment,
         "stage": stage,
+        "severity": severity,
         "triggers": sorted(triggers),
         "said": {t: w for t, w in said.items()},
         "product": name,

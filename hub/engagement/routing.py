@@ -30,6 +30,9 @@ ASSIGNMENT_POLICIES = ("manual", "round_robin", "least_loaded")
 LANGUAGES = ("en", "es", "zh")
 INTENTS = ("complaint", "question", "praise", "chit_chat", "spam", "abuse")
 SENTIMENTS = ("negative", "neutral", "positive")
+#: how serious a post reads (the model's reading of how urgent the community team finds posts
+#: like it), for priorities that no trigger decides
+SEVERITIES = ("high", "normal", "low")
 #: what a mention is about, for care / sales / social: an order that exists, a purchase not yet
 #: made, or neither
 STAGES = ("order", "pre_purchase", "social")
@@ -74,6 +77,7 @@ CONDITIONS: tuple[Condition, ...] = (
     Condition("languages", lazy_gettext("Language"), "choices", LANGUAGES),
     Condition("intents", lazy_gettext("Intent"), "choices", INTENTS),
     Condition("sentiments", lazy_gettext("Sentiment"), "choices", SENTIMENTS),
+    Condition("severities", lazy_gettext("Severity"), "choices", SEVERITIES),
     Condition(
         "stages",
         lazy_gettext("About"),
@@ -219,6 +223,7 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
         "languages": "language",
         "intents": "intent",
         "sentiments": "sentiment",
+        "severities": "severity",
         "stages": "stage",
         "triggers": "triggers",
         "pii": "pii",
