@@ -144,8 +144,11 @@ def presence(mention_id: int) -> Any:
 @bp.route("/mentions/<bigid:mention_id>/writers")
 @role_required("employee", "manager", "compliance")
 def writers_now(mention_id: int) -> Any:
-    """Who else is writing a reply to this mention (htmx polling on the mention page)."""
+    """Who else is writing a reply to this mention (htmx polling on the mention page); a
+    browser that asks for it outright gets the mention page."""
     mention = _mention(mention_id)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url_for("conversation.show", mention_id=mention_id))
     return render_template(
         "engagement/conversation/_writers.html",
         m=mention,
@@ -232,15 +235,15 @@ def reply(mention_id: int) -> Any:
             ),
             "ok",
         )
-        return redirect(url_for("conversation.show", mention_id=mention_id), 303)
+        return redirect(url_for("conversation.show", mention_id=mention_id))
     if result.item is not None:
         clear_presence(session, mention.id, current_user)
     if result.outcome == Outcome.SCHEDULED:
         flash(_("Reply checked and on its way."), "ok")
-        return redirect(url_for("conversation.show", mention_id=mention_id), 303)
+        return redirect(url_for("conversation.show", mention_id=mention_id))
     if result.outcome == Outcome.IN_REVIEW:
         flash(_("Your reply is held for a compliance review; you'll see the outcome here."), "warn")
-        return redirect(url_for("conversation.show", mention_id=mention_id), 303)
+        return redirect(url_for("conversation.show", mention_id=mention_id))
     if result.outcome == Outcome.BLOCKED:
         error = _("This reply can't be sent as written; see why below.")
     else:
