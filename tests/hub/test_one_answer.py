@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from hub.db import job_session
-from hub.engagement.moderation import AlreadyTaken, claim_mention, take_over_mention
+from hub.engagement.moderation import AlreadyTaken, MoveError, claim_mention, take_over_mention
 from hub.engagement.presence import FRESH, mentions_being_written, touch_presence, writers
 from hub.models import (
     AuditEvent,
@@ -22,6 +22,7 @@ from hub.models import (
     MentionPresence,
     Notification,
     OutboundItem,
+    PolicyDecision,
     Staff,
     utcnow,
 )
@@ -66,6 +67,17 @@ def test_second_claim_on_what_both_saw_unassigned_loses_and_is_told_who(
     with job_session(app) as s:
         assert s.get(Mention, mention.id).assignee_id == ana.id
     assert _count(app, AuditEvent, AuditEvent.action == "mention.claimed") == 1
+
+
+def test_claim_never_takes_a_mention_from_the_person_shown(app, make_staff, make_mention):
+    ana, ben = make_staff("manager", name="Ana Ruiz"), make_staff("manager")
+    mention = make_mention()
+    _claim(app, ana.id, mention.id, None)
+    with pytest.raises(AlreadyTaken, match="Ana Ruiz has this mention"):
+        _claim(app, ben.id, mention.id, ana.id)  # that is Take over's job
+    with job_session(app) as s:
+        assert s.get(Mention, mention.id).assignee_id == ana.id
+    assert _count(app, Notification) == 0
 
 
 def test_claim_through_the_page_carries_what_the_person_saw(
@@ -255,6 +267,7 @@ def test_back_and_send_again_publishes_once(app, client, make_staff, make_mentio
     other_tab = {"text": REPLY.replace(" ", "  ") + "\n", "seen_outbound": "0"}
     client.post(f"/mentions/{mention.id}/reply", data=other_tab)
     assert _count(app, OutboundItem) == 1
+    assert _count(app, PolicyDecision) == 1  # a repeat is recognised before it is checked again
 
 
 def test_same_text_after_24_hours_is_a_new_reply(app, make_staff, make_mention):
@@ -332,6 +345,7 @@ def test_post_now_twice_is_one_post(app, client, make_staff, sandbox_account, lo
     assert first.status_code == 302
     assert "You already sent this post" in second.text
     assert _count(app, OutboundItem) == 1
+    assert _count(app, PolicyDecision) == 1
     later = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
     client.post("/posts/new", data=data | {"when": "schedule", "schedule_at": later})
     assert _count(app, OutboundItem) == 2  # another slot: another post
@@ -380,3 +394,49 @@ def test_too_long_reply_is_refused_with_count_and_kept(
     assert resp.status_code == 422 and words in resp.text
     assert f">{text}</textarea>" in resp.text
     assert _count(app, OutboundItem) == 0
+
+
+def test_only_managers_take_over_even_past_the_route(app, make_staff, make_mention):
+    ana, eve = make_staff("manager"), make_staff("employee")
+    mention = make_mention()
+    _claim(app, ana.id, mention.id, None)
+    with pytest.raises(MoveError, match="Only community managers"), job_session(app) as s:
+        take_over_mention(s, s.get(Mention, mention.id), s.get(Staff, eve.id), ana.id)
+
+
+@pytest.mark.parametrize("action", ["take-over", "presence"])
+def test_new_forms_need_their_csrf_token(app, make_staff, make_mention, csrf_token, action):
+    app.config["WTF_CSRF_ENABLED"] = True
+    ana = make_staff("manager")
+    mention = make_mention()
+    client = app.test_client()
+    token = csrf_token(client.get("/login").text)
+    data = {"email": ana.email, "password": "password123", "csrf_token": token}
+    assert client.post("/login", data=data).status_code == 302
+    form = {"text": "hi", "seen_assignee": ""}
+    assert client.post(f"/mentions/{mention.id}/{action}", data=form).status_code == 400
+    ok = client.post(f"/mentions/{mention.id}/{action}", data=form | {"csrf_token": token})
+    assert ok.status_code in (204, 302)
+
+
+def test_a_repeat_is_recognised_before_anything_else_is_asked(
+    app, client, make_staff, make_mention, sandbox_account, login
+):
+    """The earlier item is found first: a repeat after a take-over is still "already sent" (not
+    "claim it first"), and a confirmed post sent again unconfirmed is not stopped for a warning."""
+    ana, ben = make_staff("employee"), make_staff("manager")
+    mention = make_mention()
+    login(client, ana)
+    client.post(f"/mentions/{mention.id}/claim")
+    data = {"text": REPLY, "seen_outbound": "0"}
+    client.post(f"/mentions/{mention.id}/reply", data=data)
+    with job_session(app) as s:
+        take_over_mention(s, s.get(Mention, mention.id), s.get(Staff, ben.id), ana.id)
+    again = client.post(f"/mentions/{mention.id}/reply", data=data, follow_redirects=True)
+    assert "You already sent this reply" in again.text
+    stiff = "Kindly be informed that the aforementioned pottery class was fun."
+    post = {"text": stiff, "account_id": str(sandbox_account.id), "when": "now"}
+    assert client.post("/posts/new", data=post | {"confirm_warnings": "yes"}).status_code == 302
+    resp = client.post("/posts/new", data=post, follow_redirects=True)
+    assert "You already sent this post" in resp.text
+    assert _count(app, OutboundItem) == 2
