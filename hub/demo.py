@@ -146,7 +146,7 @@ def _load_posts(session: Session, account: PlatformAccount, data: dict[str, Any]
     """Employees' posts through the real composer path (policy check, mix, review), so the demo
     has sent posts, a scheduled one and one waiting for compliance."""
 
-    for i, p in enumerate(data.get("posts", [])):
+    for p in data.get("posts", []):
         author = session.scalar(select(Staff).where(Staff.email == p["author"]))
         if author is None:
             continue
@@ -156,7 +156,6 @@ def _load_posts(session: Session, account: PlatformAccount, data: dict[str, Any]
             NewPost(
                 account_id=account.id,
                 text=p["text"],
-                idempotency_key=f"demo-post-{i}",
                 schedule_at=utcnow() + timedelta(hours=hours) if hours else None,
             ),
             author,

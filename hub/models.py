@@ -316,6 +316,29 @@ class Mention(Base):
     customer: Mapped[Customer | None] = relationship()
 
 
+class MentionPresence(Base):
+    """Someone has the reply composer of a mention open with text in it (a heartbeat row).
+
+    Rows are refreshed by the composer every ~15 s and ignored once ``last_seen`` is older than
+    ``hub.engagement.presence.FRESH``; nobody needs to delete them for correctness.
+    """
+
+    __tablename__ = "mention_presence"
+    __table_args__ = (Index("ix_mention_presence_seen", "mention_id", "last_seen"),)
+
+    mention_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("mentions.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), primary_key=True)
+    #: when this person started writing (the first heartbeat of this stretch)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff: Mapped[Staff] = relationship()
+
+
 class RoutingRule(Base):
     """Conditions → actions, evaluated in ``position`` order at ingest; the first match wins."""
 

@@ -38,14 +38,16 @@ from hub.publishing.compose import check_text, platform_limit
 from hub.publishing.outbox import take_item
 from hub.publishing.submission import (
     STOPPED,
+    AlreadySubmitted,
     Outcome,
     SubmissionError,
     SubmitResult,
     create_item,
-    earlier_submission,
     gate,
+    normalised_text,
     record_stop,
     route_item,
+    same_draft,
 )
 from policies import LengthCount
 
@@ -69,8 +71,6 @@ class NewPost:
 
     account_id: int | None
     text: str
-    #: generated when the form is rendered; a resubmitted form maps to the same row
-    idempotency_key: str
     #: None = now
     schedule_at: datetime | None = None
     confirm_warnings: bool = False
@@ -282,16 +282,35 @@ def _gate(
     return outcome, override
 
 
+def schedule_slot(at: datetime | None) -> str:
+    """The part of a post's draft key that says when: the minute it is scheduled for, or "now"
+    (a "Post now" sent twice within 24 h is one post; see ``same_draft``)."""
+    return "now" if at is None else at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
 def submit_post(
     session: Session, form: NewPost, author: Staff, now: datetime | None = None
 ) -> SubmitResult:
-    """Check a new post and route it by verdict (see hub.publishing.submission)."""
-    existing = earlier_submission(session, form.idempotency_key, author)
-    if existing is not None:
-        return SubmitResult(existing, existing.decision, Outcome.DUPLICATE)
+    """Check a new post and route it by verdict (see hub.publishing.submission).
+
+    The same text to the same account by the same author for the same slot within 24 h is the
+    same post (``same_draft``): sending it again returns the first item.
+    """
     account = postable_account(session, author, form.account_id)
     text = clean_post_text(form.text)
     now = now or utcnow()
+    key, existing = same_draft(
+        session,
+        author,
+        "post",
+        account.id,
+        author.id,
+        normalised_text(text),
+        schedule_slot(form.schedule_at),
+        now=now,
+    )
+    if existing is not None:
+        return SubmitResult(existing, existing.decision, Outcome.DUPLICATE)
     decision = check_post(session, author, text, account.platform)
     outcome, override = _gate(
         session,
@@ -304,14 +323,12 @@ def submit_post(
     )
     if outcome in STOPPED:
         return SubmitResult(None, decision, outcome)
-    item = create_item(
-        session,
-        kind="post",
-        account=account,
-        author=author,
-        text=text,
-        idempotency_key=form.idempotency_key,
-    )
+    try:
+        item = create_item(
+            session, kind="post", account=account, author=author, text=text, idempotency_key=key
+        )
+    except AlreadySubmitted as dup:
+        return SubmitResult(dup.item, dup.item.decision, Outcome.DUPLICATE)
     outcome = route_item(
         session,
         item,

@@ -9,14 +9,18 @@ what they may ask for (a post may ask compliance to override a block).
 
 from __future__ import annotations
 
+import hashlib
+import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from flask_babel import force_locale
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import policies
@@ -60,8 +64,60 @@ class SubmitResult:
 
 
 def new_idempotency_key() -> str:
-    """A fresh key for a composer form."""
+    """A fresh random key (for rows that are not a composer's draft)."""
     return uuid.uuid4().hex
+
+
+#: the same draft sent again within this time is the same reply or post, not a new one
+SAME_DRAFT_WINDOW = timedelta(hours=24)
+#: states after which the same text may be submitted afresh at once (nothing went out)
+_DEAD = frozenset({OutboundState.WITHDRAWN.value, OutboundState.REJECTED.value})
+_SPACE = re.compile(r"\s+")
+
+
+def normalised_text(text: str) -> str:
+    """The text as the draft key sees it: NFC, whitespace collapsed, trimmed."""
+    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def draft_key(*parts: object, generation: int = 0) -> str:
+    """sha256 of the draft's target, author and normalised text (the caller's ``parts``)."""
+    raw = "|".join(str(p) for p in parts) + (f"|#{generation}" if generation else "")
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def same_draft(
+    session: Session, author: Staff, *parts: object, now: datetime | None = None
+) -> tuple[str, OutboundItem | None]:
+    """The idempotency key of a draft, and the item an earlier send of it created, if any.
+
+    The key comes from what is sent (target, author, normalised text), never from the form
+    render, so Back + Send, two tabs and a double click all map to one key. The same text to
+    the same target by the same author within ``SAME_DRAFT_WINDOW`` (24 h) is the same draft;
+    after that, or once the earlier one was withdrawn or rejected, a deliberate identical send
+    gets the next key of the chain (``generation`` 1, 2, …). Concurrent sends compute the same
+    key, and the unique constraint on ``idempotency_key`` lets only one of them insert
+    (see :func:`create_item`).
+    """
+    now = now or utcnow()
+    for generation in range(1000):
+        key = draft_key(*parts, generation=generation)
+        existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
+        if existing is None:
+            return key, None
+        if existing.author_id != author.id:  # a hash collision across authors: never theirs
+            continue
+        if existing.state not in _DEAD and existing.created_at > now - SAME_DRAFT_WINDOW:
+            return key, existing
+    raise SubmissionError(_("You sent this text too many times; change it a little."))
+
+
+class AlreadySubmitted(Exception):
+    """A concurrent request inserted the same draft first (the unique key said so)."""
+
+    def __init__(self, item: OutboundItem) -> None:
+        super().__init__(item.id)
+        self.item = item
 
 
 def gate(
@@ -80,14 +136,6 @@ def gate(
     if verdict == "review" or resubmitted:
         return Outcome.IN_REVIEW
     return Outcome.SCHEDULED
-
-
-def earlier_submission(session: Session, key: str, author: Staff) -> OutboundItem | None:
-    """The item an earlier send of the same form created, if any (never someone else's)."""
-    existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
-    if existing is not None and existing.author_id != author.id:
-        raise SubmissionError(_("This form was already used by someone else; reload the page."))
-    return existing
 
 
 def record_stop(
@@ -114,7 +162,11 @@ def create_item(
     idempotency_key: str,
     mention: Mention | None = None,
 ) -> OutboundItem:
-    """The outbound row of a new reply or post, as a draft, with its audit event."""
+    """The outbound row of a new reply or post, as a draft, with its audit event.
+
+    The unique constraint on ``idempotency_key`` is the guard against a draft sent twice at
+    once: the loser's insert fails and it raises :class:`AlreadySubmitted` with the winner's row.
+    """
     item = OutboundItem(
         kind=kind,
         account_id=account.id,
@@ -125,8 +177,17 @@ def create_item(
         state=OutboundState.DRAFT.value,
         idempotency_key=idempotency_key,
     )
-    session.add(item)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(item)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(
+            select(OutboundItem).where(OutboundItem.idempotency_key == idempotency_key)
+        )
+        if existing is None or existing.author_id != author.id:
+            raise
+        raise AlreadySubmitted(existing) from None
     where = {"mention_id": mention.id} if mention is not None else {"account_id": account.id}
     record_event(session, "outbound.draft", "outbound", item.id, author.id, **where, text=text)
     return item

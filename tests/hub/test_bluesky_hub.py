@@ -198,7 +198,7 @@ def _submit_reply(app: Any, staff_id: int, mention_id: int, text: str, key: str)
         mention = s.get(Mention, mention_id)
         assert staff is not None and mention is not None
         claim_mention(s, mention, staff)
-        result = submit_reply(s, SubmitReply(mention_id, text, key), staff)
+        result = submit_reply(s, SubmitReply(mention_id, text), staff)
         assert result.outcome == "scheduled", result.outcome
         assert result.item is not None
         return result.item.id

@@ -13,8 +13,8 @@ EMPTY_FORMS = [
     ("manager", "/admin/accounts/", "Choose a platform."),
     ("manager", "/admin/accounts/{account}/credentials", "Fill in at least one credential"),
     ("manager", "/mentions/{mention}/status", "Choose what should happen to the mention"),
-    ("manager", "/mentions/{mention}/reply", "The form is missing its key"),
-    ("manager", "/posts/new", "The form is missing its key"),
+    ("manager", "/mentions/{mention}/reply", "The reply is empty."),
+    ("manager", "/posts/new", "Pick the account to post from."),
     ("compliance", "/audit/holds", "Say why the records are held"),
     ("compliance", "/audit/retention", "The retention period is a whole number of years."),
     ("compliance", "/policy/revert", "Say why you are returning to the shipped default."),
@@ -26,6 +26,8 @@ EMPTY_FORMS = [
 COMPLETE_WHEN_EMPTY = {
     "/mentions/<bigid:mention_id>/assign",  # nobody: back to the pool
     "/mentions/<bigid:mention_id>/claim",
+    "/mentions/<bigid:mention_id>/take-over",  # nobody shown: a plain claim
+    "/mentions/<bigid:mention_id>/presence",  # an empty box: no longer writing
     "/review/settings",  # no two-person rules
     "/audit/export",  # everything
     "/audit/verify",

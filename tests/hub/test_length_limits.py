@@ -88,7 +88,7 @@ def test_an_overlong_post_is_refused_even_when_the_pack_checks_no_length(
     with job_session(app) as s:
         pack_version = policies.load_pack(source).version
         s.add(PolicyPackVersion(version=pack_version, yaml=source, state="active"))
-    form = NewPost(sandbox_account.id, "猫" * 150, "length-key", confirm_warnings=True)
+    form = NewPost(sandbox_account.id, "猫" * 150, confirm_warnings=True)
     with job_session(app) as s, pytest.raises(PostError) as refused:
         submit_post(s, form, author)
     assert (

@@ -39,7 +39,7 @@ def _submit(app, staff_id, mention_id, text, key="k1", confirm=False):  # type: 
         mention = s.get(Mention, mention_id)
         if mention.assignee_id is None:
             claim_mention(s, mention, staff)
-        result = submit_reply(s, SubmitReply(mention_id, text, key, confirm), staff)
+        result = submit_reply(s, SubmitReply(mention_id, text, confirm), staff)
         return result.outcome, result.item.id if result.item else None
 
 

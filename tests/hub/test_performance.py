@@ -299,7 +299,7 @@ def test_a_real_sent_reply_is_a_first_response(app, make_staff, sandbox_account)
         row = s.get(Mention, mention.id)
         claim_mention(s, row, staff)
         result = submit_reply(
-            s, SubmitReply(mention.id, "Sorry for the wait! It ships today.", "real-1"), staff
+            s, SubmitReply(mention.id, "Sorry for the wait! It ships today."), staff
         )
         assert result.item is not None
     assert send_due(app) == {"sent": 1}

@@ -186,7 +186,7 @@ def test_a_held_reply_is_approved_and_published_under_the_customers_post(
         staff = s.get(Staff, agent.id)
         claim_mention(s, mention, staff)
         text = "So sorry Dana! Details are at https://example.com/track-help, I'll keep watching."
-        result = submit_reply(s, SubmitReply(mention.id, text, "held-reply"), staff)
+        result = submit_reply(s, SubmitReply(mention.id, text), staff)
         assert result.outcome == "in_review"
         assert result.item is not None
         item_id = result.item.id

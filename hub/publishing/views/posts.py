@@ -6,8 +6,6 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from hub.audit import history
 from hub.auth import role_required
@@ -37,13 +35,19 @@ from hub.publishing.posts import (
     withdraw_post,
 )
 from hub.publishing.present import describe_state, verdict_view, waiting_reason
-from hub.publishing.submission import Outcome, new_idempotency_key
+from hub.publishing.submission import Outcome
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 ROLES = ("employee", "manager")
 OUTCOME_FLASH = {
     "scheduled": (lazy_gettext("Checked and scheduled."), "ok"),
-    "duplicate": (lazy_gettext("That form was already sent; here is the post it created."), "ok"),
+    "duplicate": (
+        lazy_gettext(
+            "You already sent this post; it is queued or out, not sent twice. The same text to "
+            "the same account for the same time within 24 hours counts as one post."
+        ),
+        "ok",
+    ),
     "unchanged": (lazy_gettext("Nothing changed."), "ok"),
     "in_review": (lazy_gettext("Held for a compliance review; the reason is below."), "warn"),
 }
@@ -74,7 +78,6 @@ def _composer(
     text: str = "",
     account_id: int | None = None,
     schedule_raw: str = "",
-    key: str | None = None,
     item: OutboundItem | None = None,
     decision: Any = None,
     outcome: str = "",
@@ -99,7 +102,6 @@ def _composer(
         item=item,
         text=text,
         schedule_raw=schedule_raw,
-        key=key or new_idempotency_key(),
         outcome=outcome,
         error=error,
         min_override=MIN_OVERRIDE_REASON,
@@ -149,16 +151,12 @@ def create() -> Any:
     session = get_session()
     text = request.form.get("text", "")
     account_id = parse_id(request.form.get("account_id"))
-    key = request.form.get("key", "")
     raw_schedule = request.form.get("schedule_at", "")[:40]
-    if not key or len(key) > 64:
-        abort(400, _("The form is missing its key; reload the page."))
     try:
         raw_schedule, at = _schedule_from_form()
         form = NewPost(
             account_id=account_id,
             text=text,
-            idempotency_key=key,
             schedule_at=at,
             confirm_warnings=request.form.get("confirm_warnings") == "yes",
             override_reason=request.form.get("override_reason", "")[:4000],
@@ -170,17 +168,10 @@ def create() -> Any:
             text=text,
             account_id=account_id,
             schedule_raw=raw_schedule,
-            key=key,
             error=str(exc),
             status=exc.status,
         )
-    except IntegrityError:  # the same form sent twice at once: the other request created it
-        existing = session.scalar(select(OutboundItem).where(OutboundItem.idempotency_key == key))
-        if existing is None or existing.author_id != current_user.id:
-            raise
-        flash(str(OUTCOME_FLASH[Outcome.DUPLICATE][0]), "ok")
-        return redirect(url_for("posts.show", item_id=existing.id))
-    return _after_submit(result, text, account_id, raw_schedule, key, None)
+    return _after_submit(result, text, account_id, raw_schedule, None)
 
 
 def _after_submit(
@@ -188,7 +179,6 @@ def _after_submit(
     text: str,
     account_id: int | None,
     raw_schedule: str,
-    key: str,
     item: OutboundItem | None,
 ) -> Any:
     if result.item is not None:
@@ -203,7 +193,6 @@ def _after_submit(
         text=text,
         account_id=account_id,
         schedule_raw=raw_schedule,
-        key=key,
         item=item,
         decision=result.decision,
         outcome=result.outcome,
@@ -292,7 +281,7 @@ def edit(item_id: int) -> Any:
         return _composer(
             text=text, schedule_raw=raw_schedule, item=item, error=str(exc), status=exc.status
         )
-    return _after_submit(result, text, None, raw_schedule, "", item)
+    return _after_submit(result, text, None, raw_schedule, item)
 
 
 @bp.route("/<id:item_id>/withdraw", methods=["POST"])
