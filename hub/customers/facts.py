@@ -127,7 +127,8 @@ _NOUNS: dict[str, dict[str, str]] = {
     },
 }
 _ASKS = {
-    "en": r"\?|\b(?:dm|send|share|provide|give|tell|confirm|let\s+us\s+know|"
+    # "DM us your…" asks; "we'll DM you" does not
+    "en": r"\?|\b(?:dm\s+(?:us|me)|send|share|provide|give|tell|confirm|let\s+us\s+know|"
     r"what(?:'s|\s+is|\s+was)|could\s+you|can\s+you|would\s+you|please|need)\b",
     "es": r"[¿?]|\b(?:comparte|compartes|compartir|env[ií]a|env[ií]anos|m[aá]nda(?:nos)?|"
     r"ind[ií]ca(?:nos)?|proporciona(?:r)?|dinos|d[ií]ganos|podr[ií]as?|puedes|pueden|"

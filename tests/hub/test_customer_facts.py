@@ -121,3 +121,25 @@ def test_only_facts_we_know_count() -> None:
     only_email = [Fact("email", "dana@example.com", 1, NOW)]
     assert asks_for_known_fact("Can you DM us your order number?", only_email, "en") == []
     assert asks_for_known_fact("What's your email?", only_email, "en") == only_email
+
+
+@pytest.mark.parametrize(
+    ("draft", "warned"),
+    [
+        ("So sorry! Can you DM us your order number so we can look?", True),
+        ("¿Nos compartes tu número de pedido por DM?", True),
+        ("Thanks for the order number, we're on it and will DM you.", False),
+    ],
+)
+def test_the_live_check_warns_when_a_reply_asks_again(
+    app, client, make_staff, make_mention, login, draft, warned
+):
+    """They gave their order number in an earlier mention; the reply composer's live check says
+    so when the draft asks for it again, and names the number."""
+    make_mention("@KestrelFootwear order KF-20481736 is late", handle="dana_k")
+    later = make_mention("@KestrelFootwear any news??", handle="dana_k")
+    login(client, make_staff("manager"))
+    resp = client.post("/compose/check", data={"text": draft, "mention_id": later.id})
+    assert resp.status_code == 200
+    assert ('class="findings asked-again"' in resp.text) is warned
+    assert ("KF-20481736" in resp.text) is warned

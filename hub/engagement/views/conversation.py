@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from hub.auth import role_required
+from hub.customers.facts import asks_for_known_fact, customer_facts
 from hub.customers.present import customer_panel
 from hub.db import attempt, get_session
 from hub.engagement.conversation import load_conversation
@@ -273,9 +274,15 @@ def check() -> Any:
         if text.strip() and not too_long
         else None
     )
+    asked_again = []
+    if mention is not None and mention.customer_id is not None and decision is not None:
+        # don't ask twice: a reply asking for what the customer already told us
+        facts = customer_facts(session, mention.customer_id)
+        asked_again = asks_for_known_fact(text, facts, mention.language)
     return render_template(
         "engagement/conversation/_reply_check.html",
         **verdict_view(text, decision).context(),
+        asked_again=asked_again,
         length=reply_length(platform, text) if mention and text else None,
         too_long=too_long,
         max_chars=MAX_CHECKED,
