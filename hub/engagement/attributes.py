@@ -703,12 +703,10 @@ def compute(
         triggers -= {"urgent", "repeated", "churn", "staff_conduct", "blocked_purchase"}
     if intent == "abuse" and (history.abuse or _STAFF.search(folded)):
         triggers.add("harassment")
-    if (
-        intent == "complaint"
-        and followers is not None
-        and followers >= INFLUENCER
-        and intent not in ("spam", "abuse")
-    ):
+    # an influencer's complaint; the model's intent can miss a complaint with no question mark
+    # in it, so a negative reading counts too
+    unhappy = intent == "complaint" or (sentiment == "negative" and intent not in ("spam", "abuse"))
+    if unhappy and followers is not None and followers >= INFLUENCER:
         triggers.add("vip")
     product = catalogue().find(text)
     name = product.name if product else history.last_product
