@@ -29,12 +29,16 @@ def test_a_spanish_speaking_agent_works_in_spanish(  # type: ignore[no-untyped-d
     app, hub_server, open_page, make_staff, reload_until, screenshots
 ):
     from hub.db import job_session
-    from hub.models import Staff
+    from hub.models import Staff, Team
 
     base, _manager = hub_server
     agent = make_staff("employee", name="Lucía Gómez", email="lucia@example.test")
     with job_session(app) as s:
+        # on the Spanish team, whose queue she sees; the team assigns by hand, so she claims
+        spanish = s.query(Team).filter_by(slug="spanish").one()
+        spanish.assignment_policy = "manual"
         s.get(Staff, agent.id).locale = "es"
+        s.get(Staff, agent.id).team_id = spanish.id
     # the browser asks for English: the person's own setting wins
     page = open_page(locale="en-US", viewport={"width": 1280, "height": 800})
     _customer_posts(page, base, "@KestrelFootwear ¿dónde está mi pedido? Llevo una semana así")
