@@ -698,6 +698,14 @@ def compute(
         triggers.add("repeated")
     if intent in ("spam", "abuse"):
         triggers -= ESCALATION | {"urgent", "blocked_purchase", "bulk"}
+    if not (intent == "complaint" or sentiment == "negative"):
+        # a word naming a trigger in a calm question or an update ("is the wool safe for my
+        # allergy?", "the 12315 case is closed") is not the incident itself
+        triggers -= {t for t in ("safety", "legal", "privacy") if t in said}
+    if stage == "pre_purchase" and "card" not in kinds:
+        # care's urgency is about an order or account that exists ("a wedding next month, which
+        # shoes?" is a sales question)
+        triggers.discard("urgent")
     if intent in ("praise", "chit_chat"):
         # a deadline, a repeat or a churn word in a thank-you is not a problem to escalate
         triggers -= {"urgent", "repeated", "churn", "staff_conduct", "blocked_purchase"}
