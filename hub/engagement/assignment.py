@@ -149,6 +149,13 @@ def pick(
         return None
     skip = set(exclude)
     people = [p for p in eligible(session, team.id, language) if p.id not in skip]
+    loads = open_counts(session, [p.id for p in people]) if policy == "least_loaded" else {}
+    return _choose(team, people, policy, loads)
+
+
+def _choose(team: Team, people: list[Staff], policy: str, loads: Mapping[int, int]) -> Pick | None:
+    """The person ``policy`` picks among ``people`` (eligible, by id); round robin moves the
+    team's pointer."""
     if not people:
         return None
     if policy == "round_robin":
@@ -158,7 +165,6 @@ def pick(
         team.rr_last_staff_id = chosen.id
         why = f"round robin: next after #{last}" if last is not None else "round robin: first"
         return Pick(chosen, why)
-    loads = open_counts(session, [p.id for p in people])
     chosen = min(people, key=lambda p: (loads.get(p.id, 0), p.id))
     return Pick(chosen, f"least loaded: {loads.get(chosen.id, 0)} open")
 
@@ -197,20 +203,33 @@ def assign_new(
     if not todo:
         return 0
     teams = {t.id: t for t in lock_for_assignment(session, {m.team_id for m in todo if m.team_id})}
+    # Who is eligible is read once per team and language, and each person's open count once,
+    # then kept current in memory as the batch assigns: the locks taken above hold for the
+    # whole batch, so nobody else changes them meanwhile (three queries a mention otherwise).
+    rosters: dict[tuple[int, str | None], list[Staff]] = {}
+    loads: dict[int, int] = {}
     assigned = 0
     for m in todo:
         team = teams.get(m.team_id)  # type: ignore[arg-type]
         if team is None:
             continue
         policy = policies.get(m.id) or team.assignment_policy
-        chosen = pick(session, team, m.language, policy)
+        if policy not in ("round_robin", "least_loaded"):
+            continue
+        key = (team.id, m.language)
+        if key not in rosters:
+            rosters[key] = eligible(session, team.id, m.language)
+            new = [p.id for p in rosters[key] if p.id not in loads]
+            loads.update(dict.fromkeys(new, 0) | open_counts(session, new))
+        people = [p for p in rosters[key] if p.open_cap is None or loads[p.id] < p.open_cap]
+        chosen = _choose(team, people, policy, loads)
         if chosen is None:
             continue
         m.assignee_id = chosen.staff.id
+        loads[chosen.staff.id] += 1
         old = m.status
         if old == MentionStatus.NEW:
             m.status = MentionStatus.OPEN.value
-        session.flush()  # the next pick counts this one
         record_event(
             session,
             "mention.auto_assigned",

@@ -657,13 +657,14 @@ class History:
         }
 
 
-def _best(scores: Mapping[str, float], head: str, default: str) -> tuple[str, float]:
-    prefix = head + ":"
-    found = [(p, c[len(prefix) :]) for c, p in scores.items() if c.startswith(prefix)]
-    if not found:
-        return default, 0.0
-    p, c = max(found)
-    return c, p
+def _heads(scores: Mapping[str, float]) -> dict[str, tuple[float, str]]:
+    """Each head's most likely class and its probability, in one pass over the scores."""
+    best: dict[str, tuple[float, str]] = {}
+    for cls, p in scores.items():
+        head, _, value = cls.partition(":")
+        if head not in best or p > best[head][0]:
+            best[head] = (p, value)
+    return best
 
 
 def compute(
@@ -677,10 +678,11 @@ def compute(
     folded = text.casefold()
     m = model()
     scores = m.scores(model_view(text)) if m is not None else {}
-    intent, intent_p = _best(scores, "intent", "question")
-    sentiment, _ = _best(scores, "sentiment", "neutral")
-    stage, _ = _best(scores, "stage", "social")
-    severity, _ = _best(scores, "severity", "normal")
+    heads = _heads(scores)
+    intent_p, intent = heads.get("intent", (0.0, "question"))
+    sentiment = heads.get("sentiment", (0.0, "neutral"))[1]
+    stage = heads.get("stage", (0.0, "social"))[1]
+    severity = heads.get("severity", (0.0, "normal"))[1]
     said = lexicon_triggers(folded)
     triggers = set(said)
     if m is not None:
