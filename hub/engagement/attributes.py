@@ -732,7 +732,7 @@ def compute(
         "stage": stage,
         "severity": severity,
         "triggers": sorted(triggers),
-        "said": {t: w for t, w in said.items()},
+        "said": dict(said),
         "product": name,
         "sold_out": sold_out,
         "pii": kinds,
