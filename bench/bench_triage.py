@@ -31,14 +31,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.base import Author, Batch, IncomingMention  # noqa: E402
-from hub.demo import demo_data  # noqa: E402
+from hub.demo import demo_data, load_teams_and_rules  # noqa: E402
 from hub.engagement import ingest  # noqa: E402
 from hub.engagement.attributes import History, triage, warm  # noqa: E402
 from hub.engagement.language import detect_language  # noqa: E402
 from hub.engagement.route_eval import demo_rules  # noqa: E402
 from hub.engagement.routing import Route  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
-from hub.models import PlatformAccount, RoutingRule, Team  # noqa: E402
+from hub.models import PlatformAccount  # noqa: E402
 
 STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
 # The demo's keyword rules before triage (commit 9936431's demo_data.json, abridged to the
@@ -210,22 +210,8 @@ def ingest_rate(rows: list[dict[str, Any]], swap: bool) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         engine = create_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
         upgrade(engine)
-        data = demo_data()
         with Session(engine) as session:
-            teams = {t["slug"]: Team(slug=t["slug"], name=t["name"]) for t in data["teams"]}
-            session.add_all(teams.values())
-            session.flush()
-            for pos, r in enumerate(data["rules"], start=1):
-                session.add(
-                    RoutingRule(
-                        position=pos,
-                        name=r["name"],
-                        conditions=r["conditions"],
-                        team_id=teams[r["team"]].id,
-                        priority=r["priority"],
-                        sla_minutes=r["sla_minutes"],
-                    )
-                )
+            load_teams_and_rules(session, demo_data())
             account = PlatformAccount(platform="sandbox", handle="KestrelFootwear", config={})
             session.add(account)
             session.commit()

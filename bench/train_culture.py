@@ -126,6 +126,38 @@ def _rows(docs: list[list[str]], vocab: dict[str, int], idf: np.ndarray) -> spar
     return sparse.csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)))
 
 
+def weight_table(
+    vocab: dict[str, int], idf: np.ndarray, weights: list[np.ndarray]
+) -> dict[str, list[float]]:
+    """Each feature with a weight in any class: [idf, weight per class] (the model's format)."""
+    matrix = np.vstack(weights)
+    keep = np.abs(matrix).max(axis=0) >= 1e-4
+    return {
+        f: [round(float(idf[j]), 4), *(round(float(w), 5) for w in matrix[:, j])]
+        for f, j in vocab.items()
+        if keep[j]
+    }
+
+
+def export(
+    data: dict[str, Any], views: list[str], fitted: dict[str, np.ndarray], out: Path
+) -> None:
+    """Check the exported model scores as scikit-learn did, then write it (same bytes each run)."""
+    exported = CultureModel(data)
+    worst = max(
+        abs(exported.scores(v)[c] - fitted[c][i])
+        for i, v in enumerate(views)
+        for c in data["classes"]
+    )
+    print(f"largest gap between the exported model and scikit-learn: {worst:.2e}")
+    assert worst < 1e-3, worst
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    with gzip.GzipFile(out, "wb", compresslevel=9, mtime=0) as fh:
+        fh.write(raw.encode("utf-8"))
+    print(f"wrote {out} ({out.stat().st_size // 1024} kB, {len(data['features'])} features)")
+
+
 def threshold(y: np.ndarray, probs: np.ndarray, precision: float, min_hits: int) -> float | None:
     """The lowest cut whose cross-validated precision is at least ``precision``."""
     order = np.argsort(-probs)
@@ -208,13 +240,7 @@ def main() -> None:
         positives = [t for t, lab in zip(texts, labels, strict=True) if cited & lab]
         examples[family] = sorted(positives, key=len)[:40]
         print(f"{family}: {cv[family]} review>={review} block>={block}")
-    matrix = np.vstack(weights)
-    keep = np.abs(matrix).max(axis=0) >= 1e-4
-    feats = {
-        f: [round(float(idf[j]), 4), *(round(float(w), 5) for w in matrix[:, j])]
-        for f, j in vocab.items()
-        if keep[j]
-    }
+    feats = weight_table(vocab, idf, weights)
     data = {
         "format": FORMAT,
         "classes": classes,
@@ -229,17 +255,7 @@ def main() -> None:
             "cross_validation": cv,
         },
     }
-    exported = CultureModel(data)  # serving must score as scikit-learn did
-    worst = max(
-        abs(exported.scores(v)[c] - fitted[c][i]) for i, v in enumerate(views) for c in classes
-    )
-    print(f"largest gap between the exported model and scikit-learn: {worst:.2e}")
-    assert worst < 1e-3, worst
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    with gzip.GzipFile(args.out, "wb", compresslevel=9, mtime=0) as fh:  # same bytes each run
-        fh.write(raw.encode("utf-8"))
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB, {len(feats)} features)")
+    export(data, views, fitted, args.out)
 
 
 if __name__ == "__main__":

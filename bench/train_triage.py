@@ -20,7 +20,6 @@ the lowest cut whose cross-validated precision is at least ``--trigger-precision
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import sys
 from collections import Counter
@@ -34,7 +33,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_culture import fit, out_of_fold, threshold, vectorize  # noqa: E402
+from train_culture import (  # noqa: E402
+    export,
+    fit,
+    out_of_fold,
+    threshold,
+    vectorize,
+    weight_table,
+)
 
 from hub.engagement.attributes import MODEL_PATH, model_view  # noqa: E402
 from hub.engagement.route_eval import heldout  # noqa: E402
@@ -45,7 +51,7 @@ from hub.engagement.routing import (  # noqa: E402
     STAGES,
     TRIGGERS,
 )
-from policies.learned import FORMAT, CultureModel, features  # noqa: E402
+from policies.learned import FORMAT, features  # noqa: E402
 
 WRITTEN = sorted((ROOT / "bench" / "data").glob("mentions-train-*.jsonl"))
 PUBLIC = ROOT.parent / "shared" / "data" / "mentions" / "public.jsonl"
@@ -173,13 +179,7 @@ def main() -> None:
         acc = float(np.mean([g == rows[i][head] for g, i in zip(guess, idx, strict=True)]))
         cv[head + " accuracy"] = round(acc, 3)
         print(f"{head}: cross-validated accuracy {acc:.3f} on {len(idx)}")
-    matrix = np.vstack(weights)
-    keep = np.abs(matrix).max(axis=0) >= 1e-4
-    feats = {
-        f: [round(float(idf[j]), 4), *(round(float(w), 5) for w in matrix[:, j])]
-        for f, j in vocab.items()
-        if keep[j]
-    }
+    feats = weight_table(vocab, idf, weights)
     data = {
         "format": FORMAT,
         "classes": classes,
@@ -193,18 +193,7 @@ def main() -> None:
             "cross_validation": cv,
         },
     }
-    exported = CultureModel(data)  # serving must score as scikit-learn did
-    views = [model_view(r["text"]) for r in rows]
-    worst = max(
-        abs(exported.scores(v)[c] - fitted[c][i]) for i, v in enumerate(views) for c in classes
-    )
-    print(f"largest gap between the exported model and scikit-learn: {worst:.2e}")
-    assert worst < 1e-3, worst
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    with gzip.GzipFile(args.out, "wb", compresslevel=9, mtime=0) as fh:
-        fh.write(raw.encode("utf-8"))
-    print(f"wrote {args.out} ({args.out.stat().st_size // 1024} kB, {len(feats)} features)")
+    export(data, [model_view(r["text"]) for r in rows], fitted, args.out)
 
 
 if __name__ == "__main__":

@@ -57,20 +57,24 @@ def load_teams_and_rules(session: Session, data: dict[str, Any]) -> dict[str, Te
     session.flush()
     if session.scalar(select(RoutingRule.id).limit(1)) is None:
         for pos, r in enumerate(data["rules"], start=1):
-            session.add(
-                RoutingRule(
-                    position=pos * 10,
-                    name=r["name"],
-                    conditions=r["conditions"],
-                    team_id=teams[r["team"]].id,
-                    priority=r["priority"],
-                    sla_minutes=r["sla_minutes"],
-                    tags=r.get("tags", []),
-                    assignment=r.get("assignment"),
-                )
-            )
+            session.add(demo_rule(r, teams[r["team"]].id, pos * 10))
         session.flush()
     return teams
+
+
+def demo_rule(spec: dict[str, Any], team_id: int, position: int) -> RoutingRule:
+    """One of the demo's routing rules (``demo_data()["rules"]``) as a row."""
+    return RoutingRule(
+        position=position,
+        name=spec["name"],
+        enabled=True,
+        conditions=spec["conditions"],
+        team_id=team_id,
+        priority=spec.get("priority"),
+        sla_minutes=spec.get("sla_minutes"),
+        tags=spec.get("tags", []),
+        assignment=spec.get("assignment"),
+    )
 
 
 def demo_loaded(session: Session) -> bool:

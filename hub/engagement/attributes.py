@@ -26,12 +26,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import ahocorasick
 import phonenumbers
 
 from hub.engagement.language import detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.routing import route
+from hub.engagement.wordlists import LATIN_WORDCHAR, WordList
 from policies import CultureModel
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "triage.json.gz"
@@ -467,8 +467,6 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "冒充",
     ),
 }
-# a Latin word's boundary: CJK characters are word characters to \w but not part of a Latin word
-_WORDCHAR = re.compile(r"[^\W\u3400-\u9fff\uf900-\ufaff]")
 # "never. buying. from. you." reads as the words it is
 _BEATS = re.compile(r"(?<=\w)[.!,…]+\s+(?=\w)")
 _HANDLE = re.compile(r"@[\w.\-]+")
@@ -503,37 +501,17 @@ _STAFF = re.compile(
 _PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
 
 
-def _cjk(word: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in word)
-
-
 @lru_cache(maxsize=1)
-def _lexicon() -> ahocorasick.Automaton:
-    automaton = ahocorasick.Automaton()
-    for trigger, words in LEXICON.items():
-        for w in words:
-            w = w.casefold()
-            prefix = w.endswith("*")
-            w = w.rstrip("*")
-            cjk = _cjk(w)
-            key = w
-            existing = automaton.get(key, None)
-            triggers = (existing[3] if existing else ()) + (trigger,)
-            automaton.add_word(key, (w, cjk, cjk or prefix, triggers))
-    automaton.make_automaton()
-    return automaton
+def _lexicon() -> WordList:
+    return WordList(
+        ((w, trigger) for trigger, words in LEXICON.items() for w in words), LATIN_WORDCHAR
+    )
 
 
 def lexicon_triggers(folded: str) -> dict[str, str]:
     """Trigger → the word that named it."""
     found: dict[str, str] = {}
-    folded = _BEATS.sub(" ", folded)
-    for end, (word, free_left, free_right, triggers) in _lexicon().iter(folded):
-        start = end - len(word) + 1
-        if not free_left and start > 0 and _WORDCHAR.match(folded[start - 1]):
-            continue
-        if not free_right and end + 1 < len(folded) and _WORDCHAR.match(folded[end + 1]):
-            continue
+    for _start, word, triggers in _lexicon().find(_BEATS.sub(" ", folded)):
         for t in triggers:
             found.setdefault(t, word)
     return found

@@ -19,10 +19,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import ahocorasick
 from rapidfuzz import fuzz, process
 
-_WORDCHAR = re.compile(r"\w")
+from hub.engagement.wordlists import WordList, is_cjk
+
 _WORD = re.compile(r"[^\W\d_]{7,}")
 _FUZZY_CUTOFF = 90
 
@@ -40,17 +40,13 @@ class Product:
     alternatives: tuple[dict[str, str], ...]
 
 
-def _cjk(word: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in word)
-
-
 class Catalogue:
     """The products and a matcher over their aliases."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.products: dict[str, Product] = {}
         self._variants: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        self._automaton = ahocorasick.Automaton()
+        aliases: list[tuple[str, str]] = []
         self._heads: dict[str, str] = {}
         for p in data["products"]:
             self.products[p["sku"]] = Product(
@@ -66,28 +62,20 @@ class Catalogue:
                 (v["sku"], tuple(w.casefold() for w in v["words"])) for v in p.get("variants", ())
             ]
             for alias in [p["name"], *p["aliases"]]:
-                alias = alias.casefold()
-                prefix = alias.endswith("*")
-                alias = alias.rstrip("*")
-                cjk = _cjk(alias)
-                self._automaton.add_word(alias, (alias, p["sku"], cjk, cjk or prefix))
-                if " " not in alias and not cjk and len(alias) >= 5:
-                    self._heads.setdefault(alias, p["sku"])
-        self._automaton.make_automaton()
+                aliases.append((alias, p["sku"]))
+                word = alias.casefold().rstrip("*")
+                if " " not in word and not is_cjk(word) and len(word) >= 5:
+                    self._heads.setdefault(word, p["sku"])
+        self._aliases = WordList(aliases)
 
     def find(self, text: str) -> Product | None:
         """The product ``text`` is mainly about, or None."""
         folded = text.casefold()
         best: tuple[int, int, str] | None = None  # (-length, start, sku)
         covered: list[tuple[int, int]] = []
-        for end, (alias, sku, free_left, free_right) in self._automaton.iter(folded):
-            start = end - len(alias) + 1
-            if not free_left and start > 0 and _WORDCHAR.match(folded[start - 1]):
-                continue
-            if not free_right and end + 1 < len(folded) and _WORDCHAR.match(folded[end + 1]):
-                continue
-            covered.append((start, end))
-            key = (-len(alias), start, sku)
+        for start, alias, skus in self._aliases.find(folded):
+            covered.append((start, start + len(alias) - 1))
+            key = (-len(alias), start, skus[-1])  # an alias listed twice: the later product
             if best is None or key < best:
                 best = key
         sku = best[2] if best else self._fuzzy(folded, covered)
@@ -116,7 +104,7 @@ class Catalogue:
 
 
 def _has_word(folded: str, word: str) -> bool:
-    if _cjk(word):
+    if is_cjk(word):
         return word in folded
     return re.search(r"(?<!\w)" + re.escape(word) + r"(?!\w)", folded) is not None
 

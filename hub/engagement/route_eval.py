@@ -18,9 +18,9 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from typing import Any
 
+from hub.demo import demo_rule
 from hub.engagement.attributes import History, triage, warm
 from hub.engagement.routing import compile_rules
-from hub.models import RoutingRule
 
 
 def heldout(row: dict[str, Any]) -> bool:
@@ -33,21 +33,11 @@ def heldout(row: dict[str, Any]) -> bool:
 def demo_rules(data: dict[str, Any]) -> tuple[list[Any], dict[int, str]]:
     """The demo's rules compiled, and team id → slug (ids are the teams' order in the file)."""
     ids = {t["slug"]: i for i, t in enumerate(data["teams"], start=1)}
-    rules = [
-        RoutingRule(
-            id=pos,
-            position=pos,
-            name=r["name"],
-            enabled=True,
-            conditions=r["conditions"],
-            team_id=ids[r["team"]],
-            priority=r.get("priority"),
-            sla_minutes=r.get("sla_minutes"),
-            tags=r.get("tags", []),
-            assignment=r.get("assignment"),
-        )
-        for pos, r in enumerate(data["rules"], start=1)
-    ]
+    rules = []
+    for pos, r in enumerate(data["rules"], start=1):
+        rule = demo_rule(r, ids[r["team"]], pos)
+        rule.id = pos
+        rules.append(rule)
     return compile_rules(rules), {i: s for s, i in ids.items()}
 
 

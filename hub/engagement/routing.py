@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import ahocorasick
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import policies
+from hub.engagement.wordlists import WordList
 from hub.i18n import lazy_gettext
 from hub.models import RoutingRule
 
@@ -58,7 +58,6 @@ TRIGGERS = (
 )
 PII_KINDS = ("order_number", "email", "phone", "card", "tracking", "address")
 MAX_KEYWORDS = 500
-_WORDCHAR = re.compile(r"\w")
 
 
 @dataclass(frozen=True)
@@ -131,36 +130,6 @@ class Route:
     def why(self) -> dict[str, Any]:
         """What ``Mention.routing_why`` stores."""
         return {"rule_id": self.rule_id, "rule": self.rule_name, "matched": self.matched}
-
-
-def _has_keyword(automaton: ahocorasick.Automaton, folded: str) -> str | None:
-    # Latin keywords must sit on word boundaries so "sue" does not fire inside "issue";
-    # a keyword ending in "*" is a prefix ("refund*"), and CJK keywords are plain substrings.
-    for end, (word, free_left, free_right) in automaton.iter(folded):
-        start = end - len(word) + 1
-        left = free_left or start == 0 or not _WORDCHAR.match(folded[start - 1])
-        right = free_right or end + 1 == len(folded) or not _WORDCHAR.match(folded[end + 1])
-        if left and right:
-            return word
-    return None
-
-
-def _is_cjk(word: str) -> bool:
-    return any("\u3400" <= ch <= "\u9fff" for ch in word)
-
-
-def _keywords(words: list[str]) -> ahocorasick.Automaton | None:
-    words = [w.strip().casefold() for w in words if w and w.strip()]
-    if not words:
-        return None
-    automaton = ahocorasick.Automaton()
-    for w in words:
-        prefix = w.endswith("*")
-        w = w.rstrip("*")
-        cjk = _is_cjk(w)
-        automaton.add_word(w, (w, cjk, cjk or prefix))
-    automaton.make_automaton()
-    return automaton
 
 
 Test = Callable[[Mapping[str, Any], str], Any]
@@ -258,9 +227,9 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
         elif key == "pattern":
             out.append((key, _searcher(policies.Pattern(str(value), re.IGNORECASE))))
         elif key == "keywords":
-            automaton = _keywords(list(value))
-            if automaton is not None:
-                out.append((key, _worded(automaton)))
+            words = WordList((w, None) for w in value if isinstance(w, str))
+            if not words.empty:
+                out.append((key, _worded(words)))
     return out
 
 
@@ -277,8 +246,8 @@ def _searcher(rx: policies.Pattern) -> Test:
     return lambda attrs, folded: _search(rx, folded)
 
 
-def _worded(automaton: ahocorasick.Automaton) -> Test:
-    return lambda attrs, folded: _has_keyword(automaton, folded)
+def _worded(words: WordList) -> Test:
+    return lambda attrs, folded: next((w for _start, w, _p in words.find(folded)), None)
 
 
 def _search(rx: policies.Pattern, folded: str) -> str | None:
