@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import ahocorasick
-from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from connectors.base import Author, Batch, IncomingMention  # noqa: E402
+from hub.db import make_engine  # noqa: E402
 from hub.demo import demo_data, load_teams_and_rules  # noqa: E402
 from hub.engagement import ingest  # noqa: E402
 from hub.engagement.attributes import History, triage, warm  # noqa: E402
@@ -208,7 +208,7 @@ def ingest_rate(rows: list[dict[str, Any]], swap: bool) -> float:
     """Mentions per second into an empty SQLite hub with the demo's rules."""
     mentions = _mentions(rows)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
+        engine = make_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
         upgrade(engine)
         with Session(engine) as session:
             load_teams_and_rules(session, demo_data())

@@ -65,7 +65,7 @@ def read(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def dataset() -> list[dict[str, Any]]:
+def dataset(public: bool = True) -> list[dict[str, Any]]:
     """Every training row with its labels per head (None where a source does not say)."""
     rows = []
     for path in WRITTEN:
@@ -81,7 +81,7 @@ def dataset() -> list[dict[str, Any]]:
                     "triggers": set(r.get("triggers") or ()),
                 }
             )
-    if PUBLIC.exists():
+    if public and PUBLIC.exists():
         for r in read(PUBLIC):
             if heldout(r):
                 continue
@@ -104,9 +104,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--trigger-precision", type=float, default=0.75)
+    parser.add_argument(
+        "--writers-only",
+        action="store_true",
+        help="leave the development part of public.jsonl out too, so that it can be "
+        "scored as unseen text (for tuning the rules; the shipped model reads it)",
+    )
     args = parser.parse_args()
 
-    rows = dataset()
+    rows = dataset(public=not args.writers_only)
     print(f"{len(rows)} mentions: {dict(Counter(r['source'] for r in rows))}")
     docs_all = [list(features(model_view(r["text"]))) for r in rows]
     vocab, idf, x_all = vectorize(docs_all)

@@ -450,18 +450,14 @@ def customer() -> None:
 
 @customer.command("link-certain")
 def customer_link_certain() -> None:
-    """Merge customers who are certainly one person (the same order number or e-mail)."""
-    from sqlalchemy import select
-
+    """Merge customers who are certainly one person (the same order number or e-mail); ingest
+    does this as mentions arrive, this catches up mentions stored before it did."""
     from hub.customers.linking import link_certain
-    from hub.models import Customer
 
     app = _app()
-    merged = 0
     with job_session(app) as session:
-        for customer_id in list(session.scalars(select(Customer.id).order_by(Customer.id))):
-            merged += len(link_certain(session, customer_id))
-    click.echo(f"{merged} customers merged")
+        merged = link_certain(session)
+    click.echo(f"{len(merged)} customers merged")
 
 
 @customer.command("show")

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, Response, current_app, g, has_request_context, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 #: HTTP methods that only read: their requests' transactions are read-only
@@ -149,3 +150,26 @@ def job_session(app: Flask) -> Iterator[Session]:
     factory: sessionmaker[Session] = app.extensions["hub.sessionmaker"]
     with factory.begin() as session:
         yield session
+
+
+def reserve_ids(session: Session, model: type[Any], n: int) -> list[int]:
+    """``n`` fresh primary keys for the mapped class ``model``, handed out before its rows
+    are inserted.
+
+    With its keys known, the unit of work writes a batch's new rows in one multi-row INSERT;
+    with keys from the database it must insert them one at a time on SQLite, to learn each
+    key. PostgreSQL hands them out from the column's sequence (shared safely by every
+    writer); SQLite has no sequence, but a write transaction here holds the database's write
+    lock from its first statement (``BEGIN IMMEDIATE`` above), so nobody else can take
+    max(id) + 1 ... + n before this transaction ends."""
+    if n <= 0:
+        return []
+    table: Table = model.__table__
+    column = table.c.id
+    if session.get_bind().dialect.name == "postgresql":
+        seq = session.scalar(select(func.pg_get_serial_sequence(table.name, "id")))
+        return list(
+            session.scalars(select(func.nextval(seq)).select_from(func.generate_series(1, n)))
+        )
+    top = session.scalar(select(func.max(column))) or 0
+    return list(range(top + 1, top + n + 1))

@@ -244,6 +244,24 @@ class CustomerIdentity(Base):
     customer: Mapped[Customer] = relationship(back_populates="identities")
 
 
+class CustomerKey(Base):
+    """An order number or e-mail a customer wrote, as a digest: whoever writes it again is the
+    same person (hub.customers.linking). The digest keeps the column fixed-width and indexable
+    and out of plain sight; the text of the mention it came from still holds the value."""
+
+    __tablename__ = "customer_keys"
+    __table_args__ = (UniqueConstraint("kind", "digest"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    digest: Mapped[str] = mapped_column(String(64))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    mention_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("mentions.id")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MentionStatus(StrEnum):
     """Where a mention stands; hub.engagement.moderation says which moves between them are legal."""
 

@@ -22,9 +22,8 @@ import json
 import math
 import re
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from operator import add
 from pathlib import Path
 from typing import Any
 
@@ -160,20 +159,23 @@ class CultureModel:
 
     def scores(self, text: str) -> dict[str, float]:
         """Each class's probability for ``text`` (the plain view of a draft)."""
-        totals: Iterable[float] = self._zero
+        # per-class sums by columns (zip) rather than a running map(add) per token: the same
+        # additions in the same order, a third of the time
+        rows: list[tuple[float, ...]] = [self._zero]
         square = 0.0
         pairs = self._pairs
         previous = None
         for token in _TOKEN.findall(text):
             sums, sq = self._token_cache.get(token) or self._token(token)
-            totals = map(add, totals, sums)
+            rows.append(sums)
             square += sq
             if previous is not None:
                 pair = pairs.get("b:" + previous + " " + token)
                 if pair is not None:
-                    totals = map(add, totals, pair[1])
+                    rows.append(pair[1])
                     square += pair[0]
             previous = token
+        totals = map(sum, zip(*rows, strict=True))
         norm = math.sqrt(square) or 1.0
         return {
             c: _sigmoid(b + t / norm)

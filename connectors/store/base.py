@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 
 #: the company's policy: free returns within this many days of delivery
 RETURN_DAYS = 365
-#: an order number as the shop prints it (KF- and eight digits)
-ORDER_NUMBER = re.compile(r"\bKF-\d{8}\b")
+#: a Kestrel order number as customers write it ("KF-20481736", "kf-20481736")
+ORDER_NUMBER = re.compile(r"\bKF-\d{8}\b", re.IGNORECASE)
 
 
 class StoreError(Exception):
@@ -88,7 +88,7 @@ def return_eligibility(order: Order, now: datetime) -> Eligibility:
 
 def order_numbers(text: str) -> list[str]:
     """The order numbers written in a text, in order, without repeats."""
-    return list(dict.fromkeys(ORDER_NUMBER.findall(text)))
+    return list(dict.fromkeys(n.upper() for n in ORDER_NUMBER.findall(text)))
 
 
 class Store(ABC):

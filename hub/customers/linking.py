@@ -1,7 +1,8 @@
 """One customer across platforms: certain links, likely ones (with the evidence), and by hand.
 
 - Certain: an identity belongs to one customer (platform + platform user id is unique), and two
-  customers who posted the same order number or e-mail are the same person; they are merged.
+  customers who posted the same order number or e-mail are the same person; they are merged,
+  at ingest (``link_by_keys``: one indexed lookup per batch in ``customer_keys``).
 - Likely: handles and display names that look alike (rapidfuzz); shown to an agent with the
   evidence, never merged without them.
 - By hand: an agent merges two customers, or unlinks an identity into a customer of its own (its
@@ -10,8 +11,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz
@@ -19,10 +22,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hub.audit import record_event
-from hub.customers.facts import customer_facts
+from hub.customers.facts import facts_in_text
 from hub.errors import UserError
 from hub.i18n import _
-from hub.models import Customer, CustomerIdentity, CustomerNote, Mention, Staff
+from hub.models import Customer, CustomerIdentity, CustomerKey, CustomerNote, Mention, Staff
 
 #: a pair scoring this much or more is offered as a likely link
 SUGGEST_AT = 80
@@ -111,41 +114,78 @@ def suggest_links(session: Session, customer: Customer, limit: int = 5) -> list[
     return sorted(best.values(), key=lambda s: (-s.score, s.customer.id))[:limit]
 
 
-def certain_links(session: Session, customer_id: int) -> list[tuple[int, str, str]]:
-    """Other customers who posted one of this customer's order numbers or e-mails:
-    (customer id, kind, value)."""
-    found: list[tuple[int, str, str]] = []
-    for fact in customer_facts(session, customer_id):
-        if fact.kind not in ("order", "email"):
+#: the facts that name one person: an order is bought by one customer, an e-mail is theirs
+KEY_KINDS = ("order", "email")
+#: intents whose numbers are not the writer's own (a scammer quoting someone's order)
+_NOT_THEIRS = ("spam", "abuse")
+
+
+def key_digest(kind: str, value: str) -> str:
+    """The stored form of a key: SHA-256 of its kind and normalised value."""
+    return hashlib.sha256(f"{kind}:{value.strip().casefold()}".encode()).hexdigest()
+
+
+def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[int, int]]:
+    """Record the order numbers and e-mails in ``mentions`` (stored, with customers) and merge
+    every customer who wrote one that another customer wrote before: the customer known first
+    is kept. Returns (kept, merged) customer ids. Audited by ``merge_customers``."""
+    uses: dict[tuple[str, str], list[tuple[Mention, str]]] = {}
+    for m in mentions:
+        if m.customer_id is None or (m.attributes or {}).get("intent") in _NOT_THEIRS:
             continue
-        others = session.scalars(
-            select(Mention.customer_id)
-            .where(
-                Mention.customer_id.is_not(None),
-                Mention.customer_id != customer_id,
-                func.lower(Mention.text).contains(fact.value.lower(), autoescape=True),
-            )
-            .distinct()
-            .limit(20)
-        )
-        for other in others:
-            if other is not None and other not in {f[0] for f in found}:
-                found.append((other, fact.kind, fact.value))
-    return found
-
-
-def link_certain(session: Session, customer_id: int, actor: Staff | None = None) -> list[int]:
-    """Merge into this customer every customer certainly the same person; their ids."""
-    customer = session.get(Customer, customer_id)
-    if customer is None:
+        for kind, value in facts_in_text(m.text):
+            if kind in KEY_KINDS:
+                uses.setdefault((kind, key_digest(kind, value)), []).append((m, value))
+    if not uses:
         return []
-    merged = []
-    for other_id, kind, value in certain_links(session, customer_id):
-        other = session.get(Customer, other_id)
-        if other is not None:
-            merge_customers(session, customer, other, actor, why=f"same {kind} {value}")
-            merged.append(other_id)
+    owner: dict[tuple[str, str], int] = {}
+    digests = sorted({d for _, d in uses})
+    for i in range(0, len(digests), 500):
+        for kind, digest, customer_id in session.execute(
+            select(CustomerKey.kind, CustomerKey.digest, CustomerKey.customer_id).where(
+                CustomerKey.digest.in_(digests[i : i + 500])
+            )
+        ):
+            owner[(kind, digest)] = customer_id
+    merged: list[tuple[int, int]] = []
+    for key, found in uses.items():
+        for m, value in found:
+            mine = m.customer_id
+            theirs = owner.get(key)
+            if mine is None:
+                continue
+            if theirs is None:
+                session.add(
+                    CustomerKey(kind=key[0], digest=key[1], customer_id=mine, mention_id=m.id)
+                )
+                owner[key] = mine
+            elif theirs != mine:
+                keep_id, other_id = min(theirs, mine), max(theirs, mine)
+                keep, other = session.get(Customer, keep_id), session.get(Customer, other_id)
+                if keep is None or other is None:
+                    continue
+                merge_customers(session, keep, other, None, why=f"same {key[0]} {value}")
+                owner = {k: keep_id if c == other_id else c for k, c in owner.items()}
+                merged.append((keep_id, other_id))
+    session.flush()
     return merged
+
+
+def link_certain(session: Session, chunk: int = 1000) -> list[tuple[int, int]]:
+    """``link_by_keys`` over every stored mention, oldest first: what ingest does as mentions
+    arrive, for mentions stored before it did (``hub customer link-certain``)."""
+    merged: list[tuple[int, int]] = []
+    after = 0
+    while True:
+        batch = list(
+            session.scalars(
+                select(Mention).where(Mention.id > after).order_by(Mention.id).limit(chunk)
+            )
+        )
+        if not batch:
+            return merged
+        merged += link_by_keys(session, batch)
+        after = batch[-1].id
 
 
 def merge_customers(
@@ -164,6 +204,9 @@ def merge_customers(
     )
     session.execute(
         update(CustomerNote).where(CustomerNote.customer_id == other.id).values(customer_id=keep.id)
+    )
+    session.execute(
+        update(CustomerKey).where(CustomerKey.customer_id == other.id).values(customer_id=keep.id)
     )
     keep.tags = list(dict.fromkeys([*keep.tags, *other.tags]))
     keep.vip = keep.vip or other.vip

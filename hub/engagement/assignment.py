@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from hub.audit import record_event
+from hub.audit import append_events
 from hub.i18n import lazy_gettext
 from hub.models import Mention, MentionStatus, Staff, StaffTeam, Team
 
@@ -208,7 +208,7 @@ def assign_new(
     # whole batch, so nobody else changes them meanwhile (three queries a mention otherwise).
     rosters: dict[tuple[int, str | None], list[Staff]] = {}
     loads: dict[int, int] = {}
-    assigned = 0
+    events: list[tuple[str, str, int, int | None, dict[str, object]]] = []
     for m in todo:
         team = teams.get(m.team_id)  # type: ignore[arg-type]
         if team is None:
@@ -230,17 +230,20 @@ def assign_new(
         old = m.status
         if old == MentionStatus.NEW:
             m.status = MentionStatus.OPEN.value
-        record_event(
-            session,
-            "mention.auto_assigned",
-            "mention",
-            m.id,
-            None,
-            policy=policy,
-            assignee=chosen.staff.id,
-            why=chosen.why,
-            status_from=old,
-            status_to=m.status,
+        events.append(
+            (
+                "mention.auto_assigned",
+                "mention",
+                m.id,
+                None,
+                {
+                    "policy": policy,
+                    "assignee": chosen.staff.id,
+                    "why": chosen.why,
+                    "status_from": old,
+                    "status_to": m.status,
+                },
+            )
         )
-        assigned += 1
-    return assigned
+    append_events(session, events)
+    return len(events)

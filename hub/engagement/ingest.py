@@ -16,7 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
-from hub.audit import record_events
+from hub.audit import append_events
+from hub.customers.linking import link_by_keys
+from hub.db import reserve_ids
 from hub.engagement.assignment import assign_new, rule_policies
 from hub.engagement.attributes import History, triage
 from hub.engagement.routing import due_at, load_rules
@@ -64,7 +66,15 @@ def _customer_for(
     handle = clean_text(m.author.handle)[:200]
     ident = known.get(key)
     if ident is None:
-        customer = Customer(display_name=clean_text(m.author.display_name or handle)[:200])
+        # every column given: a column left to its server default makes the unit of work insert
+        # the batch's customers one by one, to read the default back
+        customer = Customer(
+            display_name=clean_text(m.author.display_name or handle)[:200],
+            tags=[],
+            vip=False,
+            blocked=False,
+            created_at=utcnow(),
+        )
         ident = CustomerIdentity(
             customer=customer,
             platform=key[0],
@@ -79,6 +89,23 @@ def _customer_for(
         if m.author.followers is not None:
             ident.followers = m.author.followers
     return ident.customer
+
+
+def _number_new_rows(
+    session: Session, known: dict[tuple[str, str], CustomerIdentity], mentions: list[Mention]
+) -> None:
+    """Give a batch's new customers, identities and mentions their keys up front, so each
+    table's rows go in one multi-row INSERT (``reserve_ids``)."""
+    idents = [i for i in known.values() if i.id is None]
+    customers = list({id(i.customer): i.customer for i in idents if i.customer.id is None}.values())
+    for customer, key in zip(
+        customers, reserve_ids(session, Customer, len(customers)), strict=True
+    ):
+        customer.id = key
+    for ident, key in zip(idents, reserve_ids(session, CustomerIdentity, len(idents)), strict=True):
+        ident.id = key
+    for mention, key in zip(mentions, reserve_ids(session, Mention, len(mentions)), strict=True):
+        mention.id = key
 
 
 def _histories(
@@ -128,17 +155,66 @@ def thread_mention(
     return session.get(Mention, max(newest)) if newest else None
 
 
+def _open_thread_owners(
+    session: Session, platform: str, batch: list[IncomingMention]
+) -> dict[str, Mention]:
+    """For every reply reference in a batch, the newest open stored mention that is it or is in
+    a thread rooted at it: two indexed queries per batch (the same two lookups as
+    ``thread_mention``, for all the batch's references at once) instead of two per reply."""
+    refs = sorted(
+        {r for m in batch for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r}
+    )
+    newest: dict[str, int] = {}
+    for column in (Mention.external_id, Mention.thread_root_external_id):
+        for i in range(0, len(refs), 500):
+            rows = session.execute(
+                select(column, func.max(Mention.id))
+                .where(
+                    Mention.platform == platform,
+                    column.in_(refs[i : i + 500]),
+                    Mention.status != MentionStatus.CLOSED.value,
+                )
+                .group_by(column)
+            )
+            for ref, found in rows:
+                if ref is not None and found > newest.get(ref, 0):
+                    newest[ref] = found
+    ids = sorted(set(newest.values()))
+    loaded: dict[int, Mention] = {}
+    for i in range(0, len(ids), 500):
+        loaded.update(
+            (m.id, m)
+            for m in session.scalars(select(Mention).where(Mention.id.in_(ids[i : i + 500])))
+        )
+    return {ref: loaded[found] for ref, found in newest.items()}
+
+
+@dataclass(frozen=True)
+class _Owner:
+    """The mention a follow-up sticks to: its id (None if earlier in this batch), team and
+    assignee."""
+
+    id: int | None
+    team_id: int | None
+    assignee_id: int | None
+
+
 def _thread_owner(
-    session: Session, m: IncomingMention, pending: dict[str, Mention]
-) -> Mention | None:
+    m: IncomingMention, pending: dict[str, Mention], stored: dict[str, Mention]
+) -> _Owner | None:
     """The open mention this one follows up on (same thread), for sticky ownership."""
     refs = [r for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r]
     if not refs:
         return None
     for ref in refs:  # earlier in this very batch
-        if ref in pending and pending[ref].status != MentionStatus.CLOSED:
-            return pending[ref]
-    return thread_mention(session, m.platform, refs, open_only=True)
+        row = pending.get(ref)
+        if row is not None and row.status != MentionStatus.CLOSED:
+            return _Owner(None, row.team_id, row.assignee_id)
+    found = [stored[r] for r in refs if r in stored]
+    if not found:
+        return None
+    owner = max(found, key=lambda o: o.id)
+    return _Owner(owner.id, owner.team_id, owner.assignee_id)
 
 
 def ingest_batch(
@@ -170,14 +246,16 @@ def ingest_batch(
     with session.no_autoflush:
         known = _identities(session, fresh)
         histories = _histories(session, known)
+        owners = _open_thread_owners(session, account.platform, fresh)
         for m in fresh:
-            new[m.external_id] = mention = _build(
-                session, account, m, rules, known, histories, new, now, default_sla, whys
+            new[m.external_id] = _build(
+                session, account, m, rules, known, histories, new, owners, now, default_sla, whys
             )
-            session.add(mention)
+        _number_new_rows(session, known, list(new.values()))
+    session.add_all(new.values())
     session.flush()
     assign_new(session, list(new.values()), rule_policies(rules, new.values()))
-    record_events(
+    append_events(
         session,
         [
             (
@@ -195,6 +273,8 @@ def ingest_batch(
             for mention, why in zip(new.values(), whys, strict=True)
         ],
     )
+    # after the events: a merge is audited on the customer, the mention keeps its own record
+    link_by_keys(session, new.values())
     _advance_cursor(account, batch, now)
     session.flush()
     return IngestResult(inserted=len(new), duplicates=len(batch.mentions) - len(new))
@@ -208,6 +288,7 @@ def _build(
     known: dict[tuple[str, str], CustomerIdentity],
     histories: dict[int, History],
     pending: dict[str, Mention],
+    owners: dict[str, Mention],
     now: datetime,
     default_sla: int,
     whys: list[str],
@@ -232,7 +313,7 @@ def _build(
         default_sla=default_sla,
     )
     history.add(attrs)
-    owner = _thread_owner(session, m, pending)
+    owner = _thread_owner(m, pending, owners)
     whys.append(
         f"follows up mention #{owner.id or 'earlier in this batch'}" if owner else r.rule_name
     )
@@ -263,6 +344,8 @@ def _build(
         first_response_due_at=due_at(now, r),
         problems=problems,
         raw=clean_payload(m.raw),
+        first_response_at=None,
+        sla_breached_at=None,
     )
 
 

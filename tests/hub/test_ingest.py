@@ -188,3 +188,55 @@ def test_the_thread_lookups_search_indexes_not_the_table(app, sandbox_account):
     assert len(plans) >= 4
     # an equality search on one of the two columns, not a range over status or a scan
     assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
+
+
+@pytest.mark.parametrize(
+    ("second_text", "linked"),
+    [
+        ("@KestrelFootwear it's me again from my other account, KF-20481736 still lost", True),
+        ("@KestrelFootwear kf-20481736 any news?", True),  # case does not matter
+        ("@KestrelFootwear my order KF-20481799 is late", False),  # another order
+        ("@KestrelFootwear where is my order?", False),  # nothing to go by
+    ],
+)
+def test_the_same_order_number_from_a_new_account_is_the_same_customer(
+    app, sandbox_account, second_text, linked
+):
+    first = "@KestrelFootwear order KF-20481736 never arrived"
+    _ingest(app, sandbox_account.id, Batch([_mention("1", first, handle="dana")], cursor="1"))
+    _ingest(app, sandbox_account.id, Batch([_mention("2", second_text, handle="dk2")], "2"))
+    with job_session(app) as s:
+        a, b = (s.scalar(select(Mention).where(Mention.external_id == x)) for x in ("1", "2"))
+        assert (a.customer_id == b.customer_id) is linked
+        merged = s.scalars(select(AuditEvent).where(AuditEvent.action == "customer.merged")).all()
+        assert len(merged) == int(linked)
+        if linked:
+            assert merged[0].subject_id == a.customer_id  # the customer known first is kept
+            assert sorted(i.handle for i in a.customer.identities) == ["dana", "dk2"]
+
+
+def test_a_spammer_quoting_an_order_number_is_not_linked_to_its_owner(app, sandbox_account):
+    first = "@KestrelFootwear order KF-20481736 never arrived"
+    spam = "@dana KF-20481736 refund ready, claim at kestre1-footwear.co, follow for free crypto"
+    _ingest(app, sandbox_account.id, Batch([_mention("1", first, handle="dana")], cursor="1"))
+    _ingest(app, sandbox_account.id, Batch([_mention("2", spam, handle="bot7")], cursor="2"))
+    with job_session(app) as s:
+        a, b = (s.scalar(select(Mention).where(Mention.external_id == x)) for x in ("1", "2"))
+        assert b.attributes["intent"] == "spam"
+        assert a.customer_id != b.customer_id
+
+
+def test_one_key_per_order_number(app, sandbox_account):
+    from sqlalchemy.exc import IntegrityError
+
+    from hub.customers.linking import key_digest
+    from hub.models import CustomerKey
+
+    first = "@KestrelFootwear order KF-20481736 never arrived"
+    _ingest(app, sandbox_account.id, Batch([_mention("1", first, handle="dana")], cursor="1"))
+    with job_session(app) as s, pytest.raises(IntegrityError):
+        c = s.scalar(select(Customer))
+        s.add(
+            CustomerKey(kind="order", digest=key_digest("order", "KF-20481736"), customer_id=c.id)
+        )
+        s.flush()
