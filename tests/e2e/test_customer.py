@@ -67,6 +67,13 @@ def test_agent_starts_a_return_from_the_mention(
     recorded = page.locator(".customer-panel li.order[data-order='KF-20481736'] .return-recorded")
     expect(recorded).to_contain_text("Return started: R-")
     page.screenshot(path=str(screenshots / "customer-return.png"), full_page=True)
+    # asking for the order number they gave is caught while typing
+    if page.locator("button:has-text('Claim')").count():
+        page.click("button:has-text('Claim')")
+    with page.expect_response(lambda r: "/compose/check" in r.url, timeout=30_000):
+        page.fill("#reply-text", "So sorry! Could you DM us your order number so we can check?")
+    warning = page.locator("#check li.warn", has_text="Don't ask twice")
+    expect(warning).to_contain_text("KF-20481736")
     orders = Path(__file__).resolve().parents[2] / "hub" / "store_demo.json"
     shop = SandboxShop(orders, tmp_path / "instance" / STATE_FILE)
     assert [(r["order_number"], r["reason"]) for r in shop.returns()] == [
