@@ -423,7 +423,10 @@ def mention_work(session: Session, mention_id: int, viewer: Staff, now: datetime
     )
     told = {i for n in notes for i in n.notified}
     names = (
-        dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(told))).tuples())
+        {
+            i: name
+            for i, name in session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(told)))
+        }
         if told
         else {}
     )
