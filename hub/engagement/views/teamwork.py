@@ -54,6 +54,7 @@ def _back(mention_id: int, anchor: str) -> Any:
 @bp.route("/mentions/<bigid:mention_id>/notes", methods=["POST"])
 @role_required(*WRITER_ROLES)
 def note(mention_id: int) -> Any:
+    """Add an internal note; the teammates it names are told, the names nobody has reported."""
     text = request.form.get("text", "")[:_READ_NOTE]
     try:
         with attempt() as session:
@@ -79,6 +80,7 @@ def note(mention_id: int) -> Any:
 @bp.route("/mentions/<bigid:mention_id>/tasks", methods=["POST"])
 @role_required(*WRITER_ROLES)
 def task(mention_id: int) -> Any:
+    """Add a follow-up task; its owner is told."""
     new = NewTask(
         mention_id,
         request.form.get("title", "")[:_READ_TITLE],
@@ -123,12 +125,14 @@ def _set_done(task_id: int, done: bool) -> Any:
 @bp.route("/tasks/<id:task_id>/done", methods=["POST"])
 @role_required(*WRITER_ROLES)
 def done(task_id: int) -> Any:
+    """Mark a task done (its owner or a community manager)."""
     return _set_done(task_id, True)
 
 
 @bp.route("/tasks/<id:task_id>/reopen", methods=["POST"])
 @role_required(*WRITER_ROLES)
 def reopen(task_id: int) -> Any:
+    """Open a done task again (its owner or a community manager)."""
     return _set_done(task_id, False)
 
 
