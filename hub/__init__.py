@@ -58,7 +58,14 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hub import auth, home, i18n
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers
-    from hub.engagement.views import conversation, notifications, performance, queue, routing
+    from hub.engagement.views import (
+        conversation,
+        notifications,
+        performance,
+        queue,
+        routing,
+        teamwork,
+    )
     from hub.people.views import account, invite, staff
     from hub.platforms.views import accounts, sandbox
     from hub.publishing.views import posts
@@ -72,6 +79,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         conversation.bp,
         performance.bp,
         notifications.bp,
+        teamwork.bp,
         routing.bp,
         sandbox.bp,
         accounts.bp,

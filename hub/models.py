@@ -629,3 +629,55 @@ class CustomerNote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[Staff | None] = relationship()
+
+
+class MentionNote(Base):
+    """An internal note on a mention: for the staff only, never published anywhere."""
+
+    __tablename__ = "mention_notes"
+    __table_args__ = (Index("ix_mention_notes_mention", "mention_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("mentions.id")
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str] = mapped_column(Text)
+    #: staff ids the note's @handles named and notified (the author is never among them)
+    notified: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Staff] = relationship()
+
+
+class FollowUpTask(Base):
+    """Something someone must do about a mention by a time: an owner, a due time, done or not."""
+
+    __tablename__ = "follow_up_tasks"
+    __table_args__ = (
+        Index("ix_follow_up_tasks_owner", "owner_id", "done_at", "due_at"),
+        # the overdue job's worklist: open tasks whose owner has not been told they are late
+        Index(
+            "ix_follow_up_tasks_overdue",
+            "due_at",
+            sqlite_where=sql_text("done_at IS NULL AND overdue_notified_at IS NULL"),
+            postgresql_where=sql_text("done_at IS NULL AND overdue_notified_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mention_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("mentions.id"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    due_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+    done_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    #: set once, by the overdue job (compare-and-set), when it told the owner the task is late
+    overdue_notified_at: Mapped[datetime | None] = mapped_column()
+
+    owner: Mapped[Staff] = relationship(foreign_keys=[owner_id])
+    mention: Mapped[Mention] = relationship()

@@ -1,4 +1,5 @@
-"""A person's notifications: a deadline breach in the team they lead (more kinds may follow).
+"""A person's notifications: a deadline breach in the team they lead, a teammate's note that
+names them, a task given to them or overdue (hub.engagement.teamwork), and more.
 
 A notification stores what the UI needs to word it (``Notification.data``), never English
 text, so each reader sees it in their own language (``describe``).
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import record_event
 from hub.engagement.present import duration_words
-from hub.i18n import _
+from hub.i18n import _, when
 from hub.models import Notification
 
 #: the most notifications the page lists
@@ -64,7 +65,30 @@ def describe(n: Notification) -> str:
                 late=late,
             )
         return _("%(team)s: a first response is %(late)s late.", team=team, late=late)
+    if n.kind == "note_mention":
+        return _("%(name)s mentioned you in an internal note.", name=str(data.get("by_name") or ""))
+    if n.kind == "task_assigned":
+        return _(
+            "%(name)s gave you a task: %(title)s (due %(when)s UTC).",
+            name=str(data.get("by_name") or ""),
+            title=str(data.get("title") or ""),
+            when=_when_iso(data.get("due_at")),
+        )
+    if n.kind == "task_overdue":
+        return _(
+            "Your task is overdue: %(title)s (was due %(when)s UTC).",
+            title=str(data.get("title") or ""),
+            when=_when_iso(data.get("due_at")),
+        )
     return _("Something needs your attention.")
+
+
+def _when_iso(value: object) -> str:
+    """A stored ISO time in the reader's locale ("" when there is none or it is not a time)."""
+    try:
+        return when(datetime.fromisoformat(str(value))) if value else ""
+    except ValueError:
+        return ""
 
 
 def list_notifications(session: Session, staff_id: int) -> list[NotificationView]:

@@ -106,6 +106,13 @@ JOBS: tuple[JobSpec, ...] = (
         "interval",
         {"seconds": Setting("SLA_SWEEP_SECONDS", int)},
     ),
+    # tells a task's owner once when it becomes overdue (hub.engagement.teamwork)
+    JobSpec(
+        "task-deadlines",
+        "hub.engagement.teamwork:run_task_deadlines",
+        "interval",
+        {"seconds": Setting("SLA_SWEEP_SECONDS", int)},
+    ),
     JobSpec(
         "retention",
         "hub.compliance.retention:run_retention",

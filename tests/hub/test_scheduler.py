@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from hub.compliance.reports import run_daily_summary
 from hub.compliance.retention import run_retention
 from hub.engagement.deadlines import run_deadlines
+from hub.engagement.teamwork import run_task_deadlines
 from hub.platforms.polling import poll_all
 from hub.platforms.push import PUSH_SYNC_SECONDS, sync_streams
 from hub.platforms.scheduler import JOBS, build_scheduler
@@ -30,12 +31,21 @@ def _timing(job: Any) -> Any:
 def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
     scheduler = build_scheduler(app)
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert list(jobs) == ["push", "poll", "send", "deadlines", "retention", "daily-summary"]
+    assert list(jobs) == [
+        "push",
+        "poll",
+        "send",
+        "deadlines",
+        "task-deadlines",
+        "retention",
+        "daily-summary",
+    ]
     assert {i: _timing(j) for i, j in jobs.items()} == {
         "push": ("every", timedelta(seconds=PUSH_SYNC_SECONDS)),
         "poll": ("every", timedelta(seconds=1)),
         "send": ("every", timedelta(seconds=app.config["SEND_SECONDS"])),
         "deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
+        "task-deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
         "retention": ("daily at", "03:15"),
         "daily-summary": ("daily at", "00:05"),
     }
@@ -44,6 +54,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "poll": poll_all,
         "send": send_due,
         "deadlines": run_deadlines,
+        "task-deadlines": run_task_deadlines,
         "retention": run_retention,
         "daily-summary": run_daily_summary,
     }
