@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
+from policies import LengthLimit, measure_length
+
 
 def test_agent_answers_a_sold_out_question_with_an_alternative_and_a_competitor_link(  # type: ignore[no-untyped-def]
     hub_server, page, reload_until, screenshots
 ):
     base, manager = hub_server
-    question = "@KestrelFootwear is the Cirrus Runner Wide coming back? I need an 11 for my marathon"
+    question = "@KestrelFootwear is the Cirrus Runner Wide coming back? I need an 11 for a marathon"
     competitor = "https://stridecompany.com/products/glide-4-wide"
     ours = "https://kestrelfootwear.com/p/cirrus-runner"
 
@@ -45,17 +47,26 @@ def test_agent_answers_a_sold_out_question_with_an_alternative_and_a_competitor_
         "Stride Glide 4 Wide"
     )
 
+    reply = page.locator("#reply-text")
+    reply.fill("Hi Wes!")
+    # the first check of a fresh server loads the policy models: let it finish before inserting
+    expect(page.locator("#check [data-verdict]")).to_be_attached(timeout=20_000)
+
+    # each line goes in at the cursor, after what the agent typed, a space between
     lines = panel.locator(".suggestions li")
     lines.filter(has_text="is sold out right now").locator("button").click()
     lines.filter(has_text=ours).locator("button").click()
     lines.filter(has_text=competitor).locator("button").click()
-    reply = page.locator("#reply-text")
-    expect(reply).to_have_value(
-        "Sorry, the Kestrel Cirrus Runner Wide is sold out right now. "
+    text = (
+        "Hi Wes! Sorry, the Kestrel Cirrus Runner Wide is sold out right now. "
         f"The Kestrel Cirrus Runner is close and we have it ($129.95): {ours} "
         f"If you'd rather not wait, Stride & Co has the Stride Glide 4 Wide: {competitor}"
     )
-    # the insert fired the live check: a recommendation of another shop is allowed (G8)
+    expect(reply).to_have_value(text)
+    # the insert fired the live check (its length count is of the whole text, links counted as
+    # the platform counts them): a recommendation of another shop is allowed (G8)
+    count = measure_length(text, LengthLimit(280, "x_weighted", "Sandbox")).length
+    expect(page.locator("#length-counter")).to_have_attribute("data-length", str(count))
     expect(page.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "allow")
     page.screenshot(path=str(screenshots / "sold-out.png"), full_page=True)
 
