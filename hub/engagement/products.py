@@ -87,6 +87,30 @@ class Catalogue:
                 break
         return self.products[sku]
 
+    def find_all(self, text: str) -> list[Product]:
+        """Every product ``text`` names, in the order named; an alias inside a longer one
+        ("cirrus" in "cirrus wide") counts once, as the longer one. No alias: the fuzzy try."""
+        folded = text.casefold()
+        hits = sorted(
+            (start, -len(alias), skus[-1]) for start, alias, skus in self._aliases.find(folded)
+        )
+        skus: list[str] = []
+        end = -1
+        for start, minus_len, sku in hits:
+            if start <= end:
+                continue
+            end = start - minus_len - 1
+            for variant, words in self._variants.get(sku, ()):
+                if any(_has_word(folded, w) for w in words):
+                    sku = variant
+                    break
+            if sku not in skus:
+                skus.append(sku)
+        if not skus:
+            found = self.find(text)
+            return [found] if found else []
+        return [self.products[s] for s in skus]
+
     def _fuzzy(self, folded: str, covered: list[tuple[int, int]]) -> str | None:
         for m in _WORD.finditer(folded):
             if any(s <= m.start() <= e for s, e in covered):

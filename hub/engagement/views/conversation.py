@@ -25,6 +25,7 @@ from hub.engagement.moderation import (
 )
 from hub.engagement.presence import clear_presence, mentions_being_written, touch_presence, writers
 from hub.engagement.present import active_staff
+from hub.engagement.product_help import ProductPanel, product_panel
 from hub.errors import UserError
 from hub.i18n import _, label
 from hub.ids import parse_id
@@ -90,6 +91,12 @@ def _page(
 @role_required("employee", "manager", "compliance")
 def show(mention_id: int) -> Any:
     return _page(_mention(mention_id))
+
+
+@bp.app_template_global("product_panel")
+def _product_panel(mention: Mention) -> ProductPanel:
+    """For the mention page's sidebar: the products it names, sold-out ones with alternatives."""
+    return product_panel(mention)
 
 
 def _seen_assignee() -> int | None:
