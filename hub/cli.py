@@ -191,6 +191,10 @@ def run(host: str, port: int, no_scheduler: bool) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
+    from hub.publishing.compose import warm_checks
+
+    with job_session(app) as session:
+        warm_checks(session)
     scheduler = None
     if not no_scheduler:
         scheduler = build_scheduler(app)

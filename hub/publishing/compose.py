@@ -157,3 +157,27 @@ def finding_dict(f: Any) -> dict[str, Any]:
         "span": list(f.span) if f.span else None,
         "suggestion": f.suggestion,
     }
+
+
+#: one sentence per language the company answers in, to load what a first check needs
+_WARM_TEXTS = (
+    "Thanks for waiting! The Cirrus Runner is back in stock: https://kestrelfootwear.com",
+    "¡Gracias por escribirnos! Te ayudamos con tu pedido por mensaje privado.",
+    "谢谢你的耐心！我们私信你处理订单。",
+)
+
+
+def warm_checks(session: Session) -> None:
+    """Run the active pack once per language before the first request does: loading the
+    models and detectors takes longer than a check's budget, so the first person to type would
+    otherwise see their draft held as "needs a review" for a timeout that is not theirs."""
+    from hub.engagement.attributes import warm
+
+    pack = active_pack(session)
+    for text in _WARM_TEXTS:
+        policies.check(
+            policies.Draft(text=text, platform="x", kind="reply", in_reply_to=text),
+            pack=pack,
+            budget_ms=None,
+        )
+    warm()

@@ -149,3 +149,18 @@ def test_sigterm_stops_server_and_scheduler_cleanly(server: Server) -> None:
     log = server.log.read_text()
     assert log.rstrip().endswith("stopped"), log
     assert "Traceback" not in log, log
+
+
+def test_the_server_warms_the_checks_before_its_first_request(app):
+    """The models and detectors load before anyone types (hub run calls warm_checks)."""
+    import inspect
+
+    from hub import cli
+    from hub.engagement import attributes
+    from hub.publishing.compose import warm_checks
+
+    assert "warm_checks(session)" in inspect.getsource(cli.run.callback)
+    attributes.model.cache_clear()
+    with app.extensions["hub.sessionmaker"]() as session:
+        warm_checks(session)
+    assert attributes.model.cache_info().currsize == 1
