@@ -23,7 +23,12 @@ if TYPE_CHECKING:
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN = re.compile(r"[a-zA-ZÀ-ÿ]+")
 _WORD = re.compile(r"[a-zñáéíóúü']+")
-_MENTION_OR_LINK = re.compile(r"@\w+|https?://\S+|\S+\.(?:com|co|mx|es|tw|cn)\S*")
+# handles and links are not language; CJK and full-width punctuation never belong to them,
+# so "现在有货：https://…" keeps its Chinese (\S and \w would swallow it with the link)
+_NOT_CJK = r"[^\s\u3000-\u303f\u3400-\u9fff\uf900-\ufaff\uff00-\uffef]"
+_MENTION_OR_LINK = re.compile(
+    rf"@[A-Za-z0-9_.-]+|https?://{_NOT_CJK}+|{_NOT_CJK}+\.(?:com|co|mx|es|tw|cn){_NOT_CJK}*"
+)
 # what every match of _MENTION_OR_LINK contains: most drafts have none, and then the regex
 # (which tries its \S+ branch at every position) need not run
 _MENTION_OR_LINK_PROBES = ("@", "http", ".co", ".mx", ".es", ".tw", ".cn")
@@ -87,6 +92,10 @@ class LanguageRule(Rule):
         en = sum(map(self.common.get("en", frozenset()).__contains__, words))
         es = sum(map(self.common.get("es", frozenset()).__contains__, words))
         es += sum(map(lower.count, self.es_letters))
+        if cjk >= 2 and en == 0 and es == 0:
+            # Chinese with Latin names in it ("Kestrel Glide Knit Trainer 现在有货"): the Latin
+            # words carry no English or Spanish, so the sentence is the Chinese around them
+            return "zh"
         # one-sided evidence is enough: Spanish function words and letters are rare in English
         if en >= es + self.margin or (en >= 1 and es == 0):
             return "en"

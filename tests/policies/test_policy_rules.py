@@ -169,6 +169,22 @@ CASES: dict[str, list[tuple[str, str, str | None, bool]]] = {
         ("Sí, enviamos a Canadá, unos 7 a 10 días.", R, "¿Envían a Canadá?", False),
         ("可以的，到货365天内没穿过都能免费退～", R, "没穿过的鞋可以退吗", False),
         ("lol same", R, "😂😂", False),
+        # Chinese written right against a link or a handle is still Chinese
+        ("现在有货：https://kestrelfootwear.com/p/cirrus-runner", R, "有货吗？", False),
+        ("@dana_k你好，已经帮你查了", R, "我的订单呢", False),
+        (
+            "Peak Pair Trail Runner X在这里有卖：https://peakpair.com/p/trail-runner-x",
+            R,
+            "有货吗",
+            False,
+        ),
+        # Latin product names in a Chinese sentence do not make it English
+        (
+            "抱歉，Kestrel Cirrus Runner 卖完了。Kestrel Glide Knit Trainer 现在有货",
+            R,
+            "Cirrus Runner 还有货吗？",
+            False,
+        ),
     ],
 }
 
