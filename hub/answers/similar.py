@@ -15,7 +15,8 @@ by each database's own full-text search (migration 0012 builds the indexes):
   characters spaced out), GIN-indexed; Chinese is matched by adjacent pairs (``a <-> b``).
 
 Both drop @handles, links and a short list of function words (they would match most mentions);
-BM25's idf takes care of the rest. Measured against a random and a LIKE-overlap baseline by bench/eval_similar_answers.py (see the README).
+BM25's idf takes care of the rest. Measured against a random and a LIKE-overlap baseline by
+bench/eval_similar_answers.py (see the README).
 """
 
 from __future__ import annotations
@@ -243,7 +244,7 @@ def similar_answers(session: Session, mention: Mention, k: int = SHOWN) -> list[
             OutboundItem.state == OutboundState.SENT,
         )
         .order_by(OutboundItem.sent_at, OutboundItem.id)
-    ).tuples():
+    ).all():
         found[mention.id] = (mention, item)  # the latest reply wins
     answers: list[PastAnswer] = []
     seen: set[str] = set()

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import Environment, StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -166,7 +166,10 @@ def check_body(body: str, env: Environment | None = None) -> Problem | None:
         return Problem("unknown", _unknown_message(str(exc.message or "")))
     except Exception:  # noqa: BLE001 - any other failure of a template is the writer's to fix
         return Problem("syntax", _("The placeholders could not be filled in; check them."))
-    unknown = sorted(meta.find_undeclared_variables(tree) - VARIABLES.keys())
+    # no {% set %} or loop is allowed, so every name read is a placeholder or unknown (the
+    # environment's globals, cycler, range..., included)
+    names = {n.name for n in tree.find_all(nodes.Name) if n.ctx == "load"}
+    unknown = sorted(names - VARIABLES.keys())
     if unknown:
         return Problem("unknown", _unknown_message(", ".join(unknown)))
     return None
