@@ -232,6 +232,9 @@ def main() -> None:
 
             more = fill_more(session, stream)
             session.commit()
+            # planner statistics, as autovacuum (PostgreSQL) or a long-running hub would have
+            session.execute(text("ANALYZE"))
+            session.commit()
             sample = random.Random(1).sample(more, min(300, len(more)))
             mentions = session.scalars(select(Mention).where(Mention.id.in_(sample))).all()
             times = []
@@ -241,9 +244,10 @@ def main() -> None:
                 times.append((time.perf_counter() - t0) * 1000)
             answered = session.scalar(text("SELECT count(*) FROM outbound_items"))
             times.sort()
+            p95 = times[int(len(times) * 0.95) - 1]
             print(
-                f"lookup over {answered:,} answered mentions: "
-                f"median {statistics.median(times):.1f} ms, p95 {times[int(len(times) * 0.95) - 1]:.1f} ms ({len(times)} lookups)"
+                f"lookup over {answered:,} answered mentions: median "
+                f"{statistics.median(times):.1f} ms, p95 {p95:.1f} ms ({len(times)} lookups)"
             )
         engine.dispose()
 
