@@ -20,8 +20,8 @@ def alembic_config(url: str) -> Config:
 
 
 #: schema objects the migrations make that no model describes: the full-text search of mention
-#: texts (SQLite's FTS5 table and its shadow tables; PostgreSQL's expression index)
-UNMODELLED = ("mention_search", "ix_mentions_search")
+#: texts (SQLite's FTS5 table and its shadow tables; PostgreSQL's table of vectors)
+UNMODELLED = ("mention_search",)
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

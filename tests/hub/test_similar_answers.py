@@ -12,7 +12,7 @@ from sqlalchemy import delete, update
 
 from hub.answers.similar import search_terms, similar_answers
 from hub.db import job_session
-from hub.models import Mention, OutboundItem, OutboundState
+from hub.models import Mention, OutboundItem
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
