@@ -77,14 +77,14 @@ def create() -> Any:
     return redirect(url_for("answers.index"))
 
 
-@bp.route("/<int:reply_id>/edit")
+@bp.route("/<id:reply_id>/edit")
 @role_required("employee", "manager")
 def edit(reply_id: int) -> Any:
     reply = get_manageable(get_session(), current_user, reply_id)
     return _editor("answers/edit.html", reply, None, None, 200)
 
 
-@bp.route("/<int:reply_id>", methods=["POST"])
+@bp.route("/<id:reply_id>", methods=["POST"])
 @role_required("employee", "manager")
 def update(reply_id: int) -> Any:
     reply = get_manageable(get_session(), current_user, reply_id)
@@ -100,7 +100,7 @@ def update(reply_id: int) -> Any:
     return redirect(url_for("answers.index"))
 
 
-@bp.route("/<int:reply_id>/delete", methods=["POST"])
+@bp.route("/<id:reply_id>/delete", methods=["POST"])
 @role_required("employee", "manager")
 def delete(reply_id: int) -> Any:
     delete_saved_reply(get_session(), current_user, reply_id)
@@ -118,14 +118,17 @@ def _mention(mention_id: int) -> Mention:
 @bp.route("/composer/<bigid:mention_id>")
 @role_required("employee", "manager")
 def composer(mention_id: int) -> Any:
-    """The composer's tools (htmx, on load): saved replies and similar past answers."""
+    """The composer's tools (htmx, on load): saved replies and similar past answers; a browser
+    that asks for it outright gets the mention page."""
     mention = _mention(mention_id)
+    if request.headers.get("HX-Request") != "true":
+        return redirect(url_for("conversation.show", mention_id=mention_id))
     return render_template(
         "answers/_tools.html", m=mention, tools=composer_tools(get_session(), current_user, mention)
     )
 
 
-@bp.route("/<int:reply_id>/insert/<bigid:mention_id>", methods=["POST"])
+@bp.route("/<id:reply_id>/insert/<bigid:mention_id>", methods=["POST"])
 @role_required("employee", "manager")
 def insert(reply_id: int, mention_id: int) -> Any:
     """A saved reply rendered for this mention, as JSON for the composer's script."""

@@ -38,7 +38,7 @@ ROWS = [
     ("GET", "/answers/{s}/edit", REPLIERS, _MANAGED),
     ("POST", "/answers/{s}", REPLIERS, _MANAGED_POST),
     ("POST", "/answers/{s}/delete", REPLIERS, _MANAGED_POST),
-    ("GET", "/answers/composer/{m}", REPLIERS, 200),
+    ("GET", "/answers/composer/{m}", REPLIERS, 302),  # htmx only: else the mention page
     ("POST", "/answers/{s}/insert/{m}", REPLIERS, 200),
     ("POST", "/answers/nudge/{m}", REPLIERS, 200),
 ]

@@ -282,7 +282,7 @@ def test_a_saved_reply_is_filled_in_for_the_mention_and_the_nudge_sees_it_unchan
     (reply,) = _replies(session)
     page = client.get(f"/mentions/{mention.id}").text
     assert f"/answers/composer/{mention.id}" in page and f"/answers/nudge/{mention.id}" in page
-    tools = client.get(f"/answers/composer/{mention.id}").text
+    tools = client.get(f"/answers/composer/{mention.id}", headers={"HX-Request": "true"}).text
     assert f"/answers/{reply.id}/insert/{mention.id}" in tools
 
     resp = client.post(f"/answers/{reply.id}/insert/{mention.id}")

@@ -144,7 +144,7 @@ def test_the_composer_shows_similar_past_answers(
     answered("my Cirrus Runner squeaks on every step", "A squeak usually means the insole: DM us!")
     query = answered("my Cirrus Runners squeak, help")
     login(client, make_staff("employee"))
-    page = client.get(f"/answers/composer/{query}").text
+    page = client.get(f"/answers/composer/{query}", headers={"HX-Request": "true"}).text
     assert "A squeak usually means the insole: DM us!" in page
     assert 'data-answers-text="A squeak usually means the insole: DM us!"' in page
     assert "my Cirrus Runner squeaks on every step" in page
