@@ -56,6 +56,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     platform_registry.init_app(app)
 
     from hub import auth, home, i18n
+    from hub.answers import views as answers
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers
     from hub.engagement.views import (
@@ -92,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         account.bp,
         invite.bp,
         customers.bp,
+        answers.bp,
     ):
         app.register_blueprint(bp)
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -681,3 +682,39 @@ class FollowUpTask(Base):
 
     owner: Mapped[Staff] = relationship(foreign_keys=[owner_id])
     mention: Mapped[Mention] = relationship()
+
+
+#: the languages a saved reply can be written in
+SAVED_REPLY_LANGUAGES = ("en", "es", "zh")
+
+
+class SavedReply(Base):
+    """A reply kept for reuse: a team's (``team_id``) or one person's own (``staff_id``), never
+    both. ``body`` is a Jinja2 template checked in a sandbox when saved (hub.answers.templating).
+    """
+
+    __tablename__ = "saved_replies"
+    __table_args__ = (
+        CheckConstraint(
+            "(team_id IS NULL) <> (staff_id IS NULL)", name="ck_saved_replies_one_owner"
+        ),
+        Index("ix_saved_replies_team", "team_id", "language"),
+        Index("ix_saved_replies_staff", "staff_id", "language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: a team's reply: every member sees it, managers edit it
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    #: a personal reply: only this person sees and edits it
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    #: one of SAVED_REPLY_LANGUAGES
+    language: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    #: times it was rendered into a composer
+    use_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    team: Mapped[Team | None] = relationship(foreign_keys=[team_id])

@@ -1,7 +1,7 @@
 """team work: internal notes on mentions (mention_notes) and follow-up tasks (follow_up_tasks)
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "0013"
-down_revision: Union[str, Sequence[str], None] = "0011"
+down_revision: Union[str, Sequence[str], None] = "0012"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from hub.migrate import alembic_config
+from hub.migrate import alembic_config, include_name
 from hub.models import Base, Mention
 
 
@@ -32,7 +32,10 @@ def test_models_match_the_migrated_database(database_url):  # type: ignore[no-un
     engine = create_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"include_name": include_name}),
+                Base.metadata,
+            )
     finally:
         engine.dispose()
     assert diff == [], f"models and migrations differ: {diff}"

@@ -1,0 +1,1 @@
+"""Answers at hand: saved replies with sandboxed placeholders, and similar past answers."""
