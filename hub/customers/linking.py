@@ -16,16 +16,25 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hub.audit import record_event
 from hub.customers.facts import facts_in_text
 from hub.errors import UserError
 from hub.i18n import _
-from hub.models import Customer, CustomerIdentity, CustomerKey, CustomerNote, Mention, Staff
+from hub.models import (
+    Customer,
+    CustomerIdentity,
+    CustomerKey,
+    CustomerNote,
+    Mention,
+    Staff,
+    utcnow,
+)
 
 #: a pair scoring this much or more is offered as a likely link
 SUGGEST_AT = 80
@@ -148,6 +157,7 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
         ):
             owner[(kind, digest)] = customer_id
     merged: list[tuple[int, int]] = []
+    fresh: dict[tuple[str, str], dict[str, Any]] = {}  # new keys, inserted together at the end
     for key, found in uses.items():
         for m, value in found:
             mine = m.customer_id
@@ -155,9 +165,8 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
             if mine is None:
                 continue
             if theirs is None:
-                session.add(
-                    CustomerKey(kind=key[0], digest=key[1], customer_id=mine, mention_id=m.id)
-                )
+                fresh[key] = {"kind": key[0], "digest": key[1], "customer_id": mine}
+                fresh[key].update(mention_id=m.id, created_at=utcnow())
                 owner[key] = mine
             elif theirs != mine:
                 keep_id, other_id = min(theirs, mine), max(theirs, mine)
@@ -166,8 +175,12 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
                     continue
                 merge_customers(session, keep, other, None, why=f"same {key[0]} {value}")
                 owner = {k: keep_id if c == other_id else c for k, c in owner.items()}
+                for row in fresh.values():
+                    if row["customer_id"] == other_id:
+                        row["customer_id"] = keep_id
                 merged.append((keep_id, other_id))
-    session.flush()
+    if fresh:
+        session.execute(insert(CustomerKey), list(fresh.values()))
     return merged
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, insert, inspect, select
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 from hub.audit import append_events
@@ -252,8 +252,8 @@ def ingest_batch(
                 session, account, m, rules, known, histories, new, owners, now, default_sla, whys
             )
         _number_new_rows(session, known, list(new.values()))
-    session.add_all(new.values())
-    session.flush()
+    session.flush()  # the batch's new customers and identities
+    _insert_mentions(session, list(new.values()))
     assign_new(session, list(new.values()), rule_policies(rules, new.values()))
     append_events(
         session,
@@ -347,6 +347,28 @@ def _build(
         first_response_at=None,
         sla_breached_at=None,
     )
+
+
+#: every column of a mention, as _build fills it
+_MENTION_COLUMNS = tuple(c.key for c in inspect(Mention).column_attrs)
+
+
+def _insert_mentions(session: Session, mentions: list[Mention]) -> None:
+    """Insert built mentions (keys reserved) in one multi-row INSERT, then attach the objects
+    as stored. Handing them to the unit of work instead costs it a third of ingest (change
+    tracking and cascades for objects whose every value is already known)."""
+    if not mentions:
+        return  # an empty parameter list would insert one row of defaults
+    rows = []
+    for m in mentions:
+        m.customer_id = m.customer.id if m.customer is not None else None
+        rows.append({k: getattr(m, k) for k in _MENTION_COLUMNS})
+    # render_nulls: a None is NULL rather than "leave it to the default", so all rows have the
+    # same columns and go in one statement
+    session.execute(insert(Mention), rows, execution_options={"render_nulls": True})
+    for m in mentions:
+        make_transient_to_detached(m)
+        session.add(m)
 
 
 def _advance_cursor(account: PlatformAccount, batch: Batch, now: datetime) -> None:
