@@ -1,0 +1,122 @@
+"""Benchmark: ingest throughput now against an earlier commit of this repository, same run.
+
+Each side ingests the same 5,000 mentions of ../shared/data/mentions/stream.jsonl into an empty
+SQLite hub (the hub's own engine: WAL, synchronous=NORMAL), in batches of 100 as a poll delivers
+them, with the demo's teams and rules of its own commit. The sides run alternately in fresh
+processes, ``--rounds`` times each; the figure is the median of mentions per second of process
+CPU time (wall time is printed too, but on a shared machine it measures the neighbours).
+
+    python bench/bench_ingest.py [--baseline 9936431] [--rounds 3]
+
+The default baseline is the commit before triage (issue 12's "today").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
+
+# Run inside the side's own tree (its hub, its migrations, its demo rules).
+_CHILD = r"""
+import json, sys, tempfile, time
+from datetime import datetime
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from sqlalchemy.orm import Session
+from connectors.base import Author, Batch, IncomingMention
+from hub.db import make_engine
+from hub.demo import demo_data, load_teams_and_rules
+from hub.engagement import ingest
+from hub.migrate import upgrade
+from hub.models import PlatformAccount
+try:
+    from hub.engagement.attributes import warm
+    warm()
+except ImportError:
+    pass
+rows = [json.loads(x) for x in Path(sys.argv[2]).read_text(encoding="utf-8").splitlines()][:5000]
+batch = [
+    IncomingMention(
+        platform="sandbox",
+        external_id=r["external_id"],
+        author=Author(r["author"]["handle"], r["author"]["handle"],
+                      r["author"].get("display_name", ""), r["author"]["followers"]),
+        text=r["text"],
+        created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
+        in_reply_to_external_id=r.get("in_reply_to_external_id"),
+    )
+    for r in rows
+]
+with tempfile.TemporaryDirectory() as tmp:
+    engine = make_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
+    upgrade(engine)
+    with Session(engine) as s:
+        load_teams_and_rules(s, demo_data())
+        account = PlatformAccount(platform="sandbox", handle="KestrelFootwear", config={})
+        s.add(account)
+        s.commit()
+        wall, cpu, n = time.perf_counter(), time.process_time(), 0
+        for i in range(0, len(batch), 100):
+            n += ingest.ingest_batch(s, account, Batch(batch[i : i + 100], str(i), None)).inserted
+            s.commit()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    engine.dispose()
+print(json.dumps({"n": n, "wall": n / wall, "cpu": n / cpu}))
+"""
+
+
+def _run(root: Path) -> dict[str, float]:
+    out = subprocess.run(
+        [sys.executable, "-c", _CHILD, str(root), str(STREAM)],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--baseline", default="9936431")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        base = Path(tmp) / "baseline"
+        subprocess.run(
+            ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(base), args.baseline],
+            check=True,
+        )
+        try:
+            runs: dict[str, list[dict[str, float]]] = {"baseline": [], "now": []}
+            for _ in range(args.rounds):
+                runs["baseline"].append(_run(base))
+                runs["now"].append(_run(ROOT))
+        finally:
+            subprocess.run(
+                ["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False
+            )
+    med = {
+        side: {k: statistics.median(r[k] for r in rs) for k in ("cpu", "wall")}
+        for side, rs in runs.items()
+    }
+    print(f"ingest of 5,000 stream mentions, batches of 100, empty SQLite, {args.rounds} rounds")
+    for side in ("baseline", "now"):
+        label = f"{side} ({args.baseline})" if side == "baseline" else "now"
+        print(
+            f"  {label:20s} {med[side]['cpu']:7,.0f} mentions/s of CPU time"
+            f"  ({med[side]['wall']:,.0f}/s wall)"
+        )
+    print(f"  now / baseline: ×{med['now']['cpu'] / med['baseline']['cpu']:.2f} (CPU time)")
+
+
+if __name__ == "__main__":
+    main()
