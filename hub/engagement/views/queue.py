@@ -139,7 +139,10 @@ def live() -> Any:
     """The poll of an open queue (htmx, every second): 204 when nothing changed; else the rows
     and counts, or only "N new — show" while rows are ticked (see the module docstring)."""
     if request.headers.get("HX-Request") != "true":
-        return redirect(url_for("queue.index", **request.args))
+        kept: dict[str, Any] = {
+            k: v for k, v in request.args.items() if k not in ("v", "seen", "ids")
+        }
+        return redirect(url_for("queue.index", **kept))
     f, _problems = _filter_from(request.args)
     session = get_session()
     key = change_key(session)
