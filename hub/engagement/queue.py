@@ -275,19 +275,24 @@ def count_newer(
 def change_key(session: Session, now: datetime | None = None) -> str:
     """A token that changes whenever anything the queue shows may have changed.
 
-    Three index-only lookups, no filter: the newest mention (ingest), the newest audit event
-    (every claim, assignment, move, tag and reply is audited in the transaction that makes it),
-    the newest start of someone writing (the "writing…" marker), and the minute (the due
-    column's "12 min left" and writers who stopped). It is read before the rows, so a change
-    committed while a page renders shows up as a new key at the next poll: never missed, at
-    worst refreshed twice.
+    Three index lookups in one statement, no filter: the newest mention (ingest), the newest
+    audit event (every claim, assignment, move, tag and reply is audited in the transaction that
+    makes it), the newest start of someone writing (the "writing…" marker); and the minute (the
+    due column's "12 min left", and writers who stopped). It is read before the rows, so a
+    change committed while a page renders shows up as a new key at the next poll: never missed,
+    at worst refreshed twice.
     """
     now = now or utcnow()
-    mention = session.scalar(select(func.max(Mention.id))) or 0
-    event = session.scalar(select(func.max(AuditEvent.id))) or 0
-    writer = session.scalar(select(func.max(MentionPresence.since)))
+    # one round trip: three scalar subqueries in one SELECT
+    mention, event, writer = session.execute(
+        select(
+            select(func.max(Mention.id)).scalar_subquery(),
+            select(func.max(AuditEvent.id)).scalar_subquery(),
+            select(func.max(MentionPresence.since)).scalar_subquery(),
+        )
+    ).one()
     writer_stamp = int(writer.timestamp()) if writer is not None else 0
-    return f"{mention}.{event}.{writer_stamp}.{int(now.timestamp()) // 60}"
+    return f"{mention or 0}.{event or 0}.{writer_stamp}.{int(now.timestamp()) // 60}"
 
 
 def newest_mention_id(key: str) -> int:

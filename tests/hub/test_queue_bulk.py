@@ -4,6 +4,8 @@ reported per mention, and each guard (role, CSRF, savepoint, batch bound) tested
 from __future__ import annotations
 
 import re
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from hub.db import job_session
 from hub.engagement import bulk
 from hub.engagement.bulk import MAX_BATCH, BulkAction, apply_bulk
-from hub.engagement.moderation import claim_mention
+from hub.engagement.moderation import claim_mention, move_mention
 from hub.models import AuditEvent, Mention, Staff
 
 
@@ -301,3 +303,33 @@ def test_the_queue_page_has_a_checkbox_per_row_tied_to_the_bulk_form(
     boxes = re.findall(r'<input type="checkbox" name="ids" value="(\d+)" form="bulk"', html)
     assert sorted(int(b) for b in boxes) == sorted(m.id for m in ms)
     assert 'id="select-all"' in html
+
+
+def test_a_close_made_meanwhile_is_seen_not_made_twice(app, make_staff, make_mention):
+    """The batch locks its rows before checking them. Breaks on PostgreSQL without the
+    ``FOR UPDATE``: the bulk close would read "new" past the uncommitted single close, then
+    close it again, a second "mention.moved" event. (SQLite serialises writers anyway.)"""
+    manager = make_staff("manager")
+    m = make_mention()
+    first = app.extensions["hub.sessionmaker"]()
+    row = first.scalars(select(Mention).where(Mention.id == m.id).with_for_update()).one()
+    move_mention(first, row, "closed", first.get(Staff, manager.id))
+    first.flush()
+    outcome: dict[str, Any] = {}
+
+    def bulk_close() -> None:
+        with job_session(app) as s:
+            outcome["result"] = apply_bulk(
+                s, BulkAction("close", (m.id,)), s.get(Staff, manager.id)
+            )
+
+    worker = threading.Thread(target=bulk_close)
+    worker.start()
+    time.sleep(0.5)
+    assert worker.is_alive(), "the batch did not wait for the row"
+    first.commit()
+    first.close()
+    worker.join(30)
+    result = outcome["result"]
+    assert result.done == [] and [s.reason for s in result.skipped] == ["already closed"]
+    assert len(_events(app, "mention.moved")) == 1

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from hub.db import job_session
+from hub.engagement.presence import touch_presence
 from hub.engagement.queue import QueueFilter, change_key, list_queue
 from hub.models import Customer, Mention, Staff
 
@@ -300,4 +301,8 @@ def test_the_change_key_moves_on_ingest_audit_and_the_minute(app, world, make_me
 
         claim_mention(s, s.get(Mention, ms["plain"].id), s.get(Staff, me.id))
     with job_session(app) as s:
-        assert change_key(s, NOW) != second
+        third = change_key(s, NOW)
+        assert third != second
+        touch_presence(s, ms["es"].id, s.get(Staff, me.id))  # someone starts writing
+    with job_session(app) as s:
+        assert change_key(s, NOW) != third

@@ -4,12 +4,13 @@ Live updates are htmx polling, not server-sent events. ``hub run`` serves with w
 fixed pool of ``SERVER_THREADS`` threads (8 by default); an SSE stream holds a thread for as
 long as its tab is open, so eight open queues would leave no thread for anything else, and a
 bounded-lifetime stream still holds one per tab for most of each minute. A poll holds a thread
-for a few milliseconds: the page's ``#live`` element asks ``/queue/live`` every second with the
-:func:`~hub.engagement.queue.change_key` it was rendered at; an unchanged key costs three index
-lookups and answers 204 (htmx swaps nothing). A changed key answers the rows and the header
-counts together (out-of-band swaps of ``#rows`` and ``#counts``, from one ``list_queue``
-call), so the counts never disagree with the rows. The key lives in the database, so a mention
-ingested by another process (``hub worker``, another web worker) shows within a second.
+for about 10 ms (bench/bench_queue_poll.py): the page's ``#live`` element asks ``/queue/live``
+every second with the :func:`~hub.engagement.queue.change_key` it was rendered at; an unchanged
+key costs one statement of three index lookups and answers 204 (htmx swaps nothing). A changed
+key answers the rows and the header counts together (out-of-band swaps of ``#rows`` and
+``#counts``, from one ``list_queue`` call), so the counts never disagree with the rows. The key
+lives in the database, so a mention ingested by another process (``hub worker``, another web
+worker) shows within a second.
 
 While the person has rows ticked, the poll sends the ticked ids and the answer never replaces
 the rows: it only says "N new mentions — show", so a bulk action in progress keeps its
