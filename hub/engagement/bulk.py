@@ -79,11 +79,11 @@ class BulkResult:
         """E.g. "3 closed, 1 skipped: already closed (1)." in the reader's language."""
         n = len(self.done)
         if self.action == "assign":
-            head = ngettext("%(num)d mention assigned", "%(num)d mentions assigned", n)
+            head = ngettext("%(num)s mention assigned", "%(num)s mentions assigned", n)
         elif self.action == "close":
-            head = ngettext("%(num)d mention closed", "%(num)d mentions closed", n)
+            head = ngettext("%(num)s mention closed", "%(num)s mentions closed", n)
         else:
-            head = ngettext("%(num)d mention tagged", "%(num)d mentions tagged", n)
+            head = ngettext("%(num)s mention tagged", "%(num)s mentions tagged", n)
         if not self.skipped:
             return _("%(done)s.", done=head)
         reasons = Counter(s.reason for s in self.skipped)
@@ -91,7 +91,7 @@ class BulkResult:
         return _(
             "%(done)s, %(skipped)s: %(why)s",
             done=head,
-            skipped=ngettext("%(num)d skipped", "%(num)d skipped", len(self.skipped)),
+            skipped=ngettext("%(num)s skipped", "%(num)s skipped", len(self.skipped)),
             why=why,
         )
 
