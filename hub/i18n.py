@@ -105,6 +105,7 @@ LABELS: dict[str, Any] = {
     "mention.claimed": lazy_gettext("claimed"),
     "mention.assigned": lazy_gettext("assigned"),
     "mention.moved": lazy_gettext("moved"),
+    "mention.tagged": lazy_gettext("tagged"),
     # review actions
     "approve": lazy_gettext("approve"),
     "reject": lazy_gettext("reject"),

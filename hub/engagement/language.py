@@ -18,6 +18,8 @@ from functools import lru_cache
 from lingua import Language, LanguageDetectorBuilder
 
 _LANGS = {Language.ENGLISH: "en", Language.SPANISH: "es", Language.CHINESE: "zh"}
+#: the codes detect_language gives (the queue's language filter offers these)
+SERVED = tuple(_LANGS.values())
 _NOISE = re.compile(r"@[\w.\-]+|https?://\S+|#\w+|\[[^\]]*\]")
 _HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")

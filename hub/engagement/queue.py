@@ -1,4 +1,8 @@
-"""The queue: mentions filtered and paged by keyset, so page 200 is as fast as page 1."""
+"""The queue: mentions filtered and paged by keyset, so page 200 is as fast as page 1.
+
+Every filter only adds a WHERE clause; the order (priority, first-response deadline, id) and the
+keyset token do not change, so paging stays a keyset walk whatever the filters.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,22 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session, joinedload
 
 from hub.ids import parse_id
-from hub.models import MENTION_STATUSES, PRIORITIES, Customer, Mention, Staff, StaffTeam
+from hub.models import (
+    MENTION_STATUSES,
+    PRIORITIES,
+    AuditEvent,
+    Customer,
+    Mention,
+    MentionPresence,
+    MentionStatus,
+    Staff,
+    StaffTeam,
+    utcnow,
+)
 
 #: what "active" means in the status filter: everything somebody still has to act on
 ACTIVE = ("new", "open", "escalated")
@@ -28,6 +43,30 @@ class QueueFilter:
     after: str = ""  # keyset token of the last row of the previous page
     #: "teams": the reader's own teams' mentions (and their own); "all": every team's
     scope: str = "all"
+    language: str = ""  # a language code, "none" (not detected) or "" any
+    priority: str = ""
+    #: only mentions whose first-response deadline has passed with no response (closed ones
+    #: are never overdue, as the queue's due column says)
+    overdue: bool = False
+    #: free text, matched case-insensitively as a substring of the text or the author's handle
+    q: str = ""
+    tag: str = ""
+
+    def args(self) -> dict[str, str]:
+        """The filter as URL query arguments (empty ones left out), for links that keep it."""
+        args = {
+            "status": self.status,
+            "scope": self.scope,
+            "team": str(self.team_id or ""),
+            "platform": self.platform,
+            "assignee": self.assignee,
+            "language": self.language,
+            "priority": self.priority,
+            "overdue": "1" if self.overdue else "",
+            "q": self.q,
+            "tag": self.tag,
+        }
+        return {k: v for k, v in args.items() if v}
 
 
 SCOPES = ("teams", "all")
@@ -46,11 +85,26 @@ def my_team_ids(session: Session, me: Staff) -> set[int]:
     return ids
 
 
+#: longest free-text search and tag filter read (a longer one is refused, not cut)
+MAX_QUERY = 200
+MAX_TAG = 40
+
+
 @dataclass(frozen=True)
 class QueuePage:
+    """One page of rows, the token of the next page, and the header's counts.
+
+    ``counts`` are per status under every filter but the status one (so the header can show
+    how many are new, open, closed... among what the other filters select, and switching the
+    status filter moves between them); ``total`` is the number of rows the whole filter,
+    status included, selects over every page. Both come from the same WHERE clauses as
+    the rows, in the same transaction.
+    """
+
     mentions: list[Mention]
     next_token: str | None
     counts: dict[str, int]
+    total: int = 0
 
 
 def _token(m: Mention) -> str:
@@ -80,7 +134,52 @@ def _parse_token(token: str) -> tuple[str, datetime, int] | None:
     return prio, due, ident
 
 
-def _filtered(session: Session, f: QueueFilter, me: Staff) -> Select[Mention]:
+def _like_pattern(text: str) -> str:
+    """``text`` as a LIKE substring pattern, its own ``%``, ``_`` and ``\\`` taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _has_tag(session: Session, tag: str) -> ColumnElement[bool]:
+    """The mention's ``tags`` (a JSON list) hold ``tag``, case-insensitively.
+
+    The list is opened with the database's own JSON table function (SQLite ``json_each``,
+    PostgreSQL ``json_array_elements_text``); the column is plain JSON on both, so there is no
+    portable containment operator to use instead.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        # json_array_elements_text raises on a non-array; a stray scalar counts as no tags
+        tags = case((func.json_typeof(Mention.tags) == "array", Mention.tags), else_=None)
+        elements = func.json_array_elements_text(tags).table_valued("value")
+    else:
+        elements = func.json_each(Mention.tags).table_valued("value")
+    return exists(
+        select(literal(1))
+        .select_from(elements)
+        .where(func.lower(elements.c.value) == func.lower(literal(tag)))
+    )
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """First response due before ``now``, none given, and the mention not closed."""
+    return and_(
+        Mention.first_response_due_at < now,
+        Mention.first_response_at.is_(None),
+        Mention.status != MentionStatus.CLOSED.value,
+    )
+
+
+def _status_clause(status: str) -> ColumnElement[bool] | None:
+    if status == "active":
+        return Mention.status.in_(ACTIVE)
+    if status in MENTION_STATUSES:
+        return Mention.status == status
+    return None  # "all", or a status that names nothing
+
+
+def _filtered(
+    session: Session, f: QueueFilter, me: Staff, now: datetime, with_status: bool = True
+) -> Select[Mention]:
     # blocked customers' mentions have their own page (/customers/blocked), never the queue
     blocked = select(Customer.id).where(Customer.id == Mention.customer_id, Customer.blocked)
     q = select(Mention).where(~blocked.exists())
@@ -88,10 +187,26 @@ def _filtered(session: Session, f: QueueFilter, me: Staff) -> Select[Mention]:
         q = q.where(
             or_(Mention.team_id.in_(my_team_ids(session, me)), Mention.assignee_id == me.id)
         )
-    if f.status == "active":
-        q = q.where(Mention.status.in_(ACTIVE))
-    elif f.status in MENTION_STATUSES:
-        q = q.where(Mention.status == f.status)
+    if with_status and (status := _status_clause(f.status)) is not None:
+        q = q.where(status)
+    if f.language == "none":
+        q = q.where(Mention.language.is_(None))
+    elif f.language:
+        q = q.where(Mention.language == f.language)
+    if f.priority in PRIORITIES:
+        q = q.where(Mention.priority == f.priority)
+    if f.overdue:
+        q = q.where(overdue_clause(now))
+    if f.q:
+        # ILIKE on PostgreSQL; lower() LIKE lower() on SQLite, whose lower() folds ASCII only
+        q = q.where(
+            or_(
+                Mention.text.ilike(_like_pattern(f.q), escape="\\"),
+                Mention.author_handle.ilike(_like_pattern(f.q.lstrip("@")), escape="\\"),
+            )
+        )
+    if f.tag:
+        q = q.where(_has_tag(session, f.tag))
     if f.team_id:
         q = q.where(Mention.team_id == f.team_id)
     if f.platform:
@@ -105,9 +220,16 @@ def _filtered(session: Session, f: QueueFilter, me: Staff) -> Select[Mention]:
     return q
 
 
-def list_queue(session: Session, f: QueueFilter, me: Staff, page_size: int = 25) -> QueuePage:
+def list_queue(
+    session: Session,
+    f: QueueFilter,
+    me: Staff,
+    page_size: int = 25,
+    now: datetime | None = None,
+) -> QueuePage:
     """One page of the queue, most urgent first (priority, then first-response deadline)."""
-    q = _filtered(session, f, me)
+    now = now or utcnow()
+    q = _filtered(session, f, me, now)
     key = _parse_token(f.after) if f.after else None
     if key is not None:
         prio, due, ident = key
@@ -126,7 +248,53 @@ def list_queue(session: Session, f: QueueFilter, me: Staff, page_size: int = 25)
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
-    counts = dict(
-        session.execute(select(Mention.status, func.count()).group_by(Mention.status)).all()
-    )  # type: ignore[arg-type]
-    return QueuePage(rows, _token(rows[-1]) if more and rows else None, counts)
+    facet = _filtered(session, f, me, now, with_status=False).subquery()
+    counts: dict[str, int] = {
+        status: n
+        for status, n in session.execute(
+            select(facet.c.status, func.count()).group_by(facet.c.status)
+        )
+    }
+    if f.status == "active":
+        total = sum(counts.get(s, 0) for s in ACTIVE)
+    elif f.status in MENTION_STATUSES:
+        total = counts.get(f.status, 0)
+    else:
+        total = sum(counts.values())
+    return QueuePage(rows, _token(rows[-1]) if more and rows else None, counts, total)
+
+
+def count_newer(
+    session: Session, f: QueueFilter, me: Staff, after_id: int, now: datetime | None = None
+) -> int:
+    """How many mentions the filter selects with an id above ``after_id`` (arrived since)."""
+    q = _filtered(session, f, me, now or utcnow()).where(Mention.id > after_id)
+    return int(session.scalar(select(func.count()).select_from(q.subquery())) or 0)
+
+
+def change_key(session: Session, now: datetime | None = None) -> str:
+    """A token that changes whenever anything the queue shows may have changed.
+
+    Three index lookups in one statement, no filter: the newest mention (ingest), the newest
+    audit event (every claim, assignment, move, tag and reply is audited in the transaction that
+    makes it), the newest start of someone writing (the "writing…" marker); and the minute (the
+    due column's "12 min left", and writers who stopped). It is read before the rows, so a
+    change committed while a page renders shows up as a new key at the next poll: never missed,
+    at worst refreshed twice.
+    """
+    now = now or utcnow()
+    # one round trip: three scalar subqueries in one SELECT
+    mention, event, writer = session.execute(
+        select(
+            select(func.max(Mention.id)).scalar_subquery(),
+            select(func.max(AuditEvent.id)).scalar_subquery(),
+            select(func.max(MentionPresence.since)).scalar_subquery(),
+        )
+    ).one()
+    writer_stamp = int(writer.timestamp()) if writer is not None else 0
+    return f"{mention or 0}.{event or 0}.{writer_stamp}.{int(now.timestamp()) // 60}"
+
+
+def newest_mention_id(key: str) -> int:
+    """The newest mention id a :func:`change_key` was read at (0 for anything else)."""
+    return parse_id(key.split(".", 1)[0], big=True) or 0

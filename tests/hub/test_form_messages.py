@@ -20,6 +20,7 @@ EMPTY_FORMS = [
     ("compliance", "/policy/revert", "Say why you are returning to the shipped default."),
     ("compliance", "/policy/edit", "Nothing was saved"),
     ("manager", "/sandbox/post", "A handle is 1–30 letters, digits or underscores."),
+    ("manager", "/queue/bulk", "Choose what to do with the selected mentions."),
 ]
 
 #: forms whose empty submission is a complete request, answered by what it did
