@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 import policies
 from hub.audit import record_event
 from hub.compliance.packs import active_pack, check_budget_ms
+from hub.engagement.attributes import warm
 from hub.models import DecisionFinding, OutboundItem, OutboundState, PolicyDecision, Staff, utcnow
 from hub.platforms.registry import platforms
 
@@ -171,8 +172,6 @@ def warm_checks(session: Session) -> None:
     """Run the active pack once per language before the first request does: loading the
     models and detectors takes longer than a check's budget, so the first person to type would
     otherwise see their draft held as "needs a review" for a timeout that is not theirs."""
-    from hub.engagement.attributes import warm
-
     pack = active_pack(session)
     for text in _WARM_TEXTS:
         policies.check(

@@ -20,13 +20,17 @@ document.addEventListener("click", async (event) => {
     if (!response.ok || typeof body.text !== "string") {
       if (error) {
         error.textContent = body.error || response.statusText;
+        error.className = "flash error";
         error.hidden = false;
       }
       return;
     }
     text = body.text;
   }
-  if (error) error.hidden = true;
+  if (error) {
+    error.hidden = true;
+    error.className = "";
+  }
   box.value = box.value.trim() ? `${box.value.trimEnd()}\n\n${text}` : text;
   box.focus();
   box.dispatchEvent(new Event("input", { bubbles: true }));

@@ -54,7 +54,7 @@ def test_two_managers_claim_then_back_and_resend_publishes_once(  # type: ignore
     expect(second.locator("#take-over-form button")).to_have_text("Take over")
 
     reply = "Hi Dana, sorry! It's moving again and should reach you on Thursday."
-    first.fill("textarea[name=text]", reply)  # the composer's heartbeat starts on typing
+    first.fill("#reply-text", reply)  # the composer's heartbeat starts on typing
     expect(second.locator("#writers")).to_contain_text(
         "Morgan Reyes is writing a reply", timeout=25_000
     )
@@ -64,8 +64,8 @@ def test_two_managers_claim_then_back_and_resend_publishes_once(  # type: ignore
     expect(first.locator(".flash.ok")).to_contain_text("on its way")
 
     first.go_back()  # Back to the composer, then Send again
-    if first.locator("textarea[name=text]").input_value() != reply:
-        first.fill("textarea[name=text]", reply)
+    if first.locator("#reply-text").input_value() != reply:
+        first.fill("#reply-text", reply)
     first.click("button:has-text('Check and send')")
     expect(first.locator(".flash.ok")).to_contain_text("You already sent this reply")
 
