@@ -135,12 +135,19 @@ class Route:
 Test = Callable[[Mapping[str, Any], str], Any]
 
 
-def _any_of(values: frozenset[str], get: Callable[[Mapping[str, Any]], Any]) -> Test:
+def _one_of(values: frozenset[str], key: str) -> Test:
+    """The attribute ``key`` is one of ``values`` (a list attribute: shares one); strings, most
+    values, skip the conversions: this is the test every rule runs first."""
+
     def test(attrs: Mapping[str, Any], folded: str) -> Any:
-        have = get(attrs)
-        if isinstance(have, list | tuple | set | frozenset):
-            hit = sorted(values.intersection(have))
-            return hit or None
+        have = attrs.get(key)
+        if have is None:
+            return None
+        if type(have) is str:
+            return have if have in values else None
+        have = _str(have)
+        if isinstance(have, list):
+            return sorted(values.intersection(have)) or None
         return have if have in values else None
 
     return test
@@ -203,8 +210,7 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
         if value is None or value == [] or value == "":
             continue
         if key in plain:
-            vals = frozenset(str(v) for v in value)
-            out.append((key, _any_of(vals, (lambda k: lambda a: _str(a.get(k)))(plain[key]))))
+            out.append((key, _one_of(frozenset(str(v) for v in value), plain[key])))
         elif key == "no_triggers":
             out.append((key, _none_of(frozenset(value))))
         elif key == "has_product":
@@ -275,13 +281,13 @@ class CompiledRule:
 
     def match(self, attrs: Mapping[str, Any], folded: str) -> dict[str, Any] | None:
         """The conditions that held with their values, or None if one did not."""
-        matched: dict[str, Any] = {}
-        for key, test in self.tests:
+        values = []
+        for _key_name, test in self.tests:
             value = test(attrs, folded)
             if value is None:
                 return None
-            matched[key] = value
-        return matched
+            values.append(value)
+        return {key: value for (key, _t), value in zip(self.tests, values, strict=True)}
 
 
 def compile_rules(rules: list[RoutingRule]) -> list[CompiledRule]:
