@@ -635,11 +635,29 @@ class History:
         }
 
 
+@lru_cache(maxsize=4)
+def _trigger_cuts(m: CultureModel) -> tuple[tuple[str, str, float], ...]:
+    """The model's trigger classes with the trigger each names and its cut."""
+    out = []
+    for cls in m.classes:
+        cut = (m.thresholds.get(cls) or {}).get("review")
+        if cls.startswith("trigger:") and cut is not None:
+            out.append((cls, cls[len("trigger:") :], float(cut)))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
+def _split(classes: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
+    """Each class name as (name, head, value): "intent:praise" → ("intent:praise", "intent",
+    "praise"); split once per model, not once per mention."""
+    return tuple((c, *c.split(":", 1)) for c in classes)  # type: ignore[misc]
+
+
 def _heads(scores: Mapping[str, float]) -> dict[str, tuple[float, str]]:
     """Each head's most likely class and its probability, in one pass over the scores."""
     best: dict[str, tuple[float, str]] = {}
-    for cls, p in scores.items():
-        head, _, value = cls.partition(":")
+    for cls, head, value in _split(tuple(scores)):
+        p = scores[cls]
         if head not in best or p > best[head][0]:
             best[head] = (p, value)
     return best
@@ -664,11 +682,9 @@ def compute(
     said = lexicon_triggers(folded)
     triggers = set(said)
     if m is not None:
-        for cls, p in scores.items():
-            if cls.startswith("trigger:"):
-                cut = (m.thresholds.get(cls) or {}).get("review")
-                if cut is not None and p >= cut:
-                    triggers.add(cls[len("trigger:") :])
+        for cls, trigger, cut in _trigger_cuts(m):
+            if scores[cls] >= cut:
+                triggers.add(trigger)
     if lookalike_domain(text):
         triggers.add("phishing")
     kinds = pii_kinds(text)
