@@ -100,13 +100,13 @@ def test_queue_mention_and_composers_fit_a_phone(  # type: ignore[no-untyped-def
     page.locator("form.composer textarea").fill(
         "Hola, lo siento mucho: escríbenos por mensaje directo con tu número de pedido."
     )
-    expect(page.locator("#check [data-verdict]")).to_be_visible()
+    expect(page.locator("#check [data-verdict]")).to_be_visible(timeout=15_000)
     _no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / "phone-mention.png"), full_page=True)
 
     page.goto(f"{base}/posts/new")
     page.fill("#post-text", "Took my new Cirrus Runners out for a rainy 10k this morning!")
-    expect(page.locator("#check [data-verdict]")).to_be_visible()
+    expect(page.locator("#check [data-verdict]")).to_be_visible(timeout=15_000)
     _no_sideways_scroll(page)
     page.screenshot(path=str(screenshots / "phone-post.png"), full_page=True)
 
