@@ -240,3 +240,24 @@ def test_one_key_per_order_number(app, sandbox_account):
             CustomerKey(kind="order", digest=key_digest("order", "KF-20481736"), customer_id=c.id)
         )
         s.flush()
+
+
+@pytest.mark.parametrize(("window", "abuse_seen"), [(200, 1), (2, 0)])
+def test_history_reads_the_newest_mentions_and_counts_them_all(
+    app, sandbox_account, monkeypatch, window, abuse_seen
+):
+    import hub.engagement.ingest as ingest
+
+    monkeypatch.setattr(ingest, "HISTORY_WINDOW", window)
+    texts = [
+        "@KestrelFootwear you people are worthless clowns, garbage company with garbage shoes",
+        "@KestrelFootwear do the Cirrus Runners come in wide?",
+        "@KestrelFootwear and in a size 11?",
+        "@KestrelFootwear thanks, ordering now",
+    ]
+    for i, text in enumerate(texts):
+        _ingest(app, sandbox_account.id, Batch([_mention(str(i), text, handle="kai")], str(i)))
+    with job_session(app) as s:
+        last = s.scalar(select(Mention).where(Mention.external_id == "3"))
+        assert last.attributes["history"]["earlier"] == 3  # the count is exact either way
+        assert last.attributes["history"]["abuse"] == abuse_seen  # the old insult is outside 2
