@@ -13,7 +13,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
@@ -98,9 +98,23 @@ def _customer_for(m: IncomingMention, known: dict[tuple[str, str], Any], fresh: 
     return ident.customer
 
 
+def _insert_rows(session: Session, model: type[Any], rows: list[_Row]) -> None:
+    """``rows`` (every column set) into ``model``'s table in one statement."""
+    if not rows:
+        return  # an empty parameter list would insert one row of defaults
+    columns = [c.key for c in model.__table__.columns]
+    # render_nulls: a None is NULL rather than "leave it to the default", so every row has the
+    # same columns and they go in one statement
+    session.execute(
+        insert(model),
+        [{c: getattr(r, c) for c in columns} for r in rows],
+        execution_options={"render_nulls": True},
+    )
+
+
 def _insert_new_rows(session: Session, people: list[_Row]) -> None:
-    """Key the batch's new customers and identities (``reserve_ids``) and insert each table's
-    rows in one statement, customers first."""
+    """Key the batch's new customers and identities (``reserve_ids``) and insert them,
+    customers first."""
     customers = [r for r in people if not hasattr(r, "customer")]
     idents = [r for r in people if hasattr(r, "customer")]
     for model, rows in ((Customer, customers), (CustomerIdentity, idents)):
@@ -108,14 +122,8 @@ def _insert_new_rows(session: Session, people: list[_Row]) -> None:
             row.id = key
     for ident in idents:
         ident.customer_id = ident.customer.id
-    for model, rows in ((Customer, customers), (CustomerIdentity, idents)):
-        if rows:  # an empty parameter list would insert one row of defaults
-            columns = [c.key for c in model.__table__.columns]
-            session.execute(
-                insert(model),
-                [{c: getattr(r, c) for c in columns} for r in rows],
-                execution_options={"render_nulls": True},
-            )
+    _insert_rows(session, Customer, customers)
+    _insert_rows(session, CustomerIdentity, idents)
 
 
 #: a customer's newest mentions that triage reads (their count is always exact): a customer
@@ -147,8 +155,12 @@ def _histories(session: Session, known: dict[tuple[str, str], Any]) -> dict[int,
             .subquery()
         )
         rows = session.execute(
-            select(newest.c.customer_id, newest.c.status, newest.c.first_response_at)
-            .add_columns(newest.c.attributes)
+            select(
+                newest.c.customer_id,
+                newest.c.status,
+                newest.c.first_response_at,
+                newest.c.attributes,
+            )
             .where(newest.c.nth <= HISTORY_WINDOW)
             .order_by(newest.c.id)
         )
@@ -294,7 +306,7 @@ def ingest_batch(
         _insert_new_rows(session, people)
         for mention in mentions:
             mention.customer_id = mention.customer.id
-        _insert_mentions(session, mentions)
+        _insert_rows(session, Mention, mentions)
     session.flush()
     append_events(
         session,
@@ -389,23 +401,6 @@ def _build(
         raw=clean_payload(m.raw),
         first_response_at=None,
         sla_breached_at=None,
-    )
-
-
-#: every column of a mention, as _build fills it
-_MENTION_COLUMNS = tuple(c.key for c in inspect(Mention).column_attrs)
-
-
-def _insert_mentions(session: Session, mentions: list[_Row]) -> None:
-    """The batch's mentions (keyed and assigned) in one INSERT."""
-    if not mentions:
-        return  # an empty parameter list would insert one row of defaults
-    # render_nulls: a None is NULL rather than "leave it to the default", so every row has the
-    # same columns and they go in one statement
-    session.execute(
-        insert(Mention),
-        [{c: getattr(r, c) for c in _MENTION_COLUMNS} for r in mentions],
-        execution_options={"render_nulls": True},
     )
 
 
