@@ -157,10 +157,13 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
         ):
             owner[(kind, digest)] = customer_id
     merged: list[tuple[int, int]] = []
+    moved: dict[int, int] = {}  # merged away -> kept (ingest's rows do not see the merge)
     fresh: dict[tuple[str, str], dict[str, Any]] = {}  # new keys, inserted together at the end
     for key, found in uses.items():
         for m, value in found:
             mine = m.customer_id
+            while mine in moved:
+                mine = moved[mine]
             theirs = owner.get(key)
             if mine is None:
                 continue
@@ -178,6 +181,7 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
                 for row in fresh.values():
                     if row["customer_id"] == other_id:
                         row["customer_id"] = keep_id
+                moved[other_id] = keep_id
                 merged.append((keep_id, other_id))
     if fresh:
         session.execute(insert(CustomerKey), list(fresh.values()))

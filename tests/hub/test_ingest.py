@@ -261,3 +261,18 @@ def test_history_reads_the_newest_mentions_and_counts_them_all(
         last = s.scalar(select(Mention).where(Mention.external_id == "3"))
         assert last.attributes["history"]["earlier"] == 3  # the count is exact either way
         assert last.attributes["history"]["abuse"] == abuse_seen  # the old insult is outside 2
+
+
+def test_a_merged_customer_keeps_every_key_of_the_mention(app, sandbox_account):
+    """The second key of a mention whose customer was just merged is stored on the kept one."""
+    from hub.models import CustomerKey
+
+    first = "@KestrelFootwear order KF-20481736 never arrived"
+    both = "@KestrelFootwear KF-20481736 again, mail me at kai@example.com"
+    _ingest(app, sandbox_account.id, Batch([_mention("1", first, handle="dana")], cursor="1"))
+    _ingest(app, sandbox_account.id, Batch([_mention("2", both, handle="kai2")], cursor="2"))
+    with job_session(app) as s:
+        a, b = (s.scalar(select(Mention).where(Mention.external_id == x)) for x in ("1", "2"))
+        assert a.customer_id == b.customer_id
+        keys = s.scalars(select(CustomerKey.customer_id)).all()
+        assert sorted(keys) == [a.customer_id, a.customer_id]
