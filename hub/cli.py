@@ -59,8 +59,11 @@ def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
     from hub.migrate import upgrade
 
+    from hub.db import refresh_statistics
+
     app = _app()
     upgrade(app.extensions["hub.engine"])
+    refresh_statistics(app.extensions["hub.engine"], force=True)
     click.echo(f"database ready: {app.extensions['hub.engine'].url.render_as_string()}")
 
 

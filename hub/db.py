@@ -173,3 +173,90 @@ def reserve_ids(session: Session, model: type[Any], n: int) -> list[int]:
         )
     top = session.scalar(select(func.max(column))) or 0
     return list(range(top + 1, top + n + 1))
+
+
+#: a table's planner statistics are refreshed once it has grown or shrunk by this fraction
+STATS_DRIFT = 0.2
+#: per SQLite database, each table's size when this process last analysed it
+_analysed: dict[str, dict[str, int]] = {}
+
+
+def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
+    """Give the query planner current statistics for every table that changed size since they
+    were taken (all of them with ``force``); returns the tables analysed.
+
+    Without statistics SQLite guesses, and at a million mentions its guesses read every row of
+    the platform to find one thread, and sort every active mention for one queue page; with
+    them the same queries are index lookups. SQLite never gathers statistics by itself, and
+    PostgreSQL's autovacuum lags a bulk load, so the scheduler calls this every minute (the
+    check is one index lookup per table) and ``hub init`` once. SQLite's ANALYZE reads
+    every row (1.4 s for a million mentions, holding the write lock); a sampled one
+    (``analysis_limit``) was measured to misjudge the status column by 200× and steer the
+    queue back to sorting, so the whole one runs, only once a table changed size by a fifth.
+    """
+    from hub.models import Base
+
+    tables = [t.name for t in Base.metadata.sorted_tables]
+    done: list[str] = []
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            stats: dict[str, int] = {}
+            covered: set[str] = set()
+            if conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'"
+            ).first():
+                for tbl, idx, stat in conn.exec_driver_sql(
+                    "SELECT tbl, idx, stat FROM sqlite_stat1"
+                ):
+                    stats[tbl] = max(stats.get(tbl, 0), int(str(stat).split()[0]))
+                    covered.add(str(idx))
+            indexes: dict[str, set[str]] = {}
+            for tbl, idx in conn.exec_driver_sql(
+                "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
+            ):
+                indexes.setdefault(str(tbl), set()).add(str(idx))
+            known = _analysed.setdefault(str(engine.url), {})
+            sizes: dict[str, int] = {}
+            for name in tables:
+                # max(rowid) is one step down the table's b-tree; a count would read it all
+                rows = sizes[name] = (
+                    conn.exec_driver_sql(f'SELECT max(rowid) FROM "{name}"').scalar() or 0
+                )
+                if name in known:
+                    stale = _drifted(rows, known[name])
+                else:
+                    # An index made since the last ANALYZE (by a migration) has no figures,
+                    # and the planner takes it for useless beside those it knows. (An empty
+                    # partial index never gets a row: this process analyses it once.)
+                    stale = (
+                        (rows > 0 and name not in stats)
+                        or bool(indexes.get(name, set()) - covered)
+                        or _drifted(rows, stats.get(name, 0))
+                    )
+                if force or stale:
+                    done.append(name)
+            if done:
+                for name in done:
+                    conn.exec_driver_sql(f'ANALYZE "{name}"')
+                conn.commit()
+                known.update({name: sizes[name] for name in done})
+        elif engine.dialect.name == "postgresql":
+            for name, live, changed in conn.exec_driver_sql(
+                "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables"
+            ):
+                if name in tables and (force or changed > STATS_DRIFT * max(live, 500)):
+                    done.append(name)
+            conn.commit()
+            ac = conn.execution_options(isolation_level="AUTOCOMMIT")
+            for name in done:
+                ac.exec_driver_sql(f'ANALYZE "{name}"')
+    return done
+
+
+def refresh_statistics_job(app: Flask) -> None:
+    """The scheduler's ``statistics`` job (see :func:`refresh_statistics`)."""
+    refresh_statistics(app.extensions["hub.engine"])
+
+
+def _drifted(rows: int, seen: int) -> bool:
+    return abs(rows - seen) > STATS_DRIFT * max(seen, 500)

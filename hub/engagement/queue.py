@@ -11,7 +11,20 @@ import binascii
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload
 
 from hub.ids import parse_id
@@ -30,6 +43,14 @@ from hub.models import (
 
 #: what "active" means in the status filter: everything somebody still has to act on
 ACTIVE = ("new", "open", "escalated")
+#: The same list written into the SQL as literals: the index of active mentions
+#: (``ix_mentions_active``) is a partial one, and SQLite uses a partial index only when the
+#: query's own WHERE names the index's condition as written (a bound parameter never matches).
+ACTIVE_SQL = Mention.status.in_([literal_column(f"'{s}'") for s in ACTIVE])
+#: Above this many, a status's count in the header reads "10,000+": counting the closed
+#: mentions of a hub holding millions would read them all on every refresh, for a figure
+#: nobody acts on; the statuses somebody must act on are always counted exactly.
+COUNT_CAP = 10_000
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,8 @@ class QueuePage:
     next_token: str | None
     counts: dict[str, int]
     total: int = 0
+    #: the statuses whose count stopped at ``COUNT_CAP`` (there are more)
+    capped: frozenset[str] = frozenset()
 
 
 def _token(m: Mention) -> str:
@@ -171,7 +194,7 @@ def overdue_clause(now: datetime) -> ColumnElement[bool]:
 
 def _status_clause(status: str) -> ColumnElement[bool] | None:
     if status == "active":
-        return Mention.status.in_(ACTIVE)
+        return ACTIVE_SQL
     if status in MENTION_STATUSES:
         return Mention.status == status
     return None  # "all", or a status that names nothing
@@ -180,9 +203,13 @@ def _status_clause(status: str) -> ColumnElement[bool] | None:
 def _filtered(
     session: Session, f: QueueFilter, me: Staff, now: datetime, with_status: bool = True
 ) -> Select[Mention]:
-    # blocked customers' mentions have their own page (/customers/blocked), never the queue
-    blocked = select(Customer.id).where(Customer.id == Mention.customer_id, Customer.blocked)
-    q = select(Mention).where(~blocked.exists())
+    # Blocked customers' mentions have their own page (/customers/blocked), never the queue.
+    # The few blocked ids are read once (ix_customers_blocked), not looked up per row, so a
+    # count over the active index never leaves the index.
+    blocked = select(Customer.id).where(Customer.blocked)
+    q = select(Mention).where(
+        or_(Mention.customer_id.is_(None), Mention.customer_id.not_in(blocked))
+    )
     if f.scope == "teams":
         q = q.where(
             or_(Mention.team_id.in_(my_team_ids(session, me)), Mention.assignee_id == me.id)
@@ -248,20 +275,62 @@ def list_queue(
     )
     more = len(rows) > page_size
     rows = rows[:page_size]
-    facet = _filtered(session, f, me, now, with_status=False).subquery()
-    counts: dict[str, int] = {
-        status: n
-        for status, n in session.execute(
-            select(facet.c.status, func.count()).group_by(facet.c.status)
-        )
-    }
+    counts, capped = status_counts(session, f, me, now)
     if f.status == "active":
         total = sum(counts.get(s, 0) for s in ACTIVE)
+        capped_total = bool(capped & set(ACTIVE))
     elif f.status in MENTION_STATUSES:
         total = counts.get(f.status, 0)
+        capped_total = f.status in capped
     else:
         total = sum(counts.values())
-    return QueuePage(rows, _token(rows[-1]) if more and rows else None, counts, total)
+        capped_total = bool(capped)
+    return QueuePage(
+        rows,
+        _token(rows[-1]) if more and rows else None,
+        counts,
+        total,
+        frozenset(capped | ({"total"} if capped_total else set())),
+    )
+
+
+def status_counts(
+    session: Session, f: QueueFilter, me: Staff, now: datetime
+) -> tuple[dict[str, int], set[str]]:
+    """Per status, how many mentions every filter but the status one selects, in one statement.
+
+    The active statuses are counted exactly (over the active index, which holds every column
+    the common filters read); each other status stops at ``COUNT_CAP`` + 1 rows, and those
+    that reached it are returned as capped.
+    """
+    base = _filtered(session, f, me, now, with_status=False)
+    parts = [
+        base.where(ACTIVE_SQL)
+        .with_only_columns(Mention.status.label("status"), func.count().label("n"))
+        .group_by(Mention.status)
+    ]
+    for status in MENTION_STATUSES:
+        if status in ACTIVE:
+            continue
+        # status is a member of a closed enum: a literal, so the planner sees the index prefix
+        first = (
+            base.where(Mention.status == literal_column(f"'{status}'"))
+            .with_only_columns(literal(1).label("one"))
+            .limit(COUNT_CAP + 1)
+            .subquery()
+        )
+        parts.append(
+            select(literal(str(status)).label("status"), func.count().label("n")).select_from(first)
+        )
+    counts: dict[str, int] = {}
+    capped: set[str] = set()
+    for status, n in session.execute(union_all(*parts)):
+        if n > COUNT_CAP and status not in ACTIVE:
+            capped.add(status)
+            n = COUNT_CAP
+        if n:
+            counts[status] = int(n)
+    return counts, capped
 
 
 def count_newer(

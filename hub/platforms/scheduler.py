@@ -113,6 +113,8 @@ JOBS: tuple[JobSpec, ...] = (
         "interval",
         {"seconds": Setting("SLA_SWEEP_SECONDS", int)},
     ),
+    # the query planner's statistics, refreshed for each table that changed size (hub.db)
+    JobSpec("statistics", "hub.db:refresh_statistics_job", "interval", {"seconds": 60}),
     JobSpec(
         "retention",
         "hub.compliance.retention:run_retention",
