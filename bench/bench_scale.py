@@ -10,6 +10,9 @@ signed in through the test client, it times (p50/p95 over ``--requests``):
   language and by priority, the second page, and the conversation page of an active mention;
 - the baseline: a bare Flask page (a constant string) served by the same app, in the same run.
 
+Then it ingests ``--ingest`` mentions of the stream into the big hub, against a raw INSERT of
+the same rows (see ``ingest_at_scale``).
+
 ``--keep DIR`` seeds into DIR/bench.db once and reuses it on the next run (SQLite only), for
 profiling. Figures go to bench/results.json under "scale_sqlite" / "scale_postgresql".
 """
@@ -17,6 +20,7 @@ profiling. Figures go to bench/results.json under "scale_sqlite" / "scale_postgr
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -38,6 +42,7 @@ from hub.db import job_session, refresh_statistics  # noqa: E402
 from hub.models import Customer, CustomerIdentity, Mention, Staff, Team  # noqa: E402
 
 PASSWORD = "correct horse battery 9"
+STREAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions" / "stream.jsonl"
 
 
 def seed(app: Any, n: int, seed_value: int = 7) -> None:
@@ -150,6 +155,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--postgresql", action="store_true")
+    parser.add_argument("--ingest", type=int, default=2000, help="stream mentions to ingest")
     parser.add_argument("--keep", type=Path, help="seed into this directory once (SQLite)")
     args = parser.parse_args()
     from cryptography.fernet import Fernet
@@ -248,7 +254,76 @@ def main() -> None:
                     "p95_ms": round(p95, 2),
                     "ratio_p50_vs_bare": round(p50 / base_p50, 1),
                 }
+            figures["ingest"] = ingest_at_scale(app, args.ingest)
             record("scale_postgresql" if args.postgresql else "scale_sqlite", figures)
+
+
+def ingest_at_scale(app: Any, n: int) -> dict[str, float]:
+    """Ingest ``n`` mentions of the 5,000-mention stream (batches of 100, as a poll delivers
+    them, with attributes and routing) into the big hub, against a raw INSERT of the rows
+    ingest stored, into the same table; prints mentions/s of process CPU time for both."""
+    from connectors.base import Author, Batch, IncomingMention
+    from hub.engagement import ingest
+    from hub.engagement.attributes import warm
+    from hub.models import PlatformAccount
+
+    warm()
+    run = datetime.now(UTC).strftime("%H%M%S%f")
+    rows = [json.loads(x) for x in STREAM.read_text(encoding="utf-8").splitlines()][:n]
+    mentions = [
+        IncomingMention(
+            platform="sandbox",
+            external_id=f"{run}-{r['external_id']}",
+            author=Author(
+                r["author"]["handle"],
+                r["author"]["handle"],
+                r["author"].get("display_name", ""),
+                r["author"]["followers"],
+            ),
+            text=r["text"],
+            created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
+            in_reply_to_external_id=(
+                f"{run}-{r['in_reply_to_external_id']}"
+                if r.get("in_reply_to_external_id")
+                else None
+            ),
+        )
+        for r in rows
+    ]
+    with job_session(app) as s:
+        account_id = s.scalar(
+            select(PlatformAccount.id).where(PlatformAccount.platform == "sandbox")
+        )
+    wall, cpu, stored = time.perf_counter(), time.process_time(), 0
+    for i in range(0, len(mentions), 100):
+        with job_session(app) as s:
+            account = s.get(PlatformAccount, account_id)
+            stored += ingest.ingest_batch(s, account, Batch(mentions[i : i + 100], None)).inserted
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    with job_session(app) as s:
+        columns = [c for c in Mention.__table__.c if c.key != "id"]
+        copied = [
+            {c.key: getattr(m, c.key) for c in columns} | {"external_id": "raw-" + m.external_id}
+            for m in s.scalars(select(Mention).where(Mention.external_id.like(f"{run}-%")))
+        ]
+    raw_wall, raw_cpu = time.perf_counter(), time.process_time()
+    for i in range(0, len(copied), 100):
+        with job_session(app) as s:
+            s.execute(insert(Mention), copied[i : i + 100])
+    raw_wall, raw_cpu = time.perf_counter() - raw_wall, time.process_time() - raw_cpu
+    out = {
+        "mentions": stored,
+        "ingest_per_s_cpu": round(stored / cpu),
+        "ingest_per_s_wall": round(stored / wall),
+        "raw_insert_per_s_cpu": round(len(copied) / raw_cpu),
+        "ratio_vs_raw_insert": round((stored / cpu) / (len(copied) / raw_cpu), 3),
+    }
+    print(
+        f"  ingest into the big hub: {out['ingest_per_s_cpu']:,}/s of CPU time"
+        f" ({out['ingest_per_s_wall']:,}/s wall); raw insert of the same rows"
+        f" {out['raw_insert_per_s_cpu']:,}/s: ratio {out['ratio_vs_raw_insert']}"
+    )
+    return out
 
 
 if __name__ == "__main__":

@@ -321,6 +321,9 @@ class Mention(Base):
             postgresql_where=sql_text("status IN ('new', 'open', 'escalated')"),
         ),
         Index("ix_mentions_team", "team_id", "status"),
+        # each person's load (hub.engagement.assignment.open_counts): a seek per status, where
+        # an index of assignee_id alone read every mention a person ever held
+        Index("ix_mentions_assignee_status", "assignee_id", "status"),
         # the deadline job's worklist: unanswered mentions whose breach nobody has acted on yet
         Index(
             "ix_mentions_sla_open",
@@ -348,7 +351,7 @@ class Mention(Base):
     reply_ref: Mapped[dict[str, Any]] = mapped_column(default=dict)
     language: Mapped[str | None] = mapped_column(String(8))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     status: Mapped[str] = mapped_column(String(12), default="new")
     priority: Mapped[str] = mapped_column(String(2), default="p3")
     #: the routing rule that placed it, for "why is this here?"

@@ -1,5 +1,5 @@
 """the queue's indexes in the queue's order: a partial index of active mentions, a status
-index ordered as the queue is, and the blocked customers
+index ordered as the queue is, the blocked customers, and each person's load by status
 
 Revision ID: 0018
 Revises: 0014
@@ -28,6 +28,8 @@ ACTIVE = sa.text("status IN ('new', 'open', 'escalated')")
 def upgrade() -> None:
     """Upgrade schema."""
     op.drop_index("ix_mentions_queue", table_name="mentions")
+    op.drop_index("ix_mentions_assignee_id", table_name="mentions")
+    op.create_index("ix_mentions_assignee_status", "mentions", ["assignee_id", "status"])
     op.create_index(
         "ix_mentions_status_order",
         "mentions",
@@ -73,3 +75,5 @@ def downgrade() -> None:
     op.drop_index("ix_mentions_active", table_name="mentions")
     op.drop_index("ix_mentions_status_order", table_name="mentions")
     op.create_index("ix_mentions_queue", "mentions", ["status", "priority", "received_at", "id"])
+    op.drop_index("ix_mentions_assignee_status", table_name="mentions")
+    op.create_index("ix_mentions_assignee_id", "mentions", ["assignee_id"])
