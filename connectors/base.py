@@ -83,6 +83,10 @@ class Batch:
     mentions: list[IncomingMention]
     cursor: str | None  #: opaque; store it in the same transaction as the mentions
     rate_limit: RateBudget | None = None
+    #: the fetch stopped at its page limit with more waiting: the caller polls again at once
+    #: (within the rate budget) rather than a poll interval later, so a burst is read at the
+    #: speed ingest takes it, not one page per interval
+    more: bool = False
 
 
 @dataclass(frozen=True)

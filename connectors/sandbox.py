@@ -315,7 +315,7 @@ class SandboxConnector(Connector):
                 mentions.append(self._normalise(row, "reply" if to_brand else "mention"))
         except OperationalError as exc:
             raise Transient(f"sandbox store unavailable: {exc.orig}") from exc
-        return Batch(mentions=mentions, cursor=str(last))
+        return Batch(mentions=mentions, cursor=str(last), more=len(rows) == self.page_size)
 
     def _normalise(self, row: RowMapping, kind: str) -> IncomingMention:
         raw = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}

@@ -391,7 +391,8 @@ class XConnector(Connector):
                 exhausted = True
                 break
         mentions = sorted(found.values(), key=_age_key)
-        return Batch(mentions, _next_cursor(start, found, exhausted), budget)
+        more = not exhausted and pages >= self.max_pages  # not when an error stopped the pages
+        return Batch(mentions, _next_cursor(start, found, exhausted), budget, more=more)
 
     def publish(self, request: PostRequest) -> Published:
         """Post ``request`` (a reply when it has a target); return the new post's id and URL."""

@@ -106,7 +106,7 @@ def poll_account(app: Flask, account_id: int) -> PollOutcome:
             account.last_error = None
             budget = batch.rate_limit  # only this batch's report: an older one may be stale
             delay = next_poll_delay(
-                app.config["POLL_SECONDS"],
+                0 if batch.more else app.config["POLL_SECONDS"],
                 budget.remaining if budget else None,
                 budget.reset_at if budget else None,
                 now,

@@ -59,3 +59,48 @@ def test_poll_schedules_by_reported_budget(app, sandbox_account, monkeypatch):
         assert account.budget_remaining == 4
         wait = account.next_poll_at - before
     assert timedelta(minutes=2, seconds=20) < wait < timedelta(minutes=2, seconds=40)
+
+
+def test_a_full_page_is_followed_at_once_and_a_short_one_an_interval_later(
+    app, sandbox_account, monkeypatch
+):
+    """A burst is read as fast as ingest takes it: the sandbox returns 5 of 12 waiting posts
+    (its page here), so the next poll is due now, until the short last page."""
+    from connectors.sandbox import SandboxConnector, SandboxStore
+    from hub.db import job_session
+    from hub.models import Mention, PlatformAccount, utcnow
+    from hub.platforms.polling import poll_account
+
+    monkeypatch.setattr(SandboxConnector, "page_size", 5)
+    store = SandboxStore(app.config["SANDBOX_URL"])
+    for i in range(12):
+        store.create_post(f"fan{i}", f"@KestrelFootwear question {i}")
+    waits = []
+    for _ in range(3):
+        assert poll_account(app, sandbox_account.id).error is None
+        after = utcnow()
+        with job_session(app) as s:
+            waits.append(s.get(PlatformAccount, sandbox_account.id).next_poll_at - after)
+    assert waits[0] <= timedelta(0) and waits[1] <= timedelta(0)  # due already
+    assert waits[2] >= timedelta(seconds=app.config["POLL_SECONDS"] - 1)
+    with job_session(app) as s:
+        assert s.query(Mention).count() == 12
+
+
+def test_a_full_page_still_waits_for_an_exhausted_budget(app, sandbox_account, monkeypatch):
+    from connectors.base import Batch, RateBudget
+    from connectors.sandbox import SandboxConnector
+    from hub.db import job_session
+    from hub.models import PlatformAccount, utcnow
+    from hub.platforms.polling import poll_account
+
+    reset = utcnow() + timedelta(minutes=10)
+    monkeypatch.setattr(
+        SandboxConnector,
+        "fetch_mentions",
+        lambda self, cursor: Batch([], "0", RateBudget(75, 0, reset), more=True),
+    )
+    before = utcnow()
+    assert poll_account(app, sandbox_account.id).error is None
+    with job_session(app) as s:
+        assert s.get(PlatformAccount, sandbox_account.id).next_poll_at - before > 9 * MIN
