@@ -25,7 +25,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, defer, joinedload
 
 from hub.ids import parse_id
 from hub.models import (
@@ -268,7 +268,15 @@ def list_queue(
         )
     rows = list(
         session.scalars(
-            q.options(joinedload(Mention.team), joinedload(Mention.assignee))
+            q.options(
+                joinedload(Mention.team),
+                joinedload(Mention.assignee),
+                # the rows show none of these; a platform's raw payload runs to kilobytes
+                defer(Mention.raw),
+                defer(Mention.attributes),
+                defer(Mention.routing_why),
+                defer(Mention.reply_ref),
+            )
             .order_by(Mention.priority, Mention.first_response_due_at, Mention.id)
             .limit(page_size + 1)
         )
