@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import record  # noqa: E402
-from scratch import scratch_database  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from scratch import PG_ADMIN_URL, scratch_database  # noqa: E402
+from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from hub.db import job_session, refresh_statistics  # noqa: E402
 from hub.models import Customer, CustomerIdentity, Mention, Staff, Team  # noqa: E402
@@ -137,6 +138,27 @@ def seed(app: Any, n: int, seed_value: int = 7) -> None:
             batch = []
 
 
+PG_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/"
+
+
+def _ensure_pg(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}):
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def _pg_seeded(name: str) -> bool:
+    engine = create_engine(PG_URL + name)
+    with engine.connect() as conn:
+        seeded = bool(conn.scalar(text("SELECT to_regclass('mentions') IS NOT NULL")))
+        if seeded:
+            seeded = bool(conn.scalar(text("SELECT EXISTS (SELECT 1 FROM mentions)")))
+    engine.dispose()
+    return seeded
+
+
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
     """p50 and p95 milliseconds of ``repeat`` calls, after two warm-up calls."""
     fn()
@@ -156,6 +178,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40)
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--ingest", type=int, default=2000, help="stream mentions to ingest")
+    parser.add_argument("--pg-name", help="seed this PostgreSQL database once and keep it")
     parser.add_argument("--keep", type=Path, help="seed into this directory once (SQLite)")
     args = parser.parse_args()
     from cryptography.fernet import Fernet
@@ -168,8 +191,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = args.keep or Path(tmpdir)
         tmp.mkdir(parents=True, exist_ok=True)
-        reuse = args.keep is not None and (tmp / "bench.db").exists() and not args.postgresql
-        with scratch_database(args.postgresql, tmp) as url:
+        if args.pg_name:
+            args.postgresql = True
+            _ensure_pg(args.pg_name)
+        reuse = (
+            _pg_seeded(args.pg_name)
+            if args.pg_name
+            else args.keep is not None and (tmp / "bench.db").exists() and not args.postgresql
+        )
+        database = (
+            nullcontext(PG_URL + args.pg_name)
+            if args.pg_name
+            else scratch_database(args.postgresql, tmp)
+        )
+        with database as url:
             app = create_app(
                 {
                     "DATABASE_URL": url,

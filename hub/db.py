@@ -188,8 +188,8 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
     Without statistics SQLite guesses, and at a million mentions its guesses read every row of
     the platform to find one thread, and sort every active mention for one queue page; with
     them the same queries are index lookups. SQLite never gathers statistics by itself, and
-    PostgreSQL's autovacuum lags a bulk load, so the scheduler calls this every minute (the
-    check is one index lookup per table) and ``hub init`` once. SQLite's ANALYZE reads
+    PostgreSQL's autovacuum lags a bulk load (or is off), so the scheduler calls this every
+    minute (the check is one index lookup per table) and ``hub init`` once. SQLite's ANALYZE reads
     every row (1.4 s for a million mentions, holding the write lock); a sampled one
     (``analysis_limit``) was measured to misjudge the status column by 200× and steer the
     queue back to sorting, so the whole one runs, only once a table changed size by a fifth.
@@ -241,15 +241,20 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
                 conn.commit()
                 known.update({name: sizes[name] for name in done})
         elif engine.dialect.name == "postgresql":
-            for name, live, changed in conn.exec_driver_sql(
-                "SELECT relname, n_live_tup, n_mod_since_analyze FROM pg_stat_user_tables"
+            for name, live, changed, inserted in conn.exec_driver_sql(
+                "SELECT relname, n_live_tup, n_mod_since_analyze, n_ins_since_vacuum"
+                " FROM pg_stat_user_tables"
             ):
-                if name in tables and (force or changed > STATS_DRIFT * max(live, 500)):
+                drift = STATS_DRIFT * max(live, 500)
+                if name in tables and (force or changed > drift or inserted > drift):
                     done.append(name)
             conn.commit()
             ac = conn.execution_options(isolation_level="AUTOCOMMIT")
             for name in done:
-                ac.exec_driver_sql(f'ANALYZE "{name}"')
+                # VACUUM as well: the queue's counts are index-only scans, which read the
+                # table itself for every row the visibility map has not marked (all rows
+                # added since the last vacuum) — autovacuum does this when it is on
+                ac.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"')
     return done
 
 
