@@ -84,6 +84,10 @@ def seed(app: Any, n: int, seed_value: int = 7) -> None:
                     for i in ids
                 ],
             )
+        if s.get_bind().dialect.name == "postgresql":
+            # the ids above were given, not drawn: move the sequence past them for ingest
+            seq = "pg_get_serial_sequence('customers', 'id')"
+            s.execute(text(f"SELECT setval({seq}, max(id)) FROM customers"))
     step = timedelta(days=365) / n
     batch: list[dict[str, Any]] = []
     langs = ("en",) * 7 + ("es", "es", "zh")
