@@ -211,7 +211,7 @@ def rebuild(conn: Connection, until: date | None = None) -> None:
     q = select(pd.author_id, pd.team_id, pd.platform, pd.verdict, pd.created_at)
     if until_at is not None:
         q = q.where(pd.created_at < until_at)
-    for row in conn.execution_options(yield_per=_CHUNK).execute(q):
+    for row in conn.execute(q.execution_options(yield_per=_CHUNK)):
         tally.add_decision(*row)
     fq = (
         select(df.decision_id, pd.team_id, pd.platform, df.rule_id, df.guideline, df.severity)
@@ -224,9 +224,9 @@ def rebuild(conn: Connection, until: date | None = None) -> None:
     current: int | None = None
     owner: tuple[int | None, str] = (None, "")
     batch: list[tuple[str, str, str, datetime]] = []
-    for did, team_id, platform, rule_id, guideline, severity, at in conn.execution_options(
-        yield_per=_CHUNK
-    ).execute(fq):
+    for did, team_id, platform, rule_id, guideline, severity, at in conn.execute(
+        fq.execution_options(yield_per=_CHUNK)
+    ):
         if did != current:
             if batch:
                 tally.add_findings(*owner, batch)
