@@ -512,12 +512,12 @@ def top_findings_table(session: Session, f: ReportFilter) -> Table:
         q = q.order_by(func.count().desc(), DecisionFinding.rule_id).limit(TOP_FINDINGS)
     else:
         r = FindingRollup
-        n = func.sum(r.findings)
+        found = func.sum(r.findings)
         q = (
-            select(r.rule_id, r.guideline, n)
+            select(r.rule_id, r.guideline, found)
             .where(_grain_period(r, f), *_rollup_dimensions(r, f))
             .group_by(r.rule_id, r.guideline)
-            .order_by(n.desc(), r.rule_id)
+            .order_by(found.desc(), r.rule_id)
             .limit(TOP_FINDINGS)
         )
     rows: list[tuple[Any, ...]] = []

@@ -13,9 +13,10 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 import hub.models
 import policies
@@ -236,12 +237,11 @@ def test_the_rollups_count_only_when_installed(app, people, monkeypatch):
 
 def test_a_rolled_back_write_leaves_no_count(app, people):
     at = BASE + timedelta(days=2)
-    with pytest.raises(RuntimeError):
-        with pytest.MonkeyPatch.context() as mp, job_session(app) as s:
-            mp.setattr(hub.models, "datetime", _Clock)
-            _Clock.at = at
-            record_decision(s, people[0], "gone", "x", _decision("block", [0, 4]))
-            raise RuntimeError("the request failed after the decision was written")
+    with pytest.raises(RuntimeError), pytest.MonkeyPatch.context() as mp, job_session(app) as s:
+        mp.setattr(hub.models, "datetime", _Clock)
+        _Clock.at = at
+        record_decision(s, people[0], "gone", "x", _decision("block", [0, 4]))
+        raise RuntimeError("the request failed after the decision was written")
     # a savepoint undone inside a transaction that commits
     with pytest.MonkeyPatch.context() as mp, job_session(app) as s:
         mp.setattr(hub.models, "datetime", _Clock)
@@ -286,3 +286,34 @@ def test_the_daily_summary_reads_the_same_figures(app, people):
         with reports.raw_queries(s):
             assert reports.summarize_day(s, at.date()) == data
     assert data["decisions"] == 1 and data["verdicts"]["block"] == 1
+
+
+def test_hub_reports_recount_counts_rows_written_around_the_orm(app, people, monkeypatch):
+    import hub.cli
+
+    at = BASE + timedelta(days=4)
+    with app.extensions["hub.engine"].begin() as conn:
+        conn.execute(
+            insert(PolicyDecision),
+            [
+                {
+                    "author_id": people[2].id,
+                    "text": "bulk",
+                    "verdict": "warn",
+                    "pack_version": "bulk",
+                    "findings": [],
+                    "platform": "x",
+                    "elapsed_ms": 0.0,
+                    "kind": "reply",
+                    "team_id": people[2].team_id,
+                    "created_at": at,
+                }
+            ],
+        )
+    monkeypatch.setattr(hub.cli, "_app", lambda: app)
+    f = reports.ReportFilter(at.date(), at.date())
+    assert _both(app, f)[0]["verdicts"][-1][1] == 0
+    result = CliRunner().invoke(hub.cli.main, ["reports", "recount"])
+    assert result.exit_code == 0, result.output
+    ours, raw = _both(app, f)
+    assert ours == raw and ours["verdicts"][-1][1] == 1
