@@ -359,6 +359,31 @@ def naive_report(session: Any, start: datetime, end: datetime) -> dict[str, Any]
     return {"verdicts": by_verdict, "authors": len(by_author), "days": len(by_day)}
 
 
+def per_table(app: Any, f: Any, reps: int = 3) -> dict[str, dict[str, float]]:
+    """CPU ms of each report table's service call, from the rollups and with today's query."""
+    out: dict[str, dict[str, float]] = {}
+    for name, build in TABLES.items():
+        out[name] = {}
+        for path in ("rollups", "today"):
+            cpu = []
+            for _ in range(reps + 1):
+                with app.extensions["hub.sessionmaker"]() as s:
+                    c0 = time.process_time()
+                    if path == "today":
+                        with reports.raw_queries(s):
+                            build(s, f)
+                    else:
+                        build(s, f)
+                    cpu.append((time.process_time() - c0) * 1000.0)
+            out[name][path] = round(statistics.median(cpu[1:]), 1)
+        print(
+            f"{f.days:>5} d  table {name:<22} cpu ms: rollups {out[name]['rollups']:8.1f}   "
+            f"today's query {out[name]['today']:8.1f}",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     """Seed, time, print."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -418,15 +443,17 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace, counts: dict
             "WTF_CSRF_ENABLED": False,
         }
     )
-    from flask import request
+    from flask import g, request
 
     from hub.db import get_session
 
     @app.before_request
     def _todays_query() -> None:
-        """Requests marked as the baseline run the page's raw-decision queries."""
+        """Requests marked as the baseline run the page's raw-decision queries (the block
+        stays open while ``g`` holds it: the request's session ends with the request)."""
         if request.headers.get("X-Bench-Baseline"):
-            reports.raw_queries(get_session()).__enter__()  # the session ends with the request
+            g.bench_baseline = reports.raw_queries(get_session())
+            g.bench_baseline.__enter__()
 
     client = app.test_client()
     resp = client.post("/login", data={"email": "officer@bench.test", "password": PASSWORD})
@@ -457,6 +484,8 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace, counts: dict
             with app.extensions["hub.sessionmaker"]() as s:
                 naive_report(s, start, end)
 
+        tables = per_table(app, reports.ReportFilter(start.date(), today))
+
         def todays_page(query: dict[str, str] = query) -> None:
             r = client.get("/reports/", query_string=query, headers={"X-Bench-Baseline": "1"})
             assert r.status_code == 200, r.status_code
@@ -474,6 +503,7 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace, counts: dict
             "ratio_p50": round(statistics.median(base) / statistics.median(page_times), 1),
             "ratio_p95": round(percentile(base, 0.95) / percentile(page_times, 0.95), 1),
             "csv_p95_ms": csv_p95,
+            "table_cpu_ms": tables,
         }
         if args.naive:
             naive, naive_cpu = timed(baseline, args.baseline_requests)

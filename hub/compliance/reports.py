@@ -24,7 +24,7 @@ from fractions import Fraction
 from typing import Any
 
 from flask import Flask, url_for
-from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hub.compliance.packs import active_pack
@@ -309,7 +309,8 @@ def _decision_cube(
 
     A few thousand groups at most (authors × their teams × platforms × verdicts), so the
     verdict, employee, team and platform tables are sums over this small result. It is kept
-    in ``session.info`` for the rest of the request, so the page scans the period once.
+    in ``session.info`` for the rest of the request, so the page reads the period once: from
+    ``decision_rollups`` (whole months, then days), or the raw decisions under ``raw_queries``.
     """
     key = ("hub.compliance.reports.cube", f, _raw(session))
     cached = session.info.get(key)
@@ -640,40 +641,39 @@ def _finished_reviews(session: Session, f: ReportFilter) -> Any:
     return q.subquery()
 
 
-def _wait_percentiles(session: Session, f: ReportFilter, per_day: bool) -> list[tuple[Any, ...]]:
-    """(group, count, median s, p90 s) with nearest-rank percentiles, computed in SQL.
+def _nearest_rank(ordered: list[float], tenths: int) -> float:
+    """The nearest-rank percentile ``tenths``/10 of sorted values: the one at rank
+    ceil(tenths·n/10), counting from 1."""
+    return ordered[-(-tenths * len(ordered) // 10) - 1]
 
-    SQLite has no percentile aggregate, so rank the waits with window functions (both
-    databases have them) and pick the rows at ceil(p·n): the same answer on both.
+
+def _wait_percentiles(session: Session, f: ReportFilter) -> list[tuple[str, int, float, float]]:
+    """(day, count, median s, p90 s) per day, then ("all", ...), with nearest-rank percentiles.
+
+    One scan of the period's finished reviews (far fewer than decisions), sorted by the
+    database; the ranks are picked here, the same on SQLite (which has no percentile
+    aggregate) and PostgreSQL.
     """
     waits = _finished_reviews(session, f)
-    group = waits.c.day if per_day else literal("all")
-    partition = [waits.c.day] if per_day else None
-    ranked = select(
-        group.label("grp"),
-        waits.c.wait,
-        func.row_number().over(partition_by=partition, order_by=waits.c.wait).label("rn"),
-        func.count().over(partition_by=partition).label("n"),
-    ).subquery()
-    q = (
-        select(
-            ranked.c.grp,
-            func.max(ranked.c.n),
-            func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.wait))),
-            func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.wait))),
-        )
-        .group_by(ranked.c.grp)
-        .order_by(ranked.c.grp)
-    )
-    return [(str(g), int(n), float(m), float(p)) for g, n, m, p in session.execute(q)]
+    per_day: dict[str, list[float]] = {}
+    for day, wait in session.execute(select(waits.c.day, waits.c.wait).order_by(waits.c.wait)):
+        per_day.setdefault(str(day), []).append(float(wait))
+    if not per_day:
+        return []
+    rows = [
+        (day, len(w), _nearest_rank(w, 5), _nearest_rank(w, 9))
+        for day, w in sorted(per_day.items())
+    ]
+    every = sorted(w for day_waits in per_day.values() for w in day_waits)
+    rows.append(("all", len(every), _nearest_rank(every, 5), _nearest_rank(every, 9)))
+    return rows
 
 
 def review_time_table(session: Session, f: ReportFilter) -> Table:
     """Reviews that ended in the period: count, median and p90 wait in minutes, per day and all."""
     rows = [
         (g, n, round(m / 60.0, 1), round(p / 60.0, 1))
-        for g, n, m, p in _wait_percentiles(session, f, per_day=True)
-        + _wait_percentiles(session, f, per_day=False)
+        for g, n, m, p in _wait_percentiles(session, f)
     ]
     return Table(
         "review_time",

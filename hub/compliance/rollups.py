@@ -7,7 +7,9 @@ SQLite and PostgreSQL alike), so a rolled-back write leaves no count behind and 
 forget the rollups. Writers that bypass the ORM (bulk Core inserts: the benchmark's seed) and
 deletions (retention) recount with ``rebuild``; migration 0017 fills the tables the same way.
 
-Days and months are UTC, as the reports bucket them (hub.compliance.reports).
+Days and months are UTC, as the reports bucket them (hub.compliance.reports). Decisions and
+findings are never updated in place (a new version of a draft is a new decision), so inserts
+and deletions are all there is to count.
 """
 
 from __future__ import annotations
