@@ -643,7 +643,7 @@ def _finished_reviews(session: Session, f: ReportFilter) -> Any:
 
 def _nearest_rank(ordered: list[float], tenths: int) -> float:
     """The nearest-rank percentile ``tenths``/10 of sorted values: the one at rank
-    ceil(tenths·n/10), counting from 1."""
+    ceil(tenths·n/10), counting from 1 (``statistics.quantiles`` interpolates instead)."""
     return ordered[-(-tenths * len(ordered) // 10) - 1]
 
 
