@@ -24,7 +24,15 @@ from hub.compliance import reports
 from hub.compliance.retention import purge, retention_cutoff, retention_years
 from hub.compliance.rollups import Tally, rebuild
 from hub.db import job_session
-from hub.models import DecisionRollup, FindingRollup, PolicyDecision, Staff, Team, VerdictRollup
+from hub.models import (
+    DecisionFinding,
+    DecisionRollup,
+    FindingRollup,
+    PolicyDecision,
+    Staff,
+    Team,
+    VerdictRollup,
+)
 from hub.publishing.compose import record_decision
 
 BASE = datetime(2026, 1, 20, tzinfo=UTC)
@@ -317,3 +325,53 @@ def test_hub_reports_recount_counts_rows_written_around_the_orm(app, people, mon
     assert result.exit_code == 0, result.output
     ours, raw = _both(app, f)
     assert ours == raw and ours["verdicts"][-1][1] == 1
+
+
+def test_migration_0017_counts_the_decisions_already_stored(app, people, database_url):
+    from alembic import command
+
+    from hub.migrate import alembic_config
+
+    cfg = alembic_config(database_url)
+    engine = app.extensions["hub.engine"]
+
+    def migrate(step: Any, revision: str) -> None:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            step(cfg, revision)
+
+    at = BASE + timedelta(days=12, hours=3)
+    try:
+        migrate(command.downgrade, "0014")
+        with engine.begin() as conn:
+            for i, verdict in enumerate(("block", "warn", "block")):
+                did = conn.execute(
+                    insert(PolicyDecision).returning(PolicyDecision.id),
+                    {
+                        "author_id": people[i].id,
+                        "text": "stored before 0017",
+                        "verdict": verdict,
+                        "pack_version": "old",
+                        "findings": [],
+                        "platform": PLATFORMS[i],
+                        "elapsed_ms": 0.0,
+                        "kind": "post",
+                        "team_id": people[i].team_id,
+                        "created_at": at + timedelta(days=20 * i),
+                    },
+                ).scalar_one()
+                conn.execute(
+                    insert(DecisionFinding),
+                    [
+                        {"decision_id": did, "rule_id": r, "guideline": g, "severity": s,
+                         "created_at": at + timedelta(days=20 * i)}
+                        for r, g, s in RULES[1:3]
+                    ],
+                )  # fmt: skip
+    finally:
+        migrate(command.upgrade, "head")
+    f = reports.ReportFilter(BASE.date(), BASE.date() + timedelta(days=70))
+    ours, raw = _both(app, f)
+    assert ours == raw
+    assert ours["verdicts"][-1][1] == 3
+    assert ours["guidelines"] == [("G4", "block", 6, 3)]
