@@ -2,11 +2,17 @@
 
 Seeds a throwaway database (SQLite by default, PostgreSQL with --postgresql) migrated with
 hub.migrate.upgrade: ``--rows`` decisions (default 1,000,000) over 365 days by 200 staff in 7
-teams, about 1.3 findings each, an outbound item per post and review actions for held posts.
+teams, about 1.3 findings each, an outbound item per post and review actions for held posts. The
+seed writes with bulk Core inserts, which bypass the ORM flush that keeps the report rollups, so
+it then recounts them with ``hub.compliance.rollups.rebuild`` (what migration 0017 runs; timed).
+
 Then, signed in as a compliance officer through the Flask test client, times the report page and
 every CSV export for the last 30 and 365 days (p50/p95 over ``--requests`` requests), and the
-baseline: load the period's decisions through the ORM and count in Python. Prints the ratio
-baseline / ours for the whole page.
+baseline: the same page with today's query (``reports.raw_queries``: the raw-decision aggregation
+the page ran before the rollups), over ``--baseline-requests`` requests. Prints the ratio
+baseline / ours for the page and records the figures in bench/results.json ("reports", one entry
+per database). ``--naive`` adds the older baseline: the period's decisions through the ORM,
+counted in Python.
 """
 
 from __future__ import annotations
@@ -31,10 +37,14 @@ from sqlalchemy import Engine, insert, literal_column, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from results import PATH as RESULTS_PATH  # noqa: E402
+from results import record  # noqa: E402
 from scratch import scratch_database  # noqa: E402
 
 from hub.auth import hash_password  # noqa: E402
+from hub.compliance import reports  # noqa: E402
 from hub.compliance.reports import TABLES  # noqa: E402
+from hub.compliance.rollups import rebuild  # noqa: E402
 from hub.db import make_engine  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
 from hub.models import (  # noqa: E402
@@ -87,6 +97,7 @@ TEXTS = [
     "Per our policy, kindly be advised that your request has been processed.",
 ]
 BATCH = 50_000
+BASELINE_LABEL = "baseline: today's query"
 
 
 def _cumulative(weights: list[float]) -> list[float]:
@@ -269,13 +280,24 @@ def seed(engine: Engine, rows: int, today: date, rng: random.Random) -> dict[str
             end="\r",
             flush=True,
         )
-    with engine.begin() as conn:
-        # the statistics a real database gathers by itself (autovacuum; SQLite's optimize)
-        conn.execute(text("ANALYZE"))
     print(
         f"  seeded {rows:,} decisions, {counts['findings']:,} findings, "
         f"{counts['items']:,} posts, {counts['actions']:,} review actions "
         f"in {time.perf_counter() - t0:.1f} s"
+    )
+    t1 = time.perf_counter()
+    with engine.begin() as conn:
+        rebuild(conn)
+    counts["rollup_rebuild_ms"] = round((time.perf_counter() - t1) * 1000.0)
+    with engine.begin() as conn:
+        # the statistics a real database gathers by itself (autovacuum; SQLite's optimize)
+        conn.execute(text("ANALYZE"))
+        for table in ("decision_rollups", "verdict_rollups", "finding_rollups"):
+            counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    print(
+        f"  counted the rollups in {counts['rollup_rebuild_ms'] / 1000:.1f} s: "
+        f"{counts['decision_rollups']:,} decision, {counts['verdict_rollups']:,} verdict and "
+        f"{counts['finding_rollups']:,} finding rollup rows"
     )
     return dict(counts)
 
@@ -337,12 +359,39 @@ def naive_report(session: Any, start: datetime, end: datetime) -> dict[str, Any]
     return {"verdicts": by_verdict, "authors": len(by_author), "days": len(by_day)}
 
 
+def per_table(app: Any, f: Any, reps: int = 3) -> dict[str, dict[str, float]]:
+    """Wall ms of each report table's service call (median of ``reps``, after a warm-up), from
+    the rollups and with today's query. Wall, not CPU: on PostgreSQL the work is the server's."""
+    out: dict[str, dict[str, float]] = {}
+    for name, build in TABLES.items():
+        out[name] = {}
+        for path in ("rollups", "today"):
+            wall = []
+            for _ in range(reps + 1):
+                with app.extensions["hub.sessionmaker"]() as s:
+                    t0 = time.perf_counter()
+                    if path == "today":
+                        with reports.raw_queries(s):
+                            build(s, f)
+                    else:
+                        build(s, f)
+                    wall.append((time.perf_counter() - t0) * 1000.0)
+            out[name][path] = round(statistics.median(wall[1:]), 1)
+        print(
+            f"{f.days:>5} d  table {name:<22} wall ms: rollups {out[name]['rollups']:8.1f}   "
+            f"today's query {out[name]['today']:8.1f}",
+            flush=True,
+        )
+    return out
+
+
 def main() -> None:
     """Seed, time, print."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--baseline-requests", type=int, default=3)
+    parser.add_argument("--naive", action="store_true", help="also time the ORM + Python baseline")
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -357,25 +406,30 @@ def main() -> None:
             reuse = args.db.exists()
             url = f"sqlite:///{args.db.resolve()}"
             if not reuse:
-                _prepare(url, args, today)
+                counts = _prepare(url, args, today)
             else:
                 print(f"reports benchmark on sqlite: reusing {args.db}")
-            run(url, tmp, today, args)
+                engine = make_engine(url)
+                upgrade(engine)  # an older file gets the rollups from migration 0017
+                engine.dispose()
+                counts = {}
+            run(url, tmp, today, args, counts)
             return
         with scratch_database(args.postgresql, tmp) as url:
-            _prepare(url, args, today)
-            run(url, tmp, today, args)
+            counts = _prepare(url, args, today)
+            run(url, tmp, today, args, counts)
 
 
-def _prepare(url: str, args: argparse.Namespace, today: date) -> None:
+def _prepare(url: str, args: argparse.Namespace, today: date) -> dict[str, int]:
     engine = make_engine(url)
     upgrade(engine)
     print(f"reports benchmark on {engine.dialect.name}: seeding {args.rows:,} decisions")
-    seed(engine, args.rows, today, random.Random(args.seed))
+    counts = seed(engine, args.rows, today, random.Random(args.seed))
     engine.dispose()
+    return counts
 
 
-def run(url: str, tmp: Path, today: date, args: argparse.Namespace) -> None:
+def run(url: str, tmp: Path, today: date, args: argparse.Namespace, counts: dict[str, int]) -> None:
     """Time every report URL and the baseline for 30 and 365 days."""
     os.environ["HUB_INSTANCE_PATH"] = str(tmp)
     from hub import create_app
@@ -390,15 +444,29 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace) -> None:
             "WTF_CSRF_ENABLED": False,
         }
     )
+    from flask import g, request
+
+    from hub.db import get_session
+
+    @app.before_request
+    def _todays_query() -> None:
+        """Requests marked as the baseline run the page's raw-decision queries (the block
+        stays open while ``g`` holds it: the request's session ends with the request)."""
+        if request.headers.get("X-Bench-Baseline"):
+            g.bench_baseline = reports.raw_queries(get_session())
+            g.bench_baseline.__enter__()
+
     client = app.test_client()
     resp = client.post("/login", data={"email": "officer@bench.test", "password": PASSWORD})
     assert resp.status_code == 302, resp.status_code
     urls = ["/reports/"] + [f"/reports/{name}.csv" for name in TABLES]
     print(f"\n{'period':>7}  {'url':<28} {'p50 ms':>9} {'p95 ms':>9} {'cpu p50':>9} {'cpu p95':>9}")
-    summary = []
+    summary: dict[str, dict[str, Any]] = {}
     for days in (30, 365):
         query = {"from": (today - timedelta(days=days - 1)).isoformat(), "to": today.isoformat()}
         page_times: list[float] = []
+        page_cpu: list[float] = []
+        csv_p95: dict[str, float] = {}
         for u in urls:
 
             def get(u: str = u, query: dict[str, str] = query) -> None:
@@ -407,7 +475,9 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace) -> None:
 
             times, cpu = timed(get, args.requests)
             if u == "/reports/":
-                page_times = times
+                page_times, page_cpu = times, cpu
+            else:
+                csv_p95[u.rsplit("/", 1)[1]] = round(percentile(times, 0.95), 1)
             print(f"{days:>5} d  {u:<28} {_stats(times)} {_stats(cpu)}", flush=True)
         start = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), UTC)
         end = start + timedelta(days=days)
@@ -416,27 +486,60 @@ def run(url: str, tmp: Path, today: date, args: argparse.Namespace) -> None:
             with app.extensions["hub.sessionmaker"]() as s:
                 naive_report(s, start, end)
 
-        base, base_cpu = timed(baseline, args.baseline_requests)
+        tables = per_table(app, reports.ReportFilter(start.date(), today))
+
+        def todays_page(query: dict[str, str] = query) -> None:
+            r = client.get("/reports/", query_string=query, headers={"X-Bench-Baseline": "1"})
+            assert r.status_code == 200, r.status_code
+
+        base, base_cpu = timed(todays_page, args.baseline_requests)
         print(
-            f"{days:>5} d  {'baseline (ORM + Python)':<28} {_stats(base)} {_stats(base_cpu)}",
+            f"{days:>5} d  {BASELINE_LABEL:<28} {_stats(base)} {_stats(base_cpu)}",
             flush=True,
         )
-        summary.append(
-            (
-                days,
-                statistics.median(page_times),
-                percentile(page_times, 0.95),
-                statistics.median(base),
+        figures: dict[str, Any] = {
+            "page_p50_ms": round(statistics.median(page_times), 1),
+            "page_p95_ms": round(percentile(page_times, 0.95), 1),
+            "page_cpu_p50_ms": round(statistics.median(page_cpu), 1),
+            "page_cpu_p95_ms": round(percentile(page_cpu, 0.95), 1),
+            "baseline_p50_ms": round(statistics.median(base), 1),
+            "baseline_p95_ms": round(percentile(base, 0.95), 1),
+            "ratio_p50": round(statistics.median(base) / statistics.median(page_times), 1),
+            "ratio_p95": round(percentile(base, 0.95) / percentile(page_times, 0.95), 1),
+            "csv_p95_ms": csv_p95,
+            "table_wall_ms": tables,
+        }
+        if args.naive:
+            naive, naive_cpu = timed(baseline, args.baseline_requests)
+            print(
+                f"{days:>5} d  {'naive (ORM + Python)':<28} {_stats(naive)} {_stats(naive_cpu)}",
+                flush=True,
             )
-        )
+            figures["naive_p50_ms"] = round(statistics.median(naive), 1)
+        summary[f"{days}d"] = figures
     print()
-    for days, p50, p95, base in summary:
+    for period, fig in summary.items():
         print(
-            f"{days:>3} days: report page p50 {p50:.0f} ms, p95 {p95:.0f} ms; naive baseline "
-            f"p50 {base:.0f} ms (decision counts only); ratio baseline/ours "
-            f"{base / p50:.1f}x"
+            f"{period:>4}: report page p50 {fig['page_p50_ms']:.0f} ms, "
+            f"p95 {fig['page_p95_ms']:.0f} ms; today's query p50 {fig['baseline_p50_ms']:.0f} ms, "
+            f"p95 {fig['baseline_p95_ms']:.0f} ms; ratio today/ours p50 {fig['ratio_p50']:.1f}x, "
+            f"p95 {fig['ratio_p95']:.1f}x"
         )
+    dialect = app.extensions["hub.engine"].dialect.name
     app.extensions["hub.engine"].dispose()
+    _record(dialect, {"rows": args.rows, "requests": args.requests, **counts, **summary})
+
+
+def _record(dialect: str, figures: dict[str, Any]) -> None:
+    """One "reports" entry holding each database's latest run (a run measures one database)."""
+    import json
+
+    try:
+        entry = json.loads(RESULTS_PATH.read_text()).get("reports", {})
+    except (FileNotFoundError, json.JSONDecodeError):
+        entry = {}
+    kept = {k: v for k, v in entry.items() if k in ("sqlite", "postgresql")}
+    record("reports", {**kept, dialect: figures})
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from flask_wtf.csrf import CSRFProtect
 
 from hub import config as hub_config
 from hub import db, ids, web
+from hub.compliance import rollups
 from hub.crypto import SecretBox, new_key
 from hub.platforms import registry as platform_registry
 
@@ -51,6 +52,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.autoescape = True
 
     db.init_app(app)
+    rollups.install()
     ids.init_app(app)  # before the blueprints: their routes use the id converters
     csrf.init_app(app)
     platform_registry.init_app(app)

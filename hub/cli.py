@@ -407,6 +407,17 @@ def reports_daily(day: str | None) -> None:
     click.echo(json.dumps(data, indent=2, default=str))
 
 
+@reports.command("recount")
+def reports_recount() -> None:
+    """Recount the report rollups from the stored decisions (after rows were written around
+    the hub's ORM, e.g. a bulk import; the hub keeps them up to date by itself otherwise)."""
+    from hub.compliance.rollups import rebuild
+
+    with job_session(_app()) as session:
+        rebuild(session.connection())
+    click.echo("recounted the report rollups")
+
+
 @main.group()
 def route() -> None:
     """Triage and routing of inbound mentions."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -759,3 +760,67 @@ class SavedReply(Base):
     use_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
+
+
+#: the grains of the report rollups: a UTC day, and a UTC month (keyed by its first day)
+ROLLUP_GRAINS = ("day", "month")
+
+
+class DecisionRollup(Base):
+    """Policy decisions counted per UTC day and per UTC month × author × team × platform × verdict.
+
+    Kept by hub.compliance.rollups in the transaction that writes the decisions, so the policy
+    reports sum a few thousand rows instead of scanning a year of decisions. Both grains hold
+    every decision: a report reads whole months at month grain and the days around them at day
+    grain.
+    """
+
+    __tablename__ = "decision_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    #: one of ROLLUP_GRAINS
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    #: the UTC day, or the first day of the UTC month at grain "month"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    author_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the decision's team, 0 for none (a NULL would never meet its twin in the primary key)
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8), primary_key=True)
+    decisions: Mapped[int] = mapped_column(Integer)
+
+
+class VerdictRollup(Base):
+    """Policy decisions per UTC day × team × platform × verdict: the reports' trend per day."""
+
+    __tablename__ = "verdict_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: the decision's team, 0 for none
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(8), primary_key=True)
+    decisions: Mapped[int] = mapped_column(Integer)
+
+
+class FindingRollup(Base):
+    """Decision findings per UTC day and month × team × platform × rule × guideline × severity."""
+
+    __tablename__ = "finding_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    #: one of ROLLUP_GRAINS
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    #: the UTC day, or the first day of the UTC month at grain "month"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    #: the decision's team, 0 for none
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(60), primary_key=True)
+    guideline: Mapped[str] = mapped_column(String(10), primary_key=True)
+    severity: Mapped[str] = mapped_column(String(8), primary_key=True)
+    findings: Mapped[int] = mapped_column(Integer)
+    #: distinct decisions with a finding of this guideline and severity, each counted on the row
+    #: of its first rule (by rule id) of that pair, so summing over rules stays distinct
+    decisions: Mapped[int] = mapped_column(Integer)

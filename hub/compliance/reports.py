@@ -1,24 +1,30 @@
 """Compliance reports: policy decisions, findings, content mix and review work over a period.
 
-Every table is one SQL aggregate (GROUP BY over the report indexes of migration 0003); Python
-only pivots the few aggregated rows and fetches a handful of example drafts. The same ``Table``
-feeds the page, the CSV export and the daily summary, so they cannot disagree.
+The decision and finding counts (verdicts, employees, teams, platforms, the trend per day,
+guidelines, top findings) are sums over the rollups of hub.compliance.rollups, kept as decisions
+are written; the rest (content mix, time in review, overrides, example drafts) are SQL over the
+raw rows of the period, limited and indexed. Python only pivots the few aggregated rows. The same
+``Table`` feeds the page, the CSV export and the daily summary, so they cannot disagree.
 
-Periods are whole UTC days, ``start`` and ``end`` both included.
+Periods are whole UTC days, ``start`` and ``end`` both included, so the rollups cover them
+exactly: whole months at month grain, the days around them at day grain, never part of a day.
+Inside ``raw_queries(session)`` the counts come from the raw decisions instead, as before the
+rollups: the reference the tests compare with, and the benchmark's baseline.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
 from flask import Flask, url_for
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hub.compliance.packs import active_pack
@@ -29,12 +35,15 @@ from hub.ids import parse_id
 from hub.models import (
     DailySummary,
     DecisionFinding,
+    DecisionRollup,
+    FindingRollup,
     OutboundItem,
     OutboundState,
     PolicyDecision,
     ReviewAction,
     Staff,
     Team,
+    VerdictRollup,
     utcnow,
 )
 from hub.publishing.compose import MIX_COUNTED_STATES
@@ -240,6 +249,56 @@ def _pct(part: int, whole: int) -> float | None:
     return round(100.0 * part / whole, 1) if whole else None
 
 
+#: ``session.info`` flag: count from the raw decisions (see ``raw_queries``)
+_RAW = "hub.compliance.reports.raw"
+
+
+@contextmanager
+def raw_queries(session: Session) -> Iterator[None]:
+    """Inside the block, the report counts come from the raw decisions and findings, as they
+    did before the rollups: the exactness reference and the benchmark's baseline."""
+    session.info[_RAW] = True
+    try:
+        yield
+    finally:
+        session.info.pop(_RAW, None)
+
+
+def _raw(session: Session) -> bool:
+    return bool(session.info.get(_RAW))
+
+
+def _first_month_on_or_after(day: date) -> date:
+    if day.day == 1:
+        return day
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _grain_period(model: type[DecisionRollup] | type[FindingRollup], f: ReportFilter) -> Any:
+    """Rollup rows covering the period exactly: its whole months at month grain, the days before
+    and after them at day grain (all at day grain when no whole month fits)."""
+    stop = f.end + timedelta(days=1)
+    m0, m1 = _first_month_on_or_after(f.start), stop.replace(day=1)
+    day, grain = model.day, model.grain
+    if m0 >= m1:
+        return and_(grain == "day", day >= f.start, day < stop)
+    return or_(
+        and_(grain == "month", day >= m0, day < m1),
+        and_(grain == "day", or_(and_(day >= f.start, day < m0), and_(day >= m1, day < stop))),
+    )
+
+
+def _rollup_dimensions(
+    model: type[DecisionRollup] | type[VerdictRollup] | type[FindingRollup], f: ReportFilter
+) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if f.platform:
+        conds.append(model.platform == f.platform)
+    if f.team_id is not None:
+        conds.append(model.team_id == f.team_id)
+    return conds
+
+
 # --- decisions -------------------------------------------------------------------------------
 
 
@@ -250,12 +309,24 @@ def _decision_cube(
 
     A few thousand groups at most (authors × their teams × platforms × verdicts), so the
     verdict, employee, team and platform tables are sums over this small result. It is kept
-    in ``session.info`` for the rest of the request, so the page scans the period once.
+    in ``session.info`` for the rest of the request, so the page reads the period once: from
+    ``decision_rollups`` (whole months, then days), or the raw decisions under ``raw_queries``.
     """
-    key = ("hub.compliance.reports.cube", f)
+    key = ("hub.compliance.reports.cube", f, _raw(session))
     cached = session.info.get(key)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
+    if not _raw(session):
+        r = DecisionRollup
+        dims = (r.author_id, r.team_id, r.platform, r.verdict)
+        rq = (
+            select(*dims, func.sum(r.decisions))
+            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .group_by(*dims)
+        )
+        cube = [(int(a), t or None, p, v, int(n)) for a, t, p, v, n in session.execute(rq)]
+        session.info[key] = cube
+        return cube
     # "+ 0": SQLite would otherwise walk ix_decisions_author_time for its author order and
     # look every row up in the table; the covering report index is several times faster.
     author = (PolicyDecision.author_id + 0).label("author_id")
@@ -291,6 +362,14 @@ def verdict_table(session: Session, f: ReportFilter) -> Table:
 
 def guideline_table(session: Session, f: ReportFilter) -> Table:
     """Findings and distinct decisions per guideline × severity."""
+    if not _raw(session):
+        r = FindingRollup
+        rq = (
+            select(r.guideline, r.severity, func.sum(r.findings), func.sum(r.decisions))
+            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .group_by(r.guideline, r.severity)
+        )
+        return _guideline_table(session.execute(rq))
     q = select(
         DecisionFinding.guideline,
         DecisionFinding.severity,
@@ -302,8 +381,12 @@ def guideline_table(session: Session, f: ReportFilter) -> Table:
             *_dimension_filters(f)
         )
     q = q.group_by(DecisionFinding.guideline, DecisionFinding.severity)
+    return _guideline_table(session.execute(q))
+
+
+def _guideline_table(counts: Iterable[Any]) -> Table:
     rows = sorted(
-        ((g, s, int(n), int(d)) for g, s, n, d in session.execute(q)),
+        ((g, s, int(n), int(d)) for g, s, n, d in counts),
         key=lambda r: (-r[2], r[0], r[1]),
     )
     return Table(
@@ -379,14 +462,24 @@ def _staff_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
 
 def trend_table(session: Session, f: ReportFilter) -> Table:
     """Decisions per UTC day and verdict; every day of the period has a row."""
-    day = _day_of(session, PolicyDecision.created_at).label("day")
+    if _raw(session):
+        day: Any = _day_of(session, PolicyDecision.created_at).label("day")
+        q = (
+            select(day, PolicyDecision.verdict, func.count())
+            .where(*_decision_filters(f))
+            .group_by(day, PolicyDecision.verdict)
+        )
+    else:
+        r = VerdictRollup
+        q = (
+            select(r.day, r.verdict, func.sum(r.decisions))
+            .where(r.day >= f.start, r.day <= f.end, *_rollup_dimensions(r, f))
+            .group_by(r.day, r.verdict)
+        )
     per_day: dict[str, dict[str, int]] = {}
-    for d, verdict, n in session.execute(
-        select(day, PolicyDecision.verdict, func.count())
-        .where(*_decision_filters(f))
-        .group_by(day, PolicyDecision.verdict)
-    ):
-        per_day.setdefault(str(d), {})[verdict] = int(n)
+    for d, verdict, n in session.execute(q):
+        key = d.isoformat() if isinstance(d, date) else str(d)
+        per_day.setdefault(key, {})[verdict] = int(n)
     rows = []
     for i in range(f.days):
         key = (f.start + timedelta(days=i)).isoformat()
@@ -408,15 +501,26 @@ def _truncate(text: str) -> str:
 
 def top_findings_table(session: Session, f: ReportFilter) -> Table:
     """The most frequent rules with up to three recent example drafts each."""
-    q = select(DecisionFinding.rule_id, DecisionFinding.guideline, func.count().label("n")).where(
-        DecisionFinding.created_at >= f.start_at, DecisionFinding.created_at < f.end_at
-    )
-    if _filtered(f):
-        q = q.join(PolicyDecision, PolicyDecision.id == DecisionFinding.decision_id).where(
-            *_dimension_filters(f)
+    if _raw(session):
+        q = select(DecisionFinding.rule_id, DecisionFinding.guideline, func.count()).where(
+            DecisionFinding.created_at >= f.start_at, DecisionFinding.created_at < f.end_at
         )
-    q = q.group_by(DecisionFinding.rule_id, DecisionFinding.guideline)
-    q = q.order_by(func.count().desc(), DecisionFinding.rule_id).limit(TOP_FINDINGS)
+        if _filtered(f):
+            q = q.join(PolicyDecision, PolicyDecision.id == DecisionFinding.decision_id).where(
+                *_dimension_filters(f)
+            )
+        q = q.group_by(DecisionFinding.rule_id, DecisionFinding.guideline)
+        q = q.order_by(func.count().desc(), DecisionFinding.rule_id).limit(TOP_FINDINGS)
+    else:
+        r = FindingRollup
+        found = func.sum(r.findings)
+        q = (
+            select(r.rule_id, r.guideline, found)
+            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .group_by(r.rule_id, r.guideline)
+            .order_by(found.desc(), r.rule_id)
+            .limit(TOP_FINDINGS)
+        )
     rows: list[tuple[Any, ...]] = []
     extras = []
     for rule_id, guideline, n in session.execute(q).all():
@@ -537,40 +641,39 @@ def _finished_reviews(session: Session, f: ReportFilter) -> Any:
     return q.subquery()
 
 
-def _wait_percentiles(session: Session, f: ReportFilter, per_day: bool) -> list[tuple[Any, ...]]:
-    """(group, count, median s, p90 s) with nearest-rank percentiles, computed in SQL.
+def _nearest_rank(ordered: list[float], tenths: int) -> float:
+    """The nearest-rank percentile ``tenths``/10 of sorted values: the one at rank
+    ceil(tenths·n/10), counting from 1 (``statistics.quantiles`` interpolates instead)."""
+    return ordered[-(-tenths * len(ordered) // 10) - 1]
 
-    SQLite has no percentile aggregate, so rank the waits with window functions (both
-    databases have them) and pick the rows at ceil(p·n): the same answer on both.
+
+def _wait_percentiles(session: Session, f: ReportFilter) -> list[tuple[str, int, float, float]]:
+    """(day, count, median s, p90 s) per day, then ("all", ...), with nearest-rank percentiles.
+
+    One scan of the period's finished reviews (far fewer than decisions), sorted by the
+    database; the ranks are picked here, the same on SQLite (which has no percentile
+    aggregate) and PostgreSQL.
     """
     waits = _finished_reviews(session, f)
-    group = waits.c.day if per_day else literal("all")
-    partition = [waits.c.day] if per_day else None
-    ranked = select(
-        group.label("grp"),
-        waits.c.wait,
-        func.row_number().over(partition_by=partition, order_by=waits.c.wait).label("rn"),
-        func.count().over(partition_by=partition).label("n"),
-    ).subquery()
-    q = (
-        select(
-            ranked.c.grp,
-            func.max(ranked.c.n),
-            func.max(case((ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.wait))),
-            func.max(case((ranked.c.rn == (9 * ranked.c.n + 9) // 10, ranked.c.wait))),
-        )
-        .group_by(ranked.c.grp)
-        .order_by(ranked.c.grp)
-    )
-    return [(str(g), int(n), float(m), float(p)) for g, n, m, p in session.execute(q)]
+    per_day: dict[str, list[float]] = {}
+    for day, wait in session.execute(select(waits.c.day, waits.c.wait).order_by(waits.c.wait)):
+        per_day.setdefault(str(day), []).append(float(wait))
+    if not per_day:
+        return []
+    rows = [
+        (day, len(w), _nearest_rank(w, 5), _nearest_rank(w, 9))
+        for day, w in sorted(per_day.items())
+    ]
+    every = sorted(w for day_waits in per_day.values() for w in day_waits)
+    rows.append(("all", len(every), _nearest_rank(every, 5), _nearest_rank(every, 9)))
+    return rows
 
 
 def review_time_table(session: Session, f: ReportFilter) -> Table:
     """Reviews that ended in the period: count, median and p90 wait in minutes, per day and all."""
     rows = [
         (g, n, round(m / 60.0, 1), round(p / 60.0, 1))
-        for g, n, m, p in _wait_percentiles(session, f, per_day=True)
-        + _wait_percentiles(session, f, per_day=False)
+        for g, n, m, p in _wait_percentiles(session, f)
     ]
     return Table(
         "review_time",
