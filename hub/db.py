@@ -215,12 +215,17 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
                 "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
             ):
                 indexes.setdefault(str(tbl), set()).add(str(idx))
+            no_rowid = {
+                str(row[1]) for row in conn.exec_driver_sql("PRAGMA table_list") if row[4]
+            }
             known = _analysed.setdefault(str(engine.url), {})
             sizes: dict[str, int] = {}
             for name in tables:
                 # max(rowid) is one step down the table's b-tree; a count would read it all
+                # (a WITHOUT ROWID table, such as the report rollups, has to be counted)
+                size = "count(*)" if name in no_rowid else "max(rowid)"
                 rows = sizes[name] = (
-                    conn.exec_driver_sql(f'SELECT max(rowid) FROM "{name}"').scalar() or 0
+                    conn.exec_driver_sql(f'SELECT {size} FROM "{name}"').scalar() or 0
                 )
                 if name in known:
                     stale = _drifted(rows, known[name])
