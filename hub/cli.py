@@ -204,9 +204,7 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
 @main.command()
 @_server_options
 @click.option("--no-scheduler", is_flag=True, help="web only, as `hub serve`")
-def run(
-    host: str, port: int, workers: int | None, threads: int | None, no_scheduler: bool
-) -> None:
+def run(host: str, port: int, workers: int | None, threads: int | None, no_scheduler: bool) -> None:
     """Serve the hub (as `hub serve`) and run its scheduler (polling, push streams, sending) in
     a child `hub worker` process, restarted if it dies. SIGTERM or Ctrl-C stops both cleanly
     (streams marked disconnected)."""

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
 log = logging.getLogger(__name__)
@@ -333,4 +333,3 @@ class HubServer(BaseApplication):  # type: ignore[misc]
 def scheduler_argv() -> list[str]:
     """The command that runs the scheduler alone: this Python, ``hub worker``."""
     return [sys.executable, "-m", "hub.cli", "worker"]
-

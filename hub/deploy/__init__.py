@@ -35,9 +35,7 @@ def write_files(directory: Path, force: bool = False) -> list[Path]:
     targets = [directory / name for name in FILES]
     existing = [str(t) for t in targets if t.exists()]
     if existing and not force:
-        raise DeployError(
-            f"not overwriting {', '.join(existing)} (use --force to replace them)"
-        )
+        raise DeployError(f"not overwriting {', '.join(existing)} (use --force to replace them)")
     try:
         directory.mkdir(parents=True, exist_ok=True)
         for name, target in zip(FILES, targets, strict=True):

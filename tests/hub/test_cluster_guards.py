@@ -19,7 +19,6 @@ from sqlalchemy import create_engine, select, text
 from connectors.sandbox import SandboxStore
 from hub.db import job_session
 from hub.models import OutboundItem, PlatformAccount, utcnow
-from hub.platforms import leases
 from hub.platforms.leases import Leadership, SchedulerBusy, scheduler_slot
 from hub.platforms.polling import poll_account
 from hub.platforms.scheduler import JOBS, LEADER_EXECUTOR, LeaderExecutor, build_scheduler
@@ -110,12 +109,14 @@ def test_on_sqlite_the_one_scheduler_leads(app: Any) -> None:
 
 def test_on_sqlite_a_second_scheduler_is_refused(app: Any) -> None:
     if _postgres(app):
-        assert leases.scheduler_slot  # no limit on PostgreSQL: entering twice is fine
-        with scheduler_slot(app), scheduler_slot(app):
+        with scheduler_slot(app), scheduler_slot(app):  # no limit on PostgreSQL
             return
-    with scheduler_slot(app):
-        with pytest.raises(SchedulerBusy, match="exactly one may run"), scheduler_slot(app):
-            pass
+    with (
+        scheduler_slot(app),
+        pytest.raises(SchedulerBusy, match="exactly one may run"),
+        scheduler_slot(app),
+    ):
+        pass
     with scheduler_slot(app):  # free again once the first one ended
         pass
 

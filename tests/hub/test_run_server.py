@@ -5,6 +5,7 @@ SIGTERM."""
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -115,10 +116,8 @@ def server(app: Any, tmp_path: Path) -> Iterator[Server]:
             proc.kill()
             proc.wait()
             for pid in children:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
 
 def test_hub_run_serves_pages_without_naming_its_version(server: Server) -> None:
@@ -244,9 +243,10 @@ def test_the_server_warms_the_checks_before_its_first_request(app):
     from hub.publishing.compose import warm_checks
 
     assert "warm_checks(session)" in inspect.getsource(server._warm_worker)
-    assert server.gunicorn_settings(server.plan(app.config, "127.0.0.1", 1, 1, 1))[
-        "post_worker_init"
-    ] is server._warm_worker
+    assert (
+        server.gunicorn_settings(server.plan(app.config, "127.0.0.1", 1, 1, 1))["post_worker_init"]
+        is server._warm_worker
+    )
     attributes.model.cache_clear()
     with app.extensions["hub.sessionmaker"]() as session:
         warm_checks(session)
