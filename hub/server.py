@@ -30,6 +30,9 @@ from gunicorn.arbiter import Arbiter
 from gunicorn.http import wsgi as gunicorn_wsgi
 from gunicorn.workers.gthread import ThreadWorker
 
+from hub.db import job_session
+from hub.publishing.compose import warm_checks
+
 log = logging.getLogger(__name__)
 
 #: the most web worker processes the CPU count picks (each holds its own warmed models)
@@ -166,9 +169,6 @@ class HubThreadWorker(ThreadWorker):
 def _warm_worker(worker: Any) -> None:
     """Each web worker runs the policy checks once before its first request (as ``hub run``
     always did), so nobody's first draft is held for a model that was still loading."""
-    from hub.db import job_session
-    from hub.publishing.compose import warm_checks
-
     app: Flask = worker.wsgi
     with job_session(app) as session:
         warm_checks(session)
