@@ -180,6 +180,7 @@ def send_one(app: Flask, item_id: int) -> str:
     """Claim, publish and record one due item; returns its final state for this run."""
     if not _claim(app, item_id):
         return "skipped"
+    log.info("sending outbound item %s", item_id)  # which worker claimed it, in its log
     with job_session(app) as session:
         item = session.get(OutboundItem, item_id)
         assert item is not None

@@ -52,10 +52,10 @@ class Server:
             found[int(pid)] = cmd
         return found
 
-    def scheduler_pid(self) -> int:
+    def scheduler_pid(self) -> int | None:
+        """The scheduler child's pid; None while there is none (or, briefly, two)."""
         pids = [pid for pid, cmd in self.children().items() if "hub.cli worker" in cmd]
-        assert len(pids) == 1, self.children()
-        return pids[0]
+        return pids[0] if len(pids) == 1 else None
 
     def web_pid(self) -> int:
         pids = [pid for pid, cmd in self.children().items() if "hub.cli worker" not in cmd]
@@ -222,10 +222,7 @@ def test_a_scheduler_that_dies_is_started_again(server: Server) -> None:
     os.kill(first, signal.SIGKILL)
 
     def replaced() -> int | None:
-        try:
-            pid = server.scheduler_pid()
-        except AssertionError:
-            return None
+        pid = server.scheduler_pid()
         return pid if pid != first else None
 
     second = _wait_for("a new scheduler", replaced, timeout=30)
