@@ -54,19 +54,19 @@ chromium:
 peers:
 	@if [ -x tests/peers/bluesky/install.sh ]; then bash tests/peers/bluesky/install.sh; fi
 
-## Every test on SQLite, then the database-backed tests again on PostgreSQL (127.0.0.1:5432).
+## Every test on SQLite, then the database-backed tests (and tests/deploy's cluster) on PostgreSQL (127.0.0.1:5432).
 # Two workers, whole files per worker (the Bluesky network and browser stay in one process each).
 XDIST := -n 2 --dist loadfile
 
 test: install chromium peers
 	$(PYTEST) $(XDIST) tests
-	HUB_TEST_DB=postgresql $(PYTEST) $(XDIST) tests/hub tests/e2e
+	HUB_TEST_DB=postgresql $(PYTEST) $(XDIST) tests/hub tests/e2e tests/deploy
 
 test-sqlite: install
 	$(PYTEST) tests
 
 test-postgres: install
-	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e
+	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e tests/deploy
 
 lint: install
 	$(BIN)/ruff check hub connectors policies tests bench

@@ -1,4 +1,4 @@
-"""The ``hub`` command: init, create-user, demo, run, worker, poll, policy."""
+"""The ``hub`` command: init, create-user, demo, run, serve, worker, poll, policy, deploy-files."""
 
 from __future__ import annotations
 
@@ -156,85 +156,116 @@ def demo() -> None:
         )
 
 
-@main.command()
-@click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
-@click.option("--no-scheduler", is_flag=True, help="web only (run `hub worker` elsewhere)")
-def run(host: str, port: int, no_scheduler: bool) -> None:
-    """Serve the hub (waitress) and run its scheduler (polling, push streams, sending) in this
-    process. SIGTERM or Ctrl-C stops both cleanly (streams marked disconnected)."""
-    import signal
+def _server_options(f: Any) -> Any:
+    for option in reversed(
+        (
+            click.option("--host", default="127.0.0.1", show_default=True),
+            click.option("--port", default=5000, type=int, show_default=True),
+            click.option(
+                "--workers",
+                type=click.IntRange(min=0),
+                default=None,
+                help="web processes (default: SERVER_WORKERS; 0 = one per CPU)",
+            ),
+            click.option(
+                "--threads",
+                type=click.IntRange(min=1),
+                default=None,
+                help="threads per web process (default: SERVER_THREADS)",
+            ),
+        )
+    ):
+        f = option(f)
+    return f
 
-    from waitress import create_server
+
+def _serve(host: str, port: int, workers: int | None, threads: int | None, scheduler: bool) -> None:
+    """gunicorn (hub.server) on host:port, with a supervised ``hub worker`` if ``scheduler``."""
+    from hub.server import HubServer, SchedulerChild, plan, scheduler_argv
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # every job run is logged at INFO; keep the console for requests, warnings and errors
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    app = _app()
-    config = app.config
-    try:
-        # A request is read whole by waitress's event loop before a thread runs it, so slow or
-        # half-sent requests hold a connection slot (up to the channel timeout), never a thread.
-        server = create_server(
-            app,
-            host=host,
-            port=port,
-            threads=int(config["SERVER_THREADS"]),
-            connection_limit=int(config["SERVER_CONNECTION_LIMIT"]),
-            channel_timeout=int(config["SERVER_CHANNEL_TIMEOUT"]),
-            # stop reading a body at the hub's own limit rather than spooling it to disk
-            max_request_body_size=int(config["MAX_CONTENT_LENGTH"] or 1 << 30),
-            asyncore_use_poll=True,  # select() stops at 1024 descriptors
-            ident="hub",  # the Server header: no product, no version
-        )
-    except OSError as exc:
-        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    config = _app().config
+    shape = plan(config, host, port, workers, threads)
+    child = SchedulerChild(scheduler_argv()) if scheduler else None
+    with_scheduler = " and the scheduler (hub worker)" if scheduler else ""
 
-    def terminate(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
+    def ready() -> None:
+        click.echo(f"serving the hub on http://{shape.bind}: {shape.describe()}{with_scheduler}")
 
-    signal.signal(signal.SIGTERM, terminate)
-    from hub.publishing.compose import warm_checks
-
-    with job_session(app) as session:
-        warm_checks(session)
-    scheduler = None
-    if not no_scheduler:
-        scheduler = build_scheduler(app)
-        scheduler.start()
-    click.echo(
-        f"serving the hub on http://{host}:{port} (waitress, {config['SERVER_THREADS']} threads)"
-    )
-    try:
-        server.run()  # returns on KeyboardInterrupt, after stopping its threads
-    finally:
-        server.close()
-        if scheduler is not None:
-            scheduler.shutdown(wait=False)
+    HubServer(create_app, shape, child, on_ready=ready).run()
     click.echo("stopped")
 
 
 @main.command()
+@_server_options
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the web app only (gunicorn: processes x threads); run `hub worker` for the
+    scheduler. SIGTERM stops it gracefully (requests in flight finish), Ctrl-C at once."""
+    _serve(host, port, workers, threads, scheduler=False)
+
+
+@main.command()
+@_server_options
+@click.option("--no-scheduler", is_flag=True, help="web only, as `hub serve`")
+def run(host: str, port: int, workers: int | None, threads: int | None, no_scheduler: bool) -> None:
+    """Serve the hub (as `hub serve`) and run its scheduler (polling, push streams, sending) in
+    a child `hub worker` process, restarted if it dies. SIGTERM or Ctrl-C stops both cleanly
+    (streams marked disconnected)."""
+    _serve(host, port, workers, threads, scheduler=not no_scheduler)
+
+
+@main.command()
 def worker() -> None:
-    """Run only the scheduler (polling, push streams and sending), for deployments with
-    separate web workers. SIGTERM stops it cleanly (streams marked disconnected)."""
+    """Run only the scheduler (polling, push streams and sending). On PostgreSQL run as many
+    as you like (each account has one poller at a time, each reply one sender, and the
+    once-a-cluster jobs one leader); on SQLite exactly one runs. SIGTERM stops it cleanly
+    (streams marked disconnected)."""
     import signal
     import time
 
-    logging.basicConfig(level=logging.INFO)
+    from hub.platforms.leases import SchedulerBusy, scheduler_slot
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
     def terminate(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, terminate)
-    scheduler = build_scheduler(_app())
-    scheduler.start()
     try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        scheduler.shutdown()
+        app = _app()
+        with scheduler_slot(app):
+            scheduler = build_scheduler(app)
+            try:
+                scheduler.start()
+                click.echo("scheduler running")
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+            finally:
+                if scheduler.running:
+                    scheduler.shutdown()
+    except SchedulerBusy as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:  # SIGTERM or Ctrl-C before the scheduler started
+        pass
+    click.echo("scheduler stopped")
+
+
+@main.command("deploy-files")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--force", is_flag=True, help="overwrite files that are already there")
+def deploy_files(directory: str, force: bool) -> None:
+    """Write the deployment files (systemd units, an nginx site, a compose file) into DIRECTORY."""
+    from hub.deploy import DeployError, write_files
+
+    try:
+        written = write_files(Path(directory), force=force)
+    except DeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"wrote {path}")
 
 
 @main.command()

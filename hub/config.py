@@ -37,16 +37,23 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         2 * 1024 * 1024,
         "the largest request body in bytes; a larger one is refused with a 413 page",
     ),
-    ("SERVER_THREADS", 8, "`hub run`: threads that run requests (waitress)"),
+    (
+        "SERVER_WORKERS",
+        0,
+        "`hub serve`/`hub run`: web processes (gunicorn workers); 0 = one per CPU, at most 8",
+    ),
+    ("SERVER_THREADS", 8, "`hub serve`/`hub run`: threads that run requests in each web process"),
     (
         "SERVER_CONNECTION_LIMIT",
         500,
-        "`hub run`: open connections at most; more wait in the listen backlog",
+        "`hub serve`/`hub run`: open connections per web process at most; more wait in the "
+        "listen backlog",
     ),
     (
         "SERVER_CHANNEL_TIMEOUT",
         30,
-        "`hub run`: seconds a connection may stay silent (a half-sent request) before it is closed",
+        "`hub serve`/`hub run`: seconds a client may stay silent in the middle of a request "
+        "(a half-sent one) before its connection is closed",
     ),
     (
         "PERMANENT_SESSION_LIFETIME",

@@ -74,7 +74,7 @@ def _size(n: int | None) -> str:
 #: Every page's security headers. Hand-written rather than Flask-Talisman: the hub needs five
 #: fixed headers and no per-request nonce (no inline script anywhere), and Talisman's defaults
 #: (redirect to https, Secure session cookie) assume TLS at the app, which the hub leaves to the
-#: proxy in front of it (see "Running in production" in the README).
+#: proxy in front of it (see "Running it for real" in the README).
 SECURITY_HEADERS = {
     # htmx and the stylesheet come from /static; no inline script, style or eval (htmx is told
     # so in base.html's htmx-config); forms post only to the hub; nobody may frame it

@@ -75,8 +75,12 @@ def _record_error(session: Session, account_id: int, exc: Exception, base_second
     account.next_poll_at = now + delay
 
 
-def poll_account(app: Flask, account_id: int) -> PollOutcome:
-    """Fetch one account's new mentions and ingest them in one transaction."""
+def poll_account(app: Flask, account_id: int, due_at: datetime | None = None) -> PollOutcome:
+    """Fetch one account's new mentions and ingest them in one transaction.
+
+    With ``due_at`` (the scheduler's poll), an account whose next poll is later than that is
+    left alone: another worker polled it between our reading the due list and taking the lease.
+    """
     with poll_lease(app, account_id) as got:
         if not got:
             return PollOutcome(account_id, None, "another poller holds this account")
@@ -84,6 +88,8 @@ def poll_account(app: Flask, account_id: int) -> PollOutcome:
             account = session.get(PlatformAccount, account_id)
             if account is None or not account.active:
                 return PollOutcome(account_id, None, "inactive")
+            if due_at is not None and account.next_poll_at and account.next_poll_at > due_at:
+                return PollOutcome(account_id, None, "polled meanwhile by another worker")
             connector = connector_for(app, account)
             cursor = account.cursor
         try:
@@ -131,7 +137,7 @@ def poll_all(app: Flask, force: bool = False) -> list[PollOutcome]:
     outcomes = []
     for account_id in ids:
         try:
-            outcomes.append(poll_account(app, account_id))
+            outcomes.append(poll_account(app, account_id, None if force else now))
         except Exception as exc:  # isolate accounts: log, count, carry on with the next
             log.exception("poll of account %s failed", account_id)
             with job_session(app) as session:

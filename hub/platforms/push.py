@@ -45,6 +45,9 @@ PUSH_RETRY_MAX_SECONDS = 300.0
 PUSH_HEALTHY_SECONDS = 60.0
 #: how often the push job looks for accounts that gained or lost push
 PUSH_SYNC_SECONDS = 10
+#: how often a worker whose account stream another worker holds asks again (a stopped or killed
+#: holder's lease is free as soon as its connection closes)
+PUSH_LEASE_RETRY_SECONDS = 15.0
 
 
 def can_push(account: PlatformAccount) -> bool:
@@ -190,7 +193,7 @@ def consume_stream(
     """Run one account's stream until ``stop`` is set or the account no longer pushes.
 
     Holds the push lease the whole time (another process that holds it keeps the account; we
-    look again every ``PUSH_RETRY_MAX_SECONDS``). Every failure is logged, recorded on the
+    look again every ``PUSH_LEASE_RETRY_SECONDS``). Every failure is logged, recorded on the
     account and followed by a reconnect after an exponential, jittered wait; the thread itself
     never dies of one.
     """
@@ -199,7 +202,7 @@ def consume_stream(
             if got:
                 _stream_while_leased(app, account_id, stop, on_ingested)
                 return
-        stop.wait(PUSH_RETRY_MAX_SECONDS)
+        stop.wait(PUSH_LEASE_RETRY_SECONDS)
 
 
 def _stream_while_leased(

@@ -109,8 +109,20 @@ def _request_for(item: OutboundItem) -> PostRequest:
 
 
 def _claim(app: Flask, item_id: int) -> bool:
-    """Atomically move one due row to "sending"; False if another sender got it first."""
+    """Atomically move one due row to "sending"; False if another sender got it first.
+
+    On PostgreSQL the row is locked first, or passed by when another worker's claim holds it
+    (SKIP LOCKED), so two workers never queue up on one row; SQLite ignores the clause (its
+    write lock already serialises claims). The conditional UPDATE is the guard either way.
+    """
     with job_session(app) as session:
+        free = session.scalar(
+            select(OutboundItem.id)
+            .where(OutboundItem.id == item_id, OutboundItem.state == S.SCHEDULED.value)
+            .with_for_update(skip_locked=True)
+        )
+        if free is None:
+            return False
         res = session.execute(
             update(OutboundItem)
             .where(OutboundItem.id == item_id, OutboundItem.state == S.SCHEDULED.value)
@@ -168,6 +180,7 @@ def send_one(app: Flask, item_id: int) -> str:
     """Claim, publish and record one due item; returns its final state for this run."""
     if not _claim(app, item_id):
         return "skipped"
+    log.info("sending outbound item %s", item_id)  # which worker claimed it, in its log
     with job_session(app) as session:
         item = session.get(OutboundItem, item_id)
         assert item is not None
@@ -202,7 +215,8 @@ def reconcile_sending(app: Flask, stale_after: timedelta = SENDING_STALE) -> int
     fixed = 0
     for item_id in ids:
         with job_session(app) as session:
-            item = session.get(OutboundItem, item_id)
+            # another worker reconciling the same row holds its lock: leave the row to it
+            item = session.get(OutboundItem, item_id, with_for_update={"skip_locked": True})
             if item is None or item.state != S.SENDING:
                 continue
             try:

@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from hub.deploy import FILES as DEPLOY_FILES
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -27,6 +29,7 @@ def test_wheel_installs_into_a_fresh_venv_and_renders_the_login_page(tmp_path):
         "migrations/env.py",
         "policies/packs/culture.yaml",
         "hub/demo_data.json",
+        *(f"hub/deploy/{name}" for name in DEPLOY_FILES),
     ):
         assert needed in names, f"{needed} is missing from the wheel"
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), "no LICENSE in the wheel"

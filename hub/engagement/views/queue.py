@@ -1,8 +1,8 @@
 """The community managers' queue: filters, bulk actions, and live updates.
 
-Live updates are htmx polling, not server-sent events. ``hub run`` serves with waitress and a
-fixed pool of ``SERVER_THREADS`` threads (8 by default); an SSE stream holds a thread for as
-long as its tab is open, so eight open queues would leave no thread for anything else, and a
+Live updates are htmx polling, not server-sent events. ``hub serve`` runs a fixed pool of
+``SERVER_THREADS`` threads (8 by default) in each web process; an SSE stream holds a thread for
+as long as its tab is open, so eight open queues would leave no thread for anything else, and a
 bounded-lifetime stream still holds one per tab for most of each minute. A poll holds a thread
 for about 10 ms (bench/bench_queue_poll.py): the page's ``#live`` element asks ``/queue/live``
 every second with the :func:`~hub.engagement.queue.change_key` it was rendered at; an unchanged
