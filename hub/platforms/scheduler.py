@@ -114,6 +114,12 @@ JOBS: tuple[JobSpec, ...] = (
         {"seconds": Setting("SLA_SWEEP_SECONDS", int)},
     ),
     JobSpec(
+        "webhooks",
+        "hub.webhooks.delivery:run_deliveries",
+        "interval",
+        {"seconds": Setting("WEBHOOKS_SECONDS", int)},
+    ),
+    JobSpec(
         "retention",
         "hub.compliance.retention:run_retention",
         "cron",
