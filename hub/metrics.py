@@ -170,25 +170,21 @@ def database_metrics(session: Session, now: datetime, db_key: str) -> list[Any]:
         if last is not None:
             lag_rows.append((platform, handle, max(0.0, (now - last).total_seconds())))
     outbox = dict.fromkeys((s.value for s in OUTBOUND_STATES), 0)
-    outbox.update(
-        session.execute(select(OutboundItem.state, func.count()).group_by(OutboundItem.state))
-        .tuples()
-        .all()
-    )
-    from_db = {
+    for state, n in session.execute(
+        select(OutboundItem.state, func.count()).group_by(OutboundItem.state)
+    ):
+        outbox[str(state)] = int(n)
+    waiting = {
         DeliveryState.PENDING.value: 0,
         DeliveryState.SENDING.value: 0,
         DeliveryState.FAILED.value: 0,
     }
-    from_db.update(
-        session.execute(
-            select(WebhookDelivery.state, func.count())
-            .where(WebhookDelivery.state.in_(list(from_db)))
-            .group_by(WebhookDelivery.state)
-        )
-        .tuples()
-        .all()
-    )
+    for state, n in session.execute(
+        select(WebhookDelivery.state, func.count())
+        .where(WebhookDelivery.state.in_(list(waiting)))
+        .group_by(WebhookDelivery.state)
+    ):
+        waiting[str(state)] = int(n)
     return [
         _gauge(
             "hub_queue_depth",
@@ -207,7 +203,7 @@ def database_metrics(session: Session, now: datetime, db_key: str) -> list[Any]:
             "hub_webhook_deliveries",
             "Webhook deliveries waiting, being sent or given up on",
             ["state"],
-            from_db.items(),
+            waiting.items(),
         ),
         _gauge(
             "hub_policy_decisions_stored",

@@ -17,6 +17,7 @@ from hub.platforms.polling import poll_all
 from hub.platforms.push import PUSH_SYNC_SECONDS, sync_streams
 from hub.platforms.scheduler import JOBS, build_scheduler
 from hub.publishing.outbox import send_due
+from hub.webhooks.delivery import run_deliveries
 
 
 def _timing(job: Any) -> Any:
@@ -37,6 +38,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "send",
         "deadlines",
         "task-deadlines",
+        "webhooks",
         "retention",
         "daily-summary",
     ]
@@ -46,6 +48,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "send": ("every", timedelta(seconds=app.config["SEND_SECONDS"])),
         "deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
         "task-deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
+        "webhooks": ("every", timedelta(seconds=app.config["WEBHOOKS_SECONDS"])),
         "retention": ("daily at", "03:15"),
         "daily-summary": ("daily at", "00:05"),
     }
@@ -55,6 +58,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "send": send_due,
         "deadlines": run_deadlines,
         "task-deadlines": run_task_deadlines,
+        "webhooks": run_deliveries,
         "retention": run_retention,
         "daily-summary": run_daily_summary,
     }
