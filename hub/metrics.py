@@ -222,14 +222,19 @@ class _Families(Collector):
         return self._families
 
 
+def process_registry() -> CollectorRegistry:
+    """This process's metrics, or in multiprocess mode every worker's, summed from their files."""
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return PROCESS
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def exposition(session: Session, db_key: str, now: datetime | None = None) -> bytes:
     """The text the scraper reads: process metrics (every worker's, in multiprocess mode),
     then the database's."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        process = CollectorRegistry()
-        multiprocess.MultiProcessCollector(process)  # type: ignore[no-untyped-call]
-    else:
-        process = PROCESS
+    process = process_registry()
     database = CollectorRegistry(auto_describe=False)
     database.register(_Families(database_metrics(session, now or utcnow(), db_key)))
     return generate_latest(process) + generate_latest(database)

@@ -101,9 +101,7 @@ def make_endpoint(local_app: Any, make_staff: Any) -> Callable[..., int]:
 
     def make(rcv: Receiver, events: tuple[str, ...] = tuple(EVENT_TYPES)) -> int:
         with job_session(local_app) as s:
-            endpoint, secret = add_endpoint(
-                s, local_app, EndpointInput(rcv.url, events), admin.id
-            )
+            endpoint, secret = add_endpoint(s, local_app, EndpointInput(rcv.url, events), admin.id)
             rcv.secret = secret
             return endpoint.id
 
