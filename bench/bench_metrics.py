@@ -114,8 +114,8 @@ def main() -> None:
         upgrade(app.extensions["hub.engine"])
         seed(app, args.decisions, args.mentions)
         if args.postgresql:
-            with app.extensions["hub.engine"].connect() as conn:
-                conn.exec_driver_sql("COMMIT")
+            engine = app.extensions["hub.engine"].execution_options(isolation_level="AUTOCOMMIT")
+            with engine.connect() as conn:
                 conn.exec_driver_sql("VACUUM ANALYZE")
         client = app.test_client()
 
