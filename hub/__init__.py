@@ -10,7 +10,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 
 from hub import config as hub_config
-from hub import db, ids, web
+from hub import db, ids, metrics, web
 from hub.compliance import rollups
 from hub.crypto import SecretBox, new_key
 from hub.platforms import registry as platform_registry
@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from hub.people.views import account, invite, staff
     from hub.platforms.views import accounts, sandbox
     from hub.publishing.views import posts
+    from hub.webhooks import views as webhooks
 
     auth.init_app(app)
     i18n.init_app(app)
@@ -96,9 +97,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         invite.bp,
         customers.bp,
         answers.bp,
+        webhooks.bp,
     ):
         app.register_blueprint(bp)
 
+    metrics.init_app(app)
     web.register_error_handlers(app)
     web.register_security(app)
     web.register_template_globals(app)

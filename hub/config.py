@@ -18,6 +18,7 @@ from hub.engagement.config import SETTINGS as ENGAGEMENT
 from hub.people.config import SETTINGS as PEOPLE
 from hub.platforms.config import SETTINGS as PLATFORMS
 from hub.publishing.config import SETTINGS as PUBLISHING
+from hub.webhooks.config import SETTINGS as WEBHOOKS
 
 #: the hub's own settings, shared by every wing
 CORE: tuple[tuple[str, Any, str], ...] = (
@@ -95,6 +96,17 @@ CORE: tuple[tuple[str, Any, str], ...] = (
         "(0: none; the client address is the socket's)",
     ),
     (
+        "METRICS_TOKEN",
+        None,
+        "when set, /metrics answers only `Authorization: Bearer <this token>` (else a 404)",
+    ),
+    (
+        "METRICS_ALLOW",
+        ("127.0.0.1/32", "::1/128"),
+        "networks /metrics answers without a token when METRICS_TOKEN is not set (a list, or "
+        "comma-separated text); others get a 404",
+    ),
+    (
         "DEMO_TRICKLE_SECONDS",
         0,
         "seconds between the demo's scripted customer posts on the sandbox; 0 = none",
@@ -131,6 +143,7 @@ def declared() -> list[Setting]:
             ("platforms", PLATFORMS),
             ("compliance", COMPLIANCE),
             ("people", PEOPLE),
+            ("webhooks", WEBHOOKS),
         )
         for name, default, doc in settings
     ]

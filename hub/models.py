@@ -824,3 +824,62 @@ class FindingRollup(Base):
     #: distinct decisions with a finding of this guideline and severity, each counted on the row
     #: of its first rule (by rule id) of that pair, so summing over rules stays distinct
     decisions: Mapped[int] = mapped_column(Integer)
+
+
+class WebhookEndpoint(Base):
+    """A receiver the hub tells about events (hub.webhooks): its URL, the events it wants and
+    the secret that signs what it is sent."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    #: the signing secret, a Fernet token as platform secrets are (hub.crypto); shown once
+    secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    #: the event types it subscribes to (hub.webhooks.events.EVENT_TYPES)
+    events: Mapped[list[str]] = mapped_column(default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    description: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeliveryState(StrEnum):
+    """Where a webhook delivery stands (hub.webhooks.delivery)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: written in the transaction of the change it
+    reports, sent by the delivery job, retried until delivered or given up on."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        # the guard against one event sent twice to one receiver
+        UniqueConstraint("endpoint_id", "event_id", name="uq_webhook_deliveries_event"),
+        Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),
+        Index("ix_webhook_deliveries_log", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"))
+    #: the event's id, the same for every endpoint and every attempt (X-Hub-Delivery)
+    event_id: Mapped[str] = mapped_column(String(32))
+    event_type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: pending → sending → delivered | pending (retry) | failed
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: when the current attempt was claimed; a "sending" row older than the timeout is orphaned
+    claimed_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column()
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()

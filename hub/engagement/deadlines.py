@@ -26,6 +26,7 @@ from hub.db import job_session
 from hub.engagement.assignment import lock_for_assignment, pick
 from hub.i18n import lazy_gettext
 from hub.models import Mention, MentionStatus, Notification, Team, utcnow
+from hub.webhooks.events import emit_many
 
 #: what a team may have the job do on a missed deadline, as the team settings page names it
 BREACH_ACTIONS = {
@@ -104,7 +105,26 @@ def act_on(session: Session, ids: list[int], now: datetime) -> list[Breach]:
     ]
     lock_for_assignment(session, reassigning)
     teams = {t.id: t for t in session.scalars(select(Team).where(Team.id.in_(team_ids)))}
-    return [_act(session, m, teams.get(m.team_id) if m.team_id else None, now) for m in mentions]
+    breaches = [
+        _act(session, m, teams.get(m.team_id) if m.team_id else None, now) for m in mentions
+    ]
+    emit_many(
+        session,
+        "sla.breached",
+        (
+            {
+                "mention_id": m.id,
+                "team_id": m.team_id,
+                "assignee_id": m.assignee_id,
+                "priority": m.priority,
+                "due_at": m.first_response_due_at.isoformat() if m.first_response_due_at else None,
+                "minutes_late": b.minutes_late,
+                "action": b.action,
+            }
+            for m, b in zip(mentions, breaches, strict=True)
+        ),
+    )
+    return breaches
 
 
 def _act(session: Session, m: Mention, team: Team | None, now: datetime) -> Breach:

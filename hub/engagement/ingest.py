@@ -24,6 +24,7 @@ from hub.engagement.assignment import assign_new, rule_policies
 from hub.engagement.attributes import History, triage
 from hub.engagement.routing import due_at, load_rules
 from hub.models import Customer, CustomerIdentity, Mention, MentionStatus, PlatformAccount, utcnow
+from hub.webhooks.events import emit_many
 
 #: what we keep of an absurdly long text; the raw payload still holds all of it
 MAX_TEXT = 20_000
@@ -328,6 +329,10 @@ def ingest_batch(
     )
     # after the events: a merge is audited on the customer, the mention keeps its own record
     link_by_keys(session, mentions)  # type: ignore[arg-type]
+    # a generator: with no webhook subscribed, not one payload is built
+    emit_many(
+        session, "mention.created", (_event(m, why) for m, why in zip(mentions, whys, strict=True))
+    )
     _advance_cursor(account, batch, now)
     session.flush()
     return IngestResult(inserted=len(new), duplicates=len(batch.mentions) - len(new))
@@ -402,6 +407,32 @@ def _build(
         first_response_at=None,
         sla_breached_at=None,
     )
+
+
+def _event(m: Any, why: str) -> dict[str, Any]:
+    """A new mention as the ``mention.created`` webhook reports it, with its routing."""
+    return {
+        "mention_id": m.id,
+        "platform": m.platform,
+        "account_id": m.account_id,
+        "external_id": m.external_id,
+        "url": m.url,
+        "author_handle": m.author_handle,
+        "customer_id": m.customer_id,
+        "text": m.text,
+        "language": m.language,
+        "created_at": m.created_at.isoformat(),
+        "status": m.status,
+        "team_id": m.team_id,
+        "assignee_id": m.assignee_id,
+        "priority": m.priority,
+        "tags": list(m.tags),
+        "routing_rule_id": m.routing_rule_id,
+        "routing_why": why,
+        "first_response_due_at": (
+            m.first_response_due_at.isoformat() if m.first_response_due_at else None
+        ),
+    }
 
 
 def _advance_cursor(account: PlatformAccount, batch: Batch, now: datetime) -> None:

@@ -139,6 +139,12 @@ JOBS: tuple[JobSpec, ...] = (
         once_per_cluster=True,
     ),
     JobSpec(
+        "webhooks",
+        "hub.webhooks.delivery:run_deliveries",
+        "interval",
+        {"seconds": Setting("WEBHOOKS_SECONDS", int)},
+    ),
+    JobSpec(
         "retention",
         "hub.compliance.retention:run_retention",
         "cron",

@@ -12,10 +12,14 @@ import policies
 from hub.audit import record_event
 from hub.compliance.packs import active_pack, check_budget_ms
 from hub.engagement.attributes import warm
+from hub.metrics import count_decision
 from hub.models import DecisionFinding, OutboundItem, OutboundState, PolicyDecision, Staff, utcnow
 from hub.platforms.registry import platforms
+from hub.webhooks.events import emit
 
 MIX_WINDOW = timedelta(days=30)
+#: verdicts that hold a draft back (review) or stop it (block): the ``draft.held`` webhook
+HELD_VERDICTS = frozenset({"review", "block"})
 #: states in which a post counts as published (or about to be) for the content mix
 MIX_COUNTED_STATES = tuple(
     s.value
@@ -143,6 +147,22 @@ def record_decision(
         pack_version=decision.pack_version,
         rules=sorted({f.rule_id for f in decision.findings}),
     )
+    count_decision(decision.verdict)
+    if decision.verdict in HELD_VERDICTS:
+        emit(
+            session,
+            "draft.held",
+            {
+                "decision_id": row.id,
+                "verdict": decision.verdict,
+                "kind": kind,
+                "outbound_id": outbound.id if outbound else None,
+                "author_id": author.id,
+                "platform": platform,
+                "text": text,
+                "rules": sorted({f.rule_id for f in decision.findings}),
+            },
+        )
     return row
 
 

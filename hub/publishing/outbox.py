@@ -33,6 +33,7 @@ from hub.engagement.moderation import apply_automatic
 from hub.errors import UserError
 from hub.models import OutboundItem, OutboundState, PlatformAccount, utcnow
 from hub.platforms.registry import connector_for
+from hub.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,21 @@ def _record_sent(
     item.sent_at = utcnow()
     item.last_error = None
     move_item(session, item, S.SENT, None, external_id=published.external_id, reconciled=reconciled)
+    emit(
+        session,
+        f"{item.kind}.sent",
+        {
+            "outbound_id": item.id,
+            "kind": item.kind,
+            "account_id": item.account_id,
+            "author_id": item.author_id,
+            "mention_id": item.mention_id,
+            "text": item.text,
+            "external_id": published.external_id,
+            "url": published.url,
+            "sent_at": item.sent_at.isoformat(),
+        },
+    )
     if item.mention is not None:
         if item.mention.first_response_at is None:
             item.mention.first_response_at = item.sent_at

@@ -1,7 +1,7 @@
 """decision_rollups, verdict_rollups, finding_rollups: the policy reports' daily and monthly counts
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-06
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision: str = "0017"
-down_revision: Union[str, Sequence[str], None] = "0014"
+down_revision: Union[str, Sequence[str], None] = "0016"
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -11,13 +11,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from hub.compliance.reports import run_daily_summary
 from hub.compliance.retention import run_retention
+from hub.db import refresh_statistics_job
 from hub.engagement.deadlines import run_deadlines
 from hub.engagement.teamwork import run_task_deadlines
 from hub.platforms.polling import poll_all
 from hub.platforms.push import PUSH_SYNC_SECONDS, sync_streams
-from hub.db import refresh_statistics_job
 from hub.platforms.scheduler import JOBS, build_scheduler
 from hub.publishing.outbox import send_due
+from hub.webhooks.delivery import run_deliveries
 
 
 def _timing(job: Any) -> Any:
@@ -39,6 +40,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "deadlines",
         "task-deadlines",
         "statistics",
+        "webhooks",
         "retention",
         "daily-summary",
     ]
@@ -49,6 +51,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
         "task-deadlines": ("every", timedelta(seconds=app.config["SLA_SWEEP_SECONDS"])),
         "statistics": ("every", timedelta(seconds=60)),
+        "webhooks": ("every", timedelta(seconds=app.config["WEBHOOKS_SECONDS"])),
         "retention": ("daily at", "03:15"),
         "daily-summary": ("daily at", "00:05"),
     }
@@ -59,6 +62,7 @@ def test_jobs_keep_their_ids_functions_and_timing(app: Any) -> None:
         "deadlines": run_deadlines,
         "task-deadlines": run_task_deadlines,
         "statistics": refresh_statistics_job,
+        "webhooks": run_deliveries,
         "retention": run_retention,
         "daily-summary": run_daily_summary,
     }
