@@ -55,7 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     platform_registry.init_app(app)
 
-    from hub import auth, home, i18n
+    from hub import api, auth, home, i18n
     from hub.answers import views as answers
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers
@@ -97,6 +97,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ):
         app.register_blueprint(bp)
 
+    api.init_app(app)
     web.register_error_handlers(app)
     web.register_security(app)
     web.register_template_globals(app)
