@@ -55,7 +55,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     platform_registry.init_app(app)
 
-    from hub import api, auth, home, i18n
+    from hub import auth, home, i18n
+    from hub.api import install as api
     from hub.answers import views as answers
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from hub.api import tokens
 from hub.api.errors import ApiError, Unauthorized
+from hub.api.openapi import document
 from hub.api.present import (
     customer_brief,
     customer_doc,
@@ -342,7 +343,7 @@ def list_decisions() -> Any:
     if before and before_id is None:
         raise ApiError(400, "bad_request", _("'before' must be an id (a positive integer)."))
     limit = _limit()
-    q = select(PolicyDecision).where(*reports._decision_filters(f))
+    q = select(PolicyDecision).where(*reports.decision_filters(f))
     if verdict:
         q = q.where(PolicyDecision.verdict == verdict)
     if before_id is not None:
@@ -389,7 +390,5 @@ def get_customer(customer_id: int) -> Any:
 @bp.get("/openapi.json")
 def openapi() -> Any:
     """This API's OpenAPI 3.0.3 document (public: it holds no data)."""
-    from hub.api.openapi import document
-
     return jsonify(document())
 
