@@ -56,8 +56,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     platform_registry.init_app(app)
 
     from hub import auth, home, i18n
-    from hub.api import install as api
     from hub.answers import views as answers
+    from hub.api import install as api
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers
     from hub.engagement.views import (

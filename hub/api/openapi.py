@@ -155,9 +155,7 @@ SCHEMAS: dict[str, Any] = {
         outcome=_str(enum=OUTCOMES),
         decision={"nullable": True, "allOf": [_ref("Verdict")]},
     ),
-    "Identity": _obj(
-        ["platform", "handle"], platform=_str(), handle=_str(), followers=_int(True)
-    ),
+    "Identity": _obj(["platform", "handle"], platform=_str(), handle=_str(), followers=_int(True)),
     "Customer": _obj(
         ["id", "display_name", "tags", "identities"],
         id=_int(),
@@ -171,7 +169,10 @@ SCHEMAS: dict[str, Any] = {
     ),
     "CustomerList": _obj(["items"], items=_list(_ref("Customer"))),
     "ClaimBody": _obj(
-        [], seen_assignee=_int(True, minimum=1, maximum=MAX_ID, description="Who the caller saw holding it.")
+        [],
+        seen_assignee=_int(
+            True, minimum=1, maximum=MAX_ID, description="Who the caller saw holding it."
+        ),
     ),
     "AssignBody": _obj(
         ["staff_id"], staff_id=_int(True, minimum=1, maximum=MAX_ID, description="null: nobody.")
@@ -198,7 +199,13 @@ SCHEMAS: dict[str, Any] = {
 
 
 def _q(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "schema": schema, "description": description}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
 
 
 def _path(name: str, big: bool = False) -> dict[str, Any]:
@@ -227,7 +234,10 @@ def _op(
         "summary": summary,
         "parameters": params or [],
         "responses": {
-            status: {"description": "OK", "content": {"application/json": {"schema": _ref(schema)}}},
+            status: {
+                "description": "OK",
+                "content": {"application/json": {"schema": _ref(schema)}},
+            },
             "default": _ERROR,
         },
     }
@@ -274,29 +284,51 @@ _PERIOD = [
 ]
 
 PATHS: dict[str, dict[str, Any]] = {
-    "/mentions": {"get": _op("The queue, with its filters", "MentionPage", params=_MENTION_FILTERS)},
+    "/mentions": {
+        "get": _op("The queue, with its filters", "MentionPage", params=_MENTION_FILTERS)
+    },
     "/mentions/{mention_id}": {
-        "get": _op("One mention: attributes, routing reason, status, assignee", "Mention", params=[_path("mention_id", True)])
+        "get": _op(
+            "One mention: attributes, routing reason, status, assignee",
+            "Mention",
+            params=[_path("mention_id", True)],
+        )
     },
     "/mentions/{mention_id}/claim": {
         "post": _op("Claim it", "Mention", params=[_path("mention_id", True)], body="ClaimBody")
     },
     "/mentions/{mention_id}/assign": {
-        "post": _op("Assign it (managers)", "Mention", params=[_path("mention_id", True)], body="AssignBody")
+        "post": _op(
+            "Assign it (managers)", "Mention", params=[_path("mention_id", True)], body="AssignBody"
+        )
     },
     "/mentions/{mention_id}/status": {
-        "post": _op("Move it to a status", "Mention", params=[_path("mention_id", True)], body="StatusBody")
+        "post": _op(
+            "Move it to a status", "Mention", params=[_path("mention_id", True)], body="StatusBody"
+        )
     },
     "/mentions/{mention_id}/replies": {
         "post": _op(
-            "Reply through the policy check", "Submitted", status="201",
-            params=[_path("mention_id", True)], body="ReplyBody", stopped=True,
+            "Reply through the policy check",
+            "Submitted",
+            status="201",
+            params=[_path("mention_id", True)],
+            body="ReplyBody",
+            stopped=True,
         )
     },
-    "/replies/{item_id}": {"get": _op("One reply and its state", "Outbound", params=[_path("item_id")])},
+    "/replies/{item_id}": {
+        "get": _op("One reply and its state", "Outbound", params=[_path("item_id")])
+    },
     "/posts": {
         "get": _op("Your posts", "OutboundList", params=[_LIMIT]),
-        "post": _op("Post through the policy check", "Submitted", status="201", body="PostBody", stopped=True),
+        "post": _op(
+            "Post through the policy check",
+            "Submitted",
+            status="201",
+            body="PostBody",
+            stopped=True,
+        ),
     },
     "/posts/{item_id}": {"get": _op("One of your posts", "Outbound", params=[_path("item_id")])},
     "/decisions": {"get": _op("Policy decisions (compliance)", "DecisionPage", params=_PERIOD)},
@@ -307,13 +339,20 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("Find customers", "CustomerList", params=[_q("q", _str(maxLength=200)), _LIMIT])
     },
     "/customers/{customer_id}": {
-        "get": _op("A customer's profile and recent mentions", "Customer", params=[_path("customer_id")])
+        "get": _op(
+            "A customer's profile and recent mentions", "Customer", params=[_path("customer_id")]
+        )
     },
     "/openapi.json": {
         "get": {
             "summary": "This document",
             "security": [],
-            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}},
+            "responses": {
+                "200": {
+                    "description": "OK",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                }
+            },
         }
     },
 }
@@ -329,7 +368,7 @@ def document() -> dict[str, Any]:
             "description": (
                 "Make a token on your account's API tokens page and send it as "
                 "`Authorization: Bearer <token>`. A token acts as you, with your role; a read "
-                "token may only read. Errors are `{\"error\": {\"code\", \"message\"}}` with the "
+                'token may only read. Errors are `{"error": {"code", "message"}}` with the '
                 "message the hub's pages give, in the language of Accept-Language. Token scopes: "
                 + ", ".join(API_SCOPES)
                 + "."

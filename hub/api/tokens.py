@@ -69,14 +69,24 @@ def create_token(session: Session, owner: Staff, form: NewToken) -> tuple[ApiTok
     prefix = secrets.token_hex(4)
     token = f"{TOKEN_MARK}{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiToken(
-        staff_id=owner.id, name=name, prefix=f"{TOKEN_MARK}{prefix}", digest=digest(token),
+        staff_id=owner.id,
+        name=name,
+        prefix=f"{TOKEN_MARK}{prefix}",
+        digest=digest(token),
         scope=form.scope,
     )
     session.add(row)
     session.flush()
     record_event(
-        session, "api_token.created", "api_token", row.id, owner.id,
-        owner=owner.id, name=name, scope=form.scope, prefix=row.prefix,
+        session,
+        "api_token.created",
+        "api_token",
+        row.id,
+        owner.id,
+        owner=owner.id,
+        name=name,
+        scope=form.scope,
+        prefix=row.prefix,
     )
     return row, token
 
@@ -102,8 +112,13 @@ def revoke_token(session: Session, token_id: int, actor: Staff) -> ApiToken:
     row.revoked_by = actor.id
     session.flush()
     record_event(
-        session, "api_token.revoked", "api_token", row.id, actor.id,
-        owner=row.staff_id, prefix=row.prefix,
+        session,
+        "api_token.revoked",
+        "api_token",
+        row.id,
+        actor.id,
+        owner=row.staff_id,
+        prefix=row.prefix,
     )
     return row
 

@@ -9,7 +9,6 @@ does not count here, which is why this blueprint needs no CSRF token.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
@@ -34,8 +33,8 @@ from hub.db import READ_METHODS, attempt, get_session
 from hub.engagement.moderation import assign_mention, claim_mention, move_mention
 from hub.engagement.queue import list_queue
 from hub.engagement.views.queue import filter_from
-from hub.errors import Forbidden, NotFound, UserError
-from hub.i18n import _, label
+from hub.errors import Forbidden, NotFound
+from hub.i18n import _
 from hub.ids import parse_id
 from hub.models import Mention, OutboundItem, PolicyDecision, Staff, utcnow
 from hub.publishing.posts import (
@@ -81,7 +80,9 @@ def _authenticate() -> None:
         )
     token, staff = found
     if token.scope != "write" and request.method not in READ_METHODS:
-        raise Forbidden(_("This token may only read. Make a read and write token to change things."))
+        raise Forbidden(
+            _("This token may only read. Make a read and write token to change things.")
+        )
     g._login_user = staff
     now = utcnow()
     if tokens.needs_touch(token, now):
@@ -129,8 +130,14 @@ def _id(data: dict[str, Any], name: str, *, big: bool = False) -> int | None:
     value = data.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or parse_id(str(value), big=big) is None:
-        raise ApiError(422, "invalid", _("'%(field)s' must be an id (a positive integer).", field=name))
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or parse_id(str(value), big=big) is None
+    ):
+        raise ApiError(
+            422, "invalid", _("'%(field)s' must be an id (a positive integer).", field=name)
+        )
     return value
 
 
@@ -220,6 +227,7 @@ def status(mention_id: int) -> Any:
 
 # --- replies and posts -----------------------------------------------------------------------
 
+
 #: what the pages say when a submission stops at the check (status 422)
 def _stopped_message(kind: str, outcome: Outcome) -> str:
     if kind == "reply":
@@ -238,12 +246,19 @@ def _submitted(kind: str, result: SubmitResult) -> Any:
     decision = decision_brief(result.decision)
     if result.item is None:
         body = {
-            "error": {"code": str(result.outcome), "message": _stopped_message(kind, result.outcome)},
+            "error": {
+                "code": str(result.outcome),
+                "message": _stopped_message(kind, result.outcome),
+            },
             "outcome": str(result.outcome),
             "decision": decision,
         }
         return jsonify(body), 422
-    doc = {"outcome": str(result.outcome), "decision": decision, "item": outbound_doc(session, result.item)}
+    doc = {
+        "outcome": str(result.outcome),
+        "decision": decision,
+        "item": outbound_doc(session, result.item),
+    }
     return jsonify(doc), 200 if result.outcome == Outcome.DUPLICATE else 201
 
 
@@ -287,7 +302,9 @@ def get_reply(item_id: int) -> Any:
 def list_posts() -> Any:
     """The caller's own posts, newest first."""
     session = get_session()
-    return jsonify(items=[outbound_doc(session, i) for i in my_items(session, current_user, "post", _limit())])
+    return jsonify(
+        items=[outbound_doc(session, i) for i in my_items(session, current_user, "post", _limit())]
+    )
 
 
 @bp.post("/posts")
@@ -335,7 +352,8 @@ def list_decisions() -> Any:
     verdict = request.args.get("verdict", "")
     if verdict and verdict not in reports.VERDICTS:
         raise ApiError(
-            400, "bad_request",
+            400,
+            "bad_request",
             _("'verdict' must be one of %(choices)s.", choices=", ".join(reports.VERDICTS)),
         )
     before = request.args.get("before", "")
@@ -391,4 +409,3 @@ def get_customer(customer_id: int) -> Any:
 def openapi() -> Any:
     """This API's OpenAPI 3.0.3 document (public: it holds no data)."""
     return jsonify(document())
-

@@ -19,7 +19,10 @@ STAFF = {EMP, MGR, COMP, ADMIN}
 QUEUE = {EMP, MGR, ADMIN}
 READERS = {EMP, MGR, COMP, ADMIN}
 AGENTS = {EMP, MGR, ADMIN}
-FRIENDLY = "Oh no, sorry! I just looked it up: your parcel left the depot this morning, should be there Friday."
+FRIENDLY = (
+    "Oh no, sorry! I just looked it up: your parcel left the depot this morning, should be there "
+    "Friday."
+)
 
 # (method, path, body, roles allowed, status for an allowed role: an int or {role: status}).
 # {m}: a mention the employee claimed; {n}: an unclaimed one; {r}: the employee's reply to {m};
@@ -31,7 +34,13 @@ MATRIX: list[tuple[str, str, Any, set[str], Any]] = [
     ("POST", "/mentions/{n}/claim", {}, QUEUE, 200),
     ("POST", "/mentions/{n}/assign", {"staff_id": "{e}"}, {MGR, ADMIN}, 200),
     ("POST", "/mentions/{m}/status", {"status": "escalated"}, QUEUE, 200),
-    ("POST", "/mentions/{m}/replies", {"text": FRIENDLY + "!", "confirm_answered": True}, QUEUE, 201),
+    (
+        "POST",
+        "/mentions/{m}/replies",
+        {"text": FRIENDLY + "!", "confirm_answered": True},
+        QUEUE,
+        201,
+    ),
     ("GET", "/replies/{r}", None, READERS, 200),
     ("GET", "/posts", None, AGENTS, 200),
     ("POST", "/posts", {"account_id": "{a}", "text": "A sunny walk today."}, AGENTS, 201),

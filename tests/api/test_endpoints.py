@@ -10,7 +10,10 @@ from sqlalchemy import func, select
 from hub.db import job_session
 from hub.models import AuditEvent, Mention, OutboundItem, PolicyDecision
 
-PERSONAL = "Oh no, sorry! I just looked it up: your parcel left the depot this morning, should be there Friday."
+PERSONAL = (
+    "Oh no, sorry! I just looked it up: your parcel left the depot this morning, should be there "
+    "Friday."
+)
 
 
 def test_the_queue_lists_with_the_pages_filters_and_pages_by_cursor(make_staff, make_mention, api):
@@ -88,7 +91,10 @@ def test_status_moves_only_by_the_table_and_only_when_yours(make_staff, make_men
     assert resp.status_code == 422
     assert resp.json["error"]["message"] == "Claim this mention before changing it."
     caller.post(f"/mentions/{m.id}/claim")
-    assert caller.post(f"/mentions/{m.id}/status", json={"status": "pending"}).json["status"] == "pending"
+    assert (
+        caller.post(f"/mentions/{m.id}/status", json={"status": "pending"}).json["status"]
+        == "pending"
+    )
     resp = caller.post(f"/mentions/{m.id}/status", json={"status": "escalated"})
     assert resp.status_code == 422 and "cannot move to" in resp.json["error"]["message"]
     assert api(other).post(f"/mentions/{m.id}/status", json={"status": "open"}).status_code == 422
@@ -121,7 +127,8 @@ def test_a_blocked_reply_comes_back_with_its_decision(app, make_staff, make_ment
     caller = api(emp)
     caller.post(f"/mentions/{m.id}/claim")
     resp = caller.post(
-        f"/mentions/{m.id}/replies", json={"text": "Call me on 555-0100, my card is 4111 1111 1111 1111"}
+        f"/mentions/{m.id}/replies",
+        json={"text": "Call me on 555-0100, my card is 4111 1111 1111 1111"},
     )
     assert resp.status_code == 422
     assert resp.json["outcome"] in ("blocked", "needs_confirmation")
@@ -150,13 +157,13 @@ def test_a_reply_someone_else_sent_meanwhile_is_a_409(make_staff, make_mention, 
     text = "Hi! Just to add: you can also track it on our site with your order number."
     resp = api(other).post(f"/mentions/{m.id}/replies", json={"text": text})
     assert resp.status_code == 409 and "already replied" in resp.json["error"]["message"]
-    ok = api(other).post(
-        f"/mentions/{m.id}/replies", json={"text": text, "confirm_answered": True}
-    )
+    ok = api(other).post(f"/mentions/{m.id}/replies", json={"text": text, "confirm_answered": True})
     assert ok.status_code == 201
 
 
-def test_posts_are_made_through_the_check_and_are_the_authors(app, make_staff, make_mention, api, sandbox_account):
+def test_posts_are_made_through_the_check_and_are_the_authors(
+    app, make_staff, make_mention, api, sandbox_account
+):
     emp, other = make_staff("employee"), make_staff("employee")
     caller = api(emp)
     body = {"account_id": sandbox_account.id, "text": "Lovely morning run by the river."}
@@ -169,8 +176,12 @@ def test_posts_are_made_through_the_check_and_are_the_authors(app, make_staff, m
     resp = api(other).get(f"/posts/{post_id}")
     assert resp.status_code == 404 and resp.json["error"]["message"] == "No such post of yours."
     later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
-    scheduled = caller.post("/posts", json=body | {"text": "Trail day tomorrow!", "schedule_at": later})
-    assert scheduled.status_code == 201 and scheduled.json["item"]["not_before"].startswith(later[:13])
+    scheduled = caller.post(
+        "/posts", json=body | {"text": "Trail day tomorrow!", "schedule_at": later}
+    )
+    assert scheduled.status_code == 201 and scheduled.json["item"]["not_before"].startswith(
+        later[:13]
+    )
     bad = caller.post("/posts", json=body | {"schedule_at": "whenever"})
     assert bad.status_code == 422 and "Schedule for" in bad.json["error"]["message"]
     assert caller.post("/posts", json=body | {"account_id": 999}).status_code == 403
@@ -180,15 +191,33 @@ def test_decisions_list_by_period_and_verdict(app, make_staff, make_mention, api
     comp, emp = make_staff("compliance"), make_staff("employee")
     with job_session(app) as s:
         for verdict in ("allow", "block", "review"):
-            s.add(PolicyDecision(author_id=emp.id, text=verdict, verdict=verdict, pack_version="t", findings=[], platform="sandbox"))
+            s.add(
+                PolicyDecision(
+                    author_id=emp.id,
+                    text=verdict,
+                    verdict=verdict,
+                    pack_version="t",
+                    findings=[],
+                    platform="sandbox",
+                )
+            )
         s.add(
             PolicyDecision(
-                author_id=emp.id, text="old", verdict="block", pack_version="t", findings=[],
-                platform="sandbox", created_at=datetime.now(UTC) - timedelta(days=60),
+                author_id=emp.id,
+                text="old",
+                verdict="block",
+                pack_version="t",
+                findings=[],
+                platform="sandbox",
+                created_at=datetime.now(UTC) - timedelta(days=60),
             )
         )
     caller = api(comp)
-    assert [d["text"] for d in caller.get("/decisions").json["items"]] == ["review", "block", "allow"]
+    assert [d["text"] for d in caller.get("/decisions").json["items"]] == [
+        "review",
+        "block",
+        "allow",
+    ]
     assert [d["text"] for d in caller.get("/decisions?verdict=block").json["items"]] == ["block"]
     assert len(caller.get("/decisions?days=90&verdict=block").json["items"]) == 2
     page = caller.get("/decisions?limit=2").json
@@ -212,4 +241,6 @@ def test_customers_search_and_profile(make_staff, make_mention, api):
     profile = caller.get(f"/customers/{m.customer_id}").json
     assert [r["id"] for r in profile["recent_mentions"]] == [m.id]
     resp = caller.get("/customers/999999")
-    assert resp.status_code == 404 and resp.json["error"]["message"] == "That customer does not exist."
+    assert (
+        resp.status_code == 404 and resp.json["error"]["message"] == "That customer does not exist."
+    )

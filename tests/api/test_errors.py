@@ -43,7 +43,11 @@ def test_malformed_bodies(make_staff, make_mention, api, body):
 def test_wrong_types_are_422_not_500(make_staff, make_mention, api):
     m = make_mention()
     caller = api(make_staff("manager"))
-    for body in ({"text": 5}, {"text": "hi", "confirm_warnings": "yes"}, {"text": "hi", "seen_outbound_id": -3}):
+    for body in (
+        {"text": 5},
+        {"text": "hi", "confirm_warnings": "yes"},
+        {"text": "hi", "seen_outbound_id": -3},
+    ):
         _is_error(caller.post(f"/mentions/{m.id}/replies", json=body), 422, "invalid")
 
 
@@ -69,7 +73,9 @@ def test_messages_follow_accept_language(make_staff, make_mention, api):
     caller = api(emp)
     resp = caller.get("/mentions/999999", headers={"Accept-Language": "es"})
     assert resp.json["error"]["message"] == "Esa mención no existe."
-    resp = caller.post(f"/mentions/{m.id}/status", json={"status": "closed"}, headers={"Accept-Language": "es"})
+    resp = caller.post(
+        f"/mentions/{m.id}/status", json={"status": "closed"}, headers={"Accept-Language": "es"}
+    )
     assert resp.json["error"]["message"] == "Toma esta mención antes de cambiarla."
     resp = api(make_staff("compliance")).get("/mentions", headers={"Accept-Language": "es"})
     _is_error(resp, 403, "forbidden")

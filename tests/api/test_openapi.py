@@ -13,7 +13,10 @@ def test_the_app_serves_the_document_without_a_token(client):
     assert resp.status_code == 200 and resp.json == document()
     doc = resp.json
     assert doc["openapi"] == "3.0.3"
-    assert doc["components"]["securitySchemes"]["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+    }
     assert doc["security"] == [{"bearerAuth": []}]
 
 

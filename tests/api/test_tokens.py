@@ -77,16 +77,22 @@ def test_only_the_owner_or_an_admin_revokes_a_token(app, client, make_staff, mak
     login(client, other)
     assert client.post(f"/account/api-tokens/{token_id}/revoke").status_code == 403
     assert token[:12] not in client.get("/account/api-tokens/").text  # nor see it
-    assert app.test_client().get(
-        "/api/v1/posts", headers={"Authorization": f"Bearer {token}"}
-    ).status_code == 200
+    assert (
+        app.test_client()
+        .get("/api/v1/posts", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 200
+    )
     admin_client = app.test_client()
     login(admin_client, admin)
     assert owner.name in admin_client.get("/account/api-tokens/").text  # admins see everyone's
     assert admin_client.post(f"/account/api-tokens/{token_id}/revoke").status_code == 302
-    assert app.test_client().get(
-        "/api/v1/posts", headers={"Authorization": f"Bearer {token}"}
-    ).status_code == 401
+    assert (
+        app.test_client()
+        .get("/api/v1/posts", headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 401
+    )
 
 
 def test_a_deactivated_owners_token_stops_at_once(app, make_staff, api):
