@@ -49,7 +49,7 @@ class NewToken:
 def create_token(session: Session, owner: Staff, form: NewToken) -> tuple[ApiToken, str]:
     """A new token for ``owner``; returns the row and the token itself, which is shown once and
     never stored."""
-    name = " ".join(form.name.split())
+    name = " ".join("".join(ch for ch in form.name if ch.isprintable()).split())
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = _("Give the token a name, e.g. what will use it.")

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import select
 
+from connectors.base import clean_text
 from hub.api import tokens
 from hub.api.errors import ApiError, Unauthorized
 from hub.api.openapi import document
@@ -115,7 +116,7 @@ def _text(data: dict[str, Any], name: str, limit: int, *, required: bool = True)
         raise ApiError(
             422, "invalid", _("'%(field)s' is at most %(max)s characters.", field=name, max=limit)
         )
-    return value
+    return clean_text(value)
 
 
 def _flag(data: dict[str, Any], name: str) -> bool:

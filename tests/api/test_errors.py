@@ -80,3 +80,17 @@ def test_messages_follow_accept_language(make_staff, make_mention, api):
     resp = api(make_staff("compliance")).get("/mentions", headers={"Accept-Language": "es"})
     _is_error(resp, 403, "forbidden")
     assert resp.json["error"]["message"] == "Tu rol no permite ver esta página."
+
+
+def test_nul_and_lone_surrogates_never_reach_the_database(app, make_staff, make_mention, api):
+    """PostgreSQL refuses NUL in text and no encoder takes a lone surrogate: both arrive as
+    U+FFFD, never as a 500."""
+    m = make_mention()
+    caller = api(make_staff("manager"))
+    body = '{"status": "escalated", "why": "late\\u0000 \\ud800"}'
+    resp = caller.open(
+        "POST", f"/mentions/{m.id}/status", data=body, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status_code == 200, resp.json
+    post = caller.post("/posts", json={"account_id": m.account_id, "text": "Hi\x00 there \ud800"})
+    assert post.status_code in (201, 422), post.json
