@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import AnonymousUserMixin, current_user
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import clean_text
 from hub.api import tokens
@@ -67,8 +68,8 @@ def _authenticate() -> None:
     ``current_user`` and every role check see the token's owner, and the session cookie is
     never read. A read token may only read.
     """
+    g._login_user = AnonymousUserMixin()  # until the token says who: the cookie never does
     if request.endpoint == "api_v1.openapi":
-        g._login_user = AnonymousUserMixin()
         return
     scheme, _sep, raw = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
@@ -88,9 +89,13 @@ def _authenticate() -> None:
     now = utcnow()
     if tokens.needs_touch(token, now):
         if request.method in READ_METHODS:
-            # the request's own transaction is read-only: note the use in a short one of its own
-            with current_app.extensions["hub.sessionmaker"].begin() as writer:
-                tokens.touch_token(writer, token.id, now)
+            # the request's own transaction is read-only: note the use in a short one of its
+            # own; "last used" is a hint, so a busy database skips it rather than fail the read
+            try:
+                with current_app.extensions["hub.sessionmaker"].begin() as writer:
+                    tokens.touch_token(writer, token.id, now)
+            except OperationalError:
+                current_app.logger.warning("api token %s: last use not recorded", token.id)
         else:
             tokens.touch_token(session, token.id, now)
 
