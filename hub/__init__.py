@@ -59,6 +59,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from hub import auth, home, i18n
     from hub.answers import views as answers
+    from hub.api import install as api
     from hub.compliance.views import audit, policy_admin, reports, review
     from hub.customers.views import profiles as customers
     from hub.engagement.views import (
@@ -102,6 +103,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.register_blueprint(bp)
 
     metrics.init_app(app)
+    api.init_app(app)
     web.register_error_handlers(app)
     web.register_security(app)
     web.register_template_globals(app)

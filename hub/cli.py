@@ -57,9 +57,8 @@ def _active_pack() -> tuple[policies.Pack, str] | None:
 @main.command()
 def init() -> None:
     """Create or upgrade the database schema (Alembic migrations)."""
-    from hub.migrate import upgrade
-
     from hub.db import refresh_statistics
+    from hub.migrate import upgrade
 
     app = _app()
     upgrade(app.extensions["hub.engine"])

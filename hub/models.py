@@ -883,3 +883,32 @@ class WebhookDelivery(Base):
     delivered_at: Mapped[datetime | None] = mapped_column()
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+API_SCOPES = ("read", "write")
+
+
+class ApiToken(Base):
+    """A person's key to the JSON API (hub.api): it acts as its owner, with the owner's role.
+
+    Only ``digest`` (SHA-256 of the whole token) is kept, so a copy of the table opens nothing;
+    ``prefix`` is the token's first characters, shown in lists so the person can tell their
+    tokens apart.
+    """
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    prefix: Mapped[str] = mapped_column(String(16))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    #: "read" (GET only) or "write"
+    scope: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: to the minute at best: refreshed at most once a minute (hub.api.tokens)
+    last_used_at: Mapped[datetime | None] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column()
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    owner: Mapped[Staff] = relationship(foreign_keys=[staff_id])

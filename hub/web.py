@@ -17,7 +17,12 @@ from hub.i18n import _
 from hub.models import ROLE_LABELS, MentionStatus, OutboundState, PackState
 
 
-def _error_page(code: int, message: str) -> Any:
+def _error_page(code: int, message: str, error: BaseException | None = None) -> Any:
+    """The error page, or the answer of the part of the site that registered its own renderer
+    for its path prefix in ``app.extensions["hub.error_renderers"]`` (the JSON API)."""
+    for prefix, render in current_app.extensions.get("hub.error_renderers", ()):
+        if request.path.startswith(prefix):
+            return render(code, message, error)
     return render_template("error.html", code=code, message=message), code
 
 
@@ -27,7 +32,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(UserError)
     def _user_error(e: UserError) -> Any:
         db.discard()
-        return _error_page(e.status, e.message)
+        return _error_page(e.status, e.message, e)
 
     @app.errorhandler(CSRFError)
     def _csrf(e: CSRFError) -> Any:
@@ -46,12 +51,13 @@ def register_error_handlers(app: Flask) -> None:
                 "That was more than the hub accepts in one request (%(size)s). Send less at once.",
                 size=_size(limit),
             ),
+            e,
         )
 
     @app.errorhandler(HTTPException)
     def _http(e: HTTPException) -> Any:
         db.discard()
-        return _error_page(e.code or 500, e.description or "")
+        return _error_page(e.code or 500, e.description or "", e)
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception) -> Any:
@@ -62,6 +68,7 @@ def register_error_handlers(app: Flask) -> None:
             _(
                 "Something went wrong on our side; nothing you typed was lost. Go back and try again."  # noqa: E501
             ),
+            e,
         )
 
 

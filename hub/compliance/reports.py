@@ -225,7 +225,8 @@ def _seconds_between(session: Session, start: Any, end: Any) -> ColumnElement[An
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
-def _decision_filters(f: ReportFilter) -> list[ColumnElement[bool]]:
+def decision_filters(f: ReportFilter) -> list[ColumnElement[bool]]:
+    """The period, platform and team conditions on PolicyDecision (reports and the API)."""
     conds = [PolicyDecision.created_at >= f.start_at, PolicyDecision.created_at < f.end_at]
     conds += _dimension_filters(f)
     return conds
@@ -338,7 +339,7 @@ def _decision_cube(
             PolicyDecision.verdict,
             func.count(),
         )
-        .where(*_decision_filters(f))
+        .where(*decision_filters(f))
         .group_by(author, PolicyDecision.team_id, PolicyDecision.platform, PolicyDecision.verdict)
     )
     cube = [(int(a), t, p, v, int(n)) for a, t, p, v, n in session.execute(q)]
@@ -466,7 +467,7 @@ def trend_table(session: Session, f: ReportFilter) -> Table:
         day: Any = _day_of(session, PolicyDecision.created_at).label("day")
         q = (
             select(day, PolicyDecision.verdict, func.count())
-            .where(*_decision_filters(f))
+            .where(*decision_filters(f))
             .group_by(day, PolicyDecision.verdict)
         )
     else:

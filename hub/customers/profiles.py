@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from hub.audit import record_event
+from hub.engagement.queue import like_pattern
 from hub.errors import NotFound, UserError
 from hub.i18n import _
 from hub.models import Customer, CustomerIdentity, CustomerNote, Mention, Staff
@@ -36,13 +37,15 @@ def find_customers(session: Session, query: str = "", limit: int = PAGE) -> list
         .order_by(Customer.id.desc())
         .limit(limit)
     )
-    query = query.strip().lstrip("@")[:200]
+    # control characters dropped (PostgreSQL refuses NUL in text); %, _ and \\ taken literally
+    query = "".join(ch for ch in query if ch.isprintable()).strip().lstrip("@")[:200]
     if query:
+        pattern = like_pattern(query)
         handles = select(CustomerIdentity.customer_id).where(
-            CustomerIdentity.handle.ilike(f"%{query}%", escape="\\")
+            CustomerIdentity.handle.ilike(pattern, escape="\\")
         )
         q = q.where(
-            or_(Customer.display_name.ilike(f"%{query}%", escape="\\"), Customer.id.in_(handles))
+            or_(Customer.display_name.ilike(pattern, escape="\\"), Customer.id.in_(handles))
         )
     return list(session.scalars(q))
 

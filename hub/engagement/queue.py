@@ -157,7 +157,7 @@ def _parse_token(token: str) -> tuple[str, datetime, int] | None:
     return prio, due, ident
 
 
-def _like_pattern(text: str) -> str:
+def like_pattern(text: str) -> str:
     """``text`` as a LIKE substring pattern, its own ``%``, ``_`` and ``\\`` taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -228,8 +228,8 @@ def _filtered(
         # ILIKE on PostgreSQL; lower() LIKE lower() on SQLite, whose lower() folds ASCII only
         q = q.where(
             or_(
-                Mention.text.ilike(_like_pattern(f.q), escape="\\"),
-                Mention.author_handle.ilike(_like_pattern(f.q.lstrip("@")), escape="\\"),
+                Mention.text.ilike(like_pattern(f.q), escape="\\"),
+                Mention.author_handle.ilike(like_pattern(f.q.lstrip("@")), escape="\\"),
             )
         )
     if f.tag:

@@ -73,9 +73,9 @@ def _text_arg(args: Any, name: str, limit: int, label: str, problems: list[str])
     return value
 
 
-def _filter_from(args: Any) -> tuple[QueueFilter, list[str]]:
+def filter_from(args: Any) -> tuple[QueueFilter, list[str]]:
     """The filter in the URL, and what was wrong with it (a value that names nothing is
-    ignored, like an unknown status or platform)."""
+    ignored, like an unknown status or platform). The JSON API reads its filters here too."""
     problems: list[str] = []
     assignee = args.get("assignee", "")
     if assignee not in ("me", "none") and parse_id(assignee) is None:
@@ -128,7 +128,7 @@ def _choices() -> dict[str, Any]:
 @bp.route("/queue")
 @role_required("employee", "manager")
 def index() -> Any:
-    f, problems = _filter_from(request.args)
+    f, problems = filter_from(request.args)
     return render_template(
         "engagement/queue/index.html", problems=problems, new_count=0, **_context(f)
     )
@@ -144,7 +144,7 @@ def live() -> Any:
             k: v for k, v in request.args.items() if k not in ("v", "seen", "ids")
         }
         return redirect(url_for("queue.index", **kept))
-    f, _problems = _filter_from(request.args)
+    f, _problems = filter_from(request.args)
     session = get_session()
     key = change_key(session)
     if request.args.get("v") == key:
