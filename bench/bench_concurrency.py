@@ -2,11 +2,13 @@
 
 Serves a hub that bench/bench_scale.py seeded (``--keep DIR`` for SQLite, ``--pg-name`` for
 PostgreSQL; a million mentions by default) with the production server (``hub serve``), and
-runs ``--clients`` threads (default 20), each signed in with its own session, loading the
-queue and a conversation page in turn for ``--seconds``, while a thread ingests the stream
-(batches of 100 at ``--rate`` mentions/s, as a worker does). Reports p50/p95 per page, the
-errors (any status but 200 counts), and the same pages with one client and no ingest as the
-baseline, in the same run. Figures go to bench/results.json under "concurrency_<backend>".
+runs ``--clients`` people (default 20), each signed in with its own session and working as a
+person with the queue open does: the page's live poll every second and a page every
+``--think`` seconds (the queue or a conversation, in turn), for ``--seconds``, while a thread
+ingests the stream (batches of 100 at ``--rate`` mentions/s, as a worker does). Reports p50/p95
+per page and poll, the errors (any status but 200/204 counts), the same pages with one client
+and no ingest as the baseline, and the same clients loading pages back to back (the server's
+saturation), all in the same run. Figures go to bench/results.json under "concurrency_<backend>".
 """
 
 from __future__ import annotations
@@ -54,28 +56,56 @@ def _signed_in(base: str, email: str) -> requests.Session:
 
 
 def _load(
-    base: str, sessions: list[requests.Session], urls: list[str], seconds: float
+    base: str,
+    sessions: list[requests.Session],
+    urls: list[str],
+    seconds: float,
+    think: float,
 ) -> tuple[dict[str, list[float]], list[str]]:
-    times: dict[str, list[float]] = {"queue": [], "conversation": []}
+    """Each session works as a person with the queue open in a browser: the page's live poll
+    every second (``/queue/live`` with the page's key, as htmx sends it) and, every ``think``
+    seconds, a page (the queue or a conversation, in turn). ``think`` 0: pages back to back,
+    no polls (a closed loop: the server's saturation, not a person's pace)."""
+    times: dict[str, list[float]] = {"queue": [], "conversation": [], "live poll": []}
     errors: list[str] = []
     lock = threading.Lock()
-    end = time.perf_counter() + seconds
+    start = time.perf_counter()
+    end = start + seconds
+
+    def get(s: requests.Session, kind: str, url: str, headers: dict[str, str]) -> str:
+        t = time.perf_counter()
+        try:
+            resp = s.get(base + url, timeout=60, headers=headers)
+            status, body = resp.status_code, resp.text
+        except requests.RequestException as exc:
+            status, body = 0, str(exc)
+        took = (time.perf_counter() - t) * 1000
+        with lock:
+            times[kind].append(took)
+            if status not in (200, 204):
+                errors.append(f"{url}: {status or body}")
+        return body
 
     def client(i: int, s: requests.Session) -> None:
-        n = i
-        while time.perf_counter() < end:
-            kind, url = ("queue", "/queue") if n % 2 == 0 else ("conversation", urls[n % len(urls)])
-            n += 1
-            t = time.perf_counter()
-            try:
-                status = s.get(base + url, timeout=60).status_code
-            except requests.RequestException as exc:
-                status, detail = 0, str(exc)
-            took = (time.perf_counter() - t) * 1000
-            with lock:
-                times[kind].append(took)
-                if status != 200:
-                    errors.append(f"{url}: {status or detail}")
+        n, live = i, ""
+        # people do not arrive in step: spread the first page over the think time
+        next_page = start + (think * i / len(sessions) if think else 0)
+        next_poll = next_page + 1
+        while (now := time.perf_counter()) < end:
+            if now >= next_page:
+                kind, url = (
+                    ("queue", "/queue") if n % 2 == 0 else ("conversation", urls[n % len(urls)])
+                )
+                n += 1
+                body = get(s, kind, url, {})
+                if kind == "queue" and (found := re.search(r'id="live" hx-get="([^"]+)"', body)):
+                    live = found.group(1).replace("&amp;", "&")
+                next_page = now + think
+            elif think and live and now >= next_poll:
+                get(s, "live poll", live, {"HX-Request": "true"})
+                next_poll = now + 1
+            else:
+                time.sleep(max(0.0, min(next_page, next_poll if live else end) - now))
 
     threads = [threading.Thread(target=client, args=(i, s)) for i, s in enumerate(sessions)]
     for t in threads:
@@ -105,6 +135,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=int, default=20, help="mentions ingested per second")
+    parser.add_argument("--think", type=float, default=5, help="seconds between a person's pages")
     parser.add_argument("--workers", type=int, default=0, help="web processes (0: the hub's)")
     args = parser.parse_args()
     if args.pg_name:
@@ -161,7 +192,7 @@ def main() -> None:
             )
         urls = [f"/mentions/{i}" for i in ids]
         one = [_signed_in(base, "m@bench.test")]
-        quiet, quiet_errors = _load(base, one, urls, min(10.0, args.seconds))
+        quiet, quiet_errors = _load(base, one, urls, min(10.0, args.seconds), 0)
         sessions = [
             _signed_in(base, "m@bench.test" if i % 2 else "e@bench.test")
             for i in range(args.clients)
@@ -203,7 +234,8 @@ def main() -> None:
 
         feeder = threading.Thread(target=ingest)
         feeder.start()
-        busy, busy_errors = _load(base, sessions, urls, args.seconds)
+        busy, busy_errors = _load(base, sessions, urls, args.seconds, args.think)
+        saturated, saturated_errors = _load(base, sessions, urls, min(20.0, args.seconds), 0)
         stop.set()
         feeder.join()
     finally:
@@ -218,18 +250,29 @@ def main() -> None:
         "ingested": ingested[0],
         "one_client_no_ingest": _summary(quiet),
         "busy": _summary(busy),
-        "errors": len(busy_errors) + len(quiet_errors),
+        "saturated": _summary(saturated),
+        "errors": len(busy_errors) + len(quiet_errors) + len(saturated_errors),
     }
-    print(f"{backend}: {args.clients} clients for {args.seconds:.0f} s, {ingested[0]} ingested")
-    for kind in ("queue", "conversation"):
+    print(
+        f"{backend}: {args.clients} people for {args.seconds:.0f} s (a page every"
+        f" {args.think:g} s, the live poll every second), {ingested[0]} mentions ingested"
+    )
+    for kind in ("queue", "conversation", "live poll"):
         q, b = figures["one_client_no_ingest"].get(kind), figures["busy"].get(kind)
-        if q and b:
+        if b:
+            base_txt = f"one client p95 {q['p95_ms']:7.1f} ms | " if q else " " * 27
+            ratio = f" (×{b['p95_ms'] / q['p95_ms']:.1f})" if q else ""
             print(
-                f"  {kind:13} one client p50 {q['p50_ms']:7.1f} ms p95 {q['p95_ms']:7.1f} ms |"
-                f" {args.clients} clients p50 {b['p50_ms']:7.1f} ms p95 {b['p95_ms']:7.1f} ms"
-                f" (n={b['n']}; p95 ×{b['p95_ms'] / q['p95_ms']:.1f})"
+                f"  {kind:13} {base_txt}{args.clients} people p50 {b['p50_ms']:7.1f} ms"
+                f" p95 {b['p95_ms']:7.1f} ms n={b['n']}{ratio}"
             )
-    print(f"  errors: {figures['errors']}", *(busy_errors + quiet_errors)[:5], sep="\n    ")
+    for kind, r in figures["saturated"].items():
+        print(
+            f"  closed loop, {args.clients} clients back to back, {kind}: p50 {r['p50_ms']:.1f} ms"
+            f" p95 {r['p95_ms']:.1f} ms n={r['n']}"
+        )
+    errors = busy_errors + quiet_errors + saturated_errors
+    print(f"  errors: {figures['errors']}", *errors[:5], sep="\n    ")
     record(f"concurrency_{backend}", figures)
 
 
