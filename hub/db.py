@@ -215,9 +215,7 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
                 "SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"
             ):
                 indexes.setdefault(str(tbl), set()).add(str(idx))
-            no_rowid = {
-                str(row[1]) for row in conn.exec_driver_sql("PRAGMA table_list") if row[4]
-            }
+            no_rowid = {str(row[1]) for row in conn.exec_driver_sql("PRAGMA table_list") if row[4]}
             known = _analysed.setdefault(str(engine.url), {})
             sizes: dict[str, int] = {}
             for name in tables:

@@ -332,12 +332,12 @@ def status_counts(
         )
     counts: dict[str, int] = {}
     capped: set[str] = set()
-    for status, n in session.execute(union_all(*parts)):
-        if n > COUNT_CAP and status not in ACTIVE:
-            capped.add(status)
+    for name, n in session.execute(union_all(*parts)):
+        if n > COUNT_CAP and name not in ACTIVE:
+            capped.add(str(name))
             n = COUNT_CAP
         if n:
-            counts[status] = int(n)
+            counts[str(name)] = int(n)
     return counts, capped
 
 
