@@ -60,13 +60,13 @@ XDIST := -n 2 --dist loadfile
 
 test: install chromium peers
 	$(PYTEST) $(XDIST) tests
-	HUB_TEST_DB=postgresql $(PYTEST) $(XDIST) tests/hub tests/e2e tests/deploy
+	HUB_TEST_DB=postgresql $(PYTEST) $(XDIST) tests/hub tests/api tests/webhooks tests/e2e tests/deploy
 
 test-sqlite: install
 	$(PYTEST) tests
 
 test-postgres: install
-	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/e2e tests/deploy
+	HUB_TEST_DB=postgresql $(PYTEST) tests/hub tests/api tests/webhooks tests/e2e tests/deploy
 
 lint: install
 	$(BIN)/ruff check hub connectors policies tests bench
