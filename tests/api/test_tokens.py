@@ -28,6 +28,13 @@ def test_the_account_page_links_to_the_tokens_page(client, make_staff, login):
     assert "/account/api-tokens/" in client.get("/account/").text
 
 
+def test_the_page_says_which_header_carries_the_token(client, make_staff, login):
+    """The header is a value in the sentence, so it is escaped: as part of the translation
+    (trusted markup) "<token>" was read as a tag and vanished."""
+    login(client, make_staff("employee"))
+    assert "Authorization: Bearer &lt;token&gt;" in client.get("/account/api-tokens/").text
+
+
 def test_a_token_is_shown_once_and_only_its_digest_is_kept(app, client, make_staff, login):
     emp = make_staff("employee")
     login(client, emp)
