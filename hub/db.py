@@ -16,6 +16,8 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from hub.models import Base
+
 #: HTTP methods that only read: their requests' transactions are read-only
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: the execution option that marks an engine's SQLite transactions as read-only
@@ -194,8 +196,6 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
     (``analysis_limit``) was measured to misjudge the status column by 200× and steer the
     queue back to sorting, so the whole one runs, only once a table changed size by a fifth.
     """
-    from hub.models import Base
-
     tables = [t.name for t in Base.metadata.sorted_tables]
     done: list[str] = []
     with engine.connect() as conn:
