@@ -1,7 +1,8 @@
 """Benchmark: 20 signed-in people working the queue while mentions stream in.
 
 Serves a hub that bench/bench_scale.py seeded (``--keep DIR`` for SQLite, ``--pg-name`` for
-PostgreSQL; a million mentions by default) with the production server (``hub serve``), and
+PostgreSQL; without either it seeds a SQLite hub of ``--rows``, a million by default) with the
+production server (``hub serve``), and
 runs ``--clients`` people (default 20), each signed in with its own session and working as a
 person with the queue open does: the page's live poll every second and a page every
 ``--think`` seconds (the queue or a conversation, in turn), for ``--seconds``, while a thread
@@ -14,13 +15,16 @@ saturation), all in the same run. Figures go to bench/results.json under "concur
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import re
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -132,6 +136,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--keep", type=Path, help="SQLite: the directory bench_scale seeded")
     parser.add_argument("--pg-name", help="PostgreSQL: the database bench_scale seeded")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="without --keep/--pg-name")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--rate", type=int, default=20, help="mentions ingested per second")
@@ -143,7 +148,13 @@ def main() -> None:
     elif args.keep:
         url, backend = f"sqlite:///{args.keep / 'bench.db'}", "sqlite"
     else:
-        parser.error("--keep DIR or --pg-name NAME (seed it with bench/bench_scale.py)")
+        # a hub of its own, seeded (and timed once) by bench_scale, as `make bench` runs it
+        args.keep = Path(tempfile.mkdtemp(prefix="hub-concurrency-"))
+        atexit.register(shutil.rmtree, args.keep, True)
+        seeding = [sys.executable, str(Path(__file__).with_name("bench_scale.py"))]
+        seeding += ["--rows", str(args.rows), "--requests", "3", "--ingest", "0"]
+        subprocess.run([*seeding, "--keep", str(args.keep)], check=True, stdout=subprocess.DEVNULL)
+        url, backend = f"sqlite:///{args.keep / 'bench.db'}", "sqlite"
     tmp = args.keep or Path("/tmp")
     env = {
         **os.environ,

@@ -293,7 +293,8 @@ def main() -> None:
                     "p95_ms": round(p95, 2),
                     "ratio_p50_vs_bare": round(p50 / base_p50, 1),
                 }
-            figures["ingest"] = ingest_at_scale(app, args.ingest)
+            if args.ingest:
+                figures["ingest"] = ingest_at_scale(app, args.ingest)
             record("scale_postgresql" if args.postgresql else "scale_sqlite", figures)
 
 
