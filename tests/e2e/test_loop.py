@@ -43,7 +43,9 @@ def test_mention_to_published_reply(hub_server, page, reload_until, screenshots)
         "it should reach you Thursday. I'll keep an eye on it."
     )
     page.fill("textarea[name=text]", reply)
-    expect(page.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "allow")
+    expect(page.locator("#check [data-verdict]")).to_have_attribute(
+        "data-verdict", "allow", timeout=15_000
+    )
     page.click("button:has-text('Check and send')")
     expect(page.locator(".flash")).to_contain_text("on its way")
 
@@ -68,7 +70,9 @@ def test_blocked_reply_shows_the_findings(hub_server, page, reload_until):  # ty
     page.locator("tr[data-mention] a").first.click()
     page.click("aside button:has-text('Claim')")
     page.fill("textarea[name=text]", "Call the customer at 208-555-0143, they're an idiot")
-    expect(page.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "block")
+    expect(page.locator("#check [data-verdict]")).to_have_attribute(
+        "data-verdict", "block", timeout=15_000
+    )
     expect(page.locator("#check mark").first).to_be_visible()
     page.click("button:has-text('Check and send')")
     expect(page.locator(".flash.error")).to_contain_text("can't be sent")

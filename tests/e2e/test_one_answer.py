@@ -59,7 +59,9 @@ def test_two_managers_claim_then_back_and_resend_publishes_once(  # type: ignore
         "Morgan Reyes is writing a reply", timeout=25_000
     )
     expect(first.locator("#length-counter")).to_have_attribute("data-limit", "280")
-    expect(first.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "allow")
+    expect(first.locator("#check [data-verdict]")).to_have_attribute(
+        "data-verdict", "allow", timeout=15_000
+    )
     first.click("button:has-text('Check and send')")
     expect(first.locator(".flash.ok")).to_contain_text("on its way")
 

@@ -40,7 +40,7 @@ def test_product_post_disclosure_mix_review_publish(  # type: ignore[no-untyped-
     page.goto(f"{base}/posts/new")
     page.fill("#post-text", PRODUCT_POST)
     check = page.locator("#check [data-verdict]")
-    expect(check).to_have_attribute("data-verdict", "review")
+    expect(check).to_have_attribute("data-verdict", "review", timeout=15_000)
     expect(page.locator("#check .findings")).to_contain_text("G6")
     expect(page.locator("#check .findings")).to_contain_text("work here")
     expect(page.locator("#mix-meter")).to_contain_text("product")

@@ -67,7 +67,9 @@ def test_agent_answers_a_sold_out_question_with_an_alternative_and_a_competitor_
     # the platform counts them): a recommendation of another shop is allowed (G8)
     count = measure_length(text, LengthLimit(280, "x_weighted", "Sandbox")).length
     expect(page.locator("#length-counter")).to_have_attribute("data-length", str(count))
-    expect(page.locator("#check [data-verdict]")).to_have_attribute("data-verdict", "allow")
+    expect(page.locator("#check [data-verdict]")).to_have_attribute(
+        "data-verdict", "allow", timeout=15_000
+    )
     page.screenshot(path=str(screenshots / "sold-out.png"), full_page=True)
 
     page.click("button:has-text('Check and send')")
