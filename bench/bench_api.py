@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_queue_poll import seed  # noqa: E402
 from results import record  # noqa: E402
-from scratch import scratch_database  # noqa: E402
+from scratch import scratch_app, scratch_database  # noqa: E402
 
 from hub.db import job_session  # noqa: E402
 
@@ -45,28 +45,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
-    from cryptography.fernet import Fernet
-
-    from hub import create_app
     from hub.api.tokens import NewToken, create_token
     from hub.auth import create_staff
-    from hub.migrate import upgrade
 
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database(args.postgresql, Path(tmp)) as url,
     ):
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "SANDBOX_URL": f"sqlite:///{Path(tmp) / 'sandbox.db'}",
-                "SECRET_KEY": "bench",
-                "ENCRYPTION_KEY": Fernet.generate_key().decode(),
-                "WTF_CSRF_ENABLED": False,
-            }
-        )
-        app.instance_path = tmp
-        upgrade(app.extensions["hub.engine"])
+        app = scratch_app(url, Path(tmp), WTF_CSRF_ENABLED=False)
         seed(app, args.rows)
         with job_session(app) as s:
             me = create_staff(s, "m@example.test", "Morgan", "manager", "correct horse battery 9")

@@ -37,8 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_scale import PASSWORD, PG_URL, STREAM  # noqa: E402
 from results import record  # noqa: E402
-
-KEY = "LxzcBdvt2Zy0l3Qc3C4o5VfI9Z0r8n1qYQ0b2K0n5mE="
+from scratch import BENCH_KEY  # noqa: E402
 
 
 def _free_port() -> int:
@@ -161,7 +160,7 @@ def main() -> None:
         "HUB_DATABASE_URL": url,
         "HUB_SANDBOX_URL": f"sqlite:///{tmp / 'sandbox.db'}",
         "HUB_SECRET_KEY": "bench",
-        "HUB_ENCRYPTION_KEY": KEY,
+        "HUB_ENCRYPTION_KEY": BENCH_KEY,
     }
     port = _free_port()
     cmd = [sys.executable, "-m", "hub.cli", "serve", "--port", str(port)]
@@ -185,7 +184,7 @@ def main() -> None:
                 "DATABASE_URL": url,
                 "SANDBOX_URL": env["HUB_SANDBOX_URL"],
                 "SECRET_KEY": "bench",
-                "ENCRYPTION_KEY": KEY,
+                "ENCRYPTION_KEY": BENCH_KEY,
             }
         )
         from sqlalchemy import select

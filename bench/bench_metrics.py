@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from results import record  # noqa: E402
-from scratch import scratch_database  # noqa: E402
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from hub import metrics  # noqa: E402
@@ -93,25 +93,11 @@ def main() -> None:
     parser.add_argument("--mentions", type=int, default=100_000)
     parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
-    from cryptography.fernet import Fernet
-
-    from hub import create_app
-    from hub.migrate import upgrade
-
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database(args.postgresql, Path(tmp)) as url,
     ):
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "SANDBOX_URL": f"sqlite:///{Path(tmp) / 'sandbox.db'}",
-                "SECRET_KEY": "bench",
-                "ENCRYPTION_KEY": Fernet.generate_key().decode(),
-            }
-        )
-        app.instance_path = tmp
-        upgrade(app.extensions["hub.engine"])
+        app = scratch_app(url, Path(tmp))
         seed(app, args.decisions, args.mentions)
         if args.postgresql:
             engine = app.extensions["hub.engine"].execution_options(isolation_level="AUTOCOMMIT")

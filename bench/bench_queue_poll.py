@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch import scratch_database  # noqa: E402
+from scratch import scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from hub.db import job_session  # noqa: E402
@@ -79,27 +79,13 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=20_000)
     parser.add_argument("--postgresql", action="store_true")
     args = parser.parse_args()
-    from cryptography.fernet import Fernet
-
-    from hub import create_app
     from hub.auth import create_staff
-    from hub.migrate import upgrade
 
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database(args.postgresql, Path(tmp)) as url,
     ):
-        app = create_app(
-            {
-                "DATABASE_URL": url,
-                "SANDBOX_URL": f"sqlite:///{Path(tmp) / 'sandbox.db'}",
-                "SECRET_KEY": "bench",
-                "ENCRYPTION_KEY": Fernet.generate_key().decode(),
-                "WTF_CSRF_ENABLED": False,
-            }
-        )
-        app.instance_path = tmp
-        upgrade(app.extensions["hub.engine"])
+        app = scratch_app(url, Path(tmp), WTF_CSRF_ENABLED=False)
         seed(app, args.rows)
         with job_session(app) as s:
             create_staff(s, "m@example.test", "Morgan", "manager", "correct horse battery 9")

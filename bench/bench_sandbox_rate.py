@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import record  # noqa: E402
+from scratch import scratch_app  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from connectors.sandbox import SandboxConnector, SandboxStore  # noqa: E402
@@ -32,24 +33,14 @@ from hub.models import Mention  # noqa: E402
 
 
 def burst(rate: int, seconds: int, follow_pages: bool) -> dict[str, float]:
-    from hub import create_app
     from hub.demo import demo_data, load_teams_and_rules
     from hub.engagement.attributes import warm
-    from hub.migrate import upgrade
     from hub.platforms.accounts import create_account
     from hub.platforms.polling import poll_all
 
     warm()
     with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "DATABASE_URL": f"sqlite:///{Path(tmp) / 'hub.db'}",
-                "SANDBOX_URL": f"sqlite:///{Path(tmp) / 'sandbox.db'}",
-                "SECRET_KEY": "bench",
-                "ENCRYPTION_KEY": "LxzcBdvt2Zy0l3Qc3C4o5VfI9Z0r8n1qYQ0b2K0n5mE=",
-            }
-        )
-        upgrade(app.extensions["hub.engine"])
+        app = scratch_app(f"sqlite:///{Path(tmp) / 'hub.db'}", Path(tmp))
         with job_session(app) as s:
             load_teams_and_rules(s, demo_data())
             create_account(s, app, "sandbox", "KestrelFootwear", {"handle": "KestrelFootwear"})

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import record  # noqa: E402
-from scratch import PG_ADMIN_URL, scratch_database  # noqa: E402
+from scratch import PG_ADMIN_URL, scratch_app, scratch_database  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from hub.db import job_session, refresh_statistics  # noqa: E402
@@ -185,12 +185,8 @@ def main() -> None:
     parser.add_argument("--pg-name", help="seed this PostgreSQL database once and keep it")
     parser.add_argument("--keep", type=Path, help="seed into this directory once (SQLite)")
     args = parser.parse_args()
-    from cryptography.fernet import Fernet
-
-    from hub import create_app
     from hub.auth import create_staff
     from hub.demo import load_demo
-    from hub.migrate import upgrade
 
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = args.keep or Path(tmpdir)
@@ -209,16 +205,8 @@ def main() -> None:
             else scratch_database(args.postgresql, tmp)
         )
         with database as url:
-            app = create_app(
-                {
-                    "DATABASE_URL": url,
-                    "SANDBOX_URL": f"sqlite:///{tmp / 'sandbox.db'}",
-                    "SECRET_KEY": "bench",
-                    "ENCRYPTION_KEY": "LxzcBdvt2Zy0l3Qc3C4o5VfI9Z0r8n1qYQ0b2K0n5mE=",
-                    "WTF_CSRF_ENABLED": False,
-                }
-            )
-            app.instance_path = str(tmp)
+            # migrated on every run: a kept database may predate the newest migration
+            app = scratch_app(url, tmp, WTF_CSRF_ENABLED=False)
 
             @app.get("/bench-bare")
             def bare() -> str:
@@ -226,7 +214,6 @@ def main() -> None:
 
             engine = app.extensions["hub.engine"]
             if not reuse:
-                upgrade(engine)
                 t = time.perf_counter()
                 with job_session(app) as s:
                     load_demo(s, app, tmp / "pw.txt")
@@ -235,8 +222,6 @@ def main() -> None:
                     create_staff(s, "e@bench.test", "Eve", "employee", PASSWORD, team_id=team)
                 seed(app, args.rows)
                 print(f"seeded {args.rows:,} mentions in {time.perf_counter() - t:.0f} s")
-            _ = Fernet
-            upgrade(engine)  # a kept database may predate the newest migration
             # as the hub's scheduler does every minute ("statistics" job)
             refresh_statistics(engine)
             with job_session(app) as s:

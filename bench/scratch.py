@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 
@@ -36,3 +37,27 @@ def scratch_database(postgresql: bool, tmp: Path) -> Iterator[str]:
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
+
+
+#: a fixed key, so a database a bench keeps (``--keep``) stays readable on the next run
+BENCH_KEY = "LxzcBdvt2Zy0l3Qc3C4o5VfI9Z0r8n1qYQ0b2K0n5mE="
+
+
+def scratch_app(url: str, tmp: Path, **config: Any) -> Any:
+    """The hub on ``url``, migrated, with its sandbox and instance folder in ``tmp``;
+    ``config`` adds or overrides settings (``WTF_CSRF_ENABLED=False`` for test clients)."""
+    from hub import create_app
+    from hub.migrate import upgrade
+
+    app = create_app(
+        {
+            "DATABASE_URL": url,
+            "SANDBOX_URL": f"sqlite:///{tmp / 'sandbox.db'}",
+            "SECRET_KEY": "bench",
+            "ENCRYPTION_KEY": BENCH_KEY,
+            **config,
+        }
+    )
+    app.instance_path = str(tmp)
+    upgrade(app.extensions["hub.engine"])
+    return app
