@@ -39,11 +39,11 @@ from sqlalchemy.orm import Session
 
 from hub.db import get_session
 from hub.models import (
+    HELD_STATUSES,
     OUTBOUND_STATES,
     DecisionRollup,
     DeliveryState,
     Mention,
-    MentionStatus,
     OutboundItem,
     PlatformAccount,
     Team,
@@ -154,22 +154,32 @@ def database_metrics(session: Session, now: datetime, db_key: str) -> list[Any]:
     teams = dict(session.execute(select(Team.id, Team.slug)).all())
     queue = session.execute(
         select(Mention.team_id, Mention.status, func.count())
-        .where(Mention.status != MentionStatus.CLOSED.value)
+        .where(Mention.status.in_(HELD_STATUSES))
         .group_by(Mention.team_id, Mention.status)
     )
     lag_rows = []
-    for account_id, platform, handle, last in session.execute(
+    accounts = session.execute(
         select(
             PlatformAccount.id,
             PlatformAccount.platform,
             PlatformAccount.handle,
             PlatformAccount.last_success_at,
         ).where(PlatformAccount.active.is_(True))
-    ):
-        if last is None:  # never polled: its newest mention, if any
-            last = session.scalar(
-                select(func.max(Mention.received_at)).where(Mention.account_id == account_id)
-            )
+    ).all()
+    # accounts never polled (push only): their newest mention, if any, in one query for all
+    unpolled = [a.id for a in accounts if a.last_success_at is None]
+    newest = dict(
+        session.execute(
+            select(Mention.account_id, func.max(Mention.received_at))
+            .where(Mention.account_id.in_(unpolled))
+            .group_by(Mention.account_id)
+        ).all()
+        if unpolled
+        else ()
+    )
+    for account_id, platform, handle, last in accounts:
+        if last is None:
+            last = newest.get(account_id)
             if last is not None and last.tzinfo is None:
                 last = last.replace(tzinfo=now.tzinfo)
         if last is not None:

@@ -285,6 +285,9 @@ class MentionStatus(StrEnum):
 
 
 MENTION_STATUSES = tuple(MentionStatus)
+#: the statuses of a mention someone still holds: every one but closed, listed so that each is
+#: an index seek ("!= closed" reads every mention the hub ever had)
+HELD_STATUSES = tuple(s.value for s in MentionStatus if s is not MentionStatus.CLOSED)
 PRIORITIES = ("p1", "p2", "p3")
 
 

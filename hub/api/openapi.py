@@ -10,14 +10,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from hub.compliance.reports import VERDICTS as REPORT_VERDICTS
 from hub.engagement.queue import MAX_QUERY, MAX_TAG
 from hub.ids import MAX_BIG_ID, MAX_ID
 from hub.models import API_SCOPES, MENTION_STATUSES, OUTBOUND_STATES, PRIORITIES
 from hub.publishing.posts import MAX_POST_CHARS
 from hub.publishing.replies import MAX_REPLY_CHARS
+from hub.publishing.submission import Outcome
 
-VERDICTS = ["allow", "warn", "review", "block"]
-OUTCOMES = ["scheduled", "in_review", "needs_confirmation", "blocked", "duplicate"]
+VERDICTS = list(REPORT_VERDICTS)
+#: what a submission through the API can come to (an edit's "unchanged" is the pages' only)
+OUTCOMES = [str(o) for o in Outcome if o is not Outcome.UNCHANGED]
+
+#: the API's own bounds, read by hub.api.v1 where it checks them
+MAX_LIMIT = 100
+DEFAULT_LIMIT = 25
+MAX_WHY = 500
+MAX_SCHEDULE = 40
+MAX_OVERRIDE_REASON = 4000
+MAX_CUSTOMER_QUERY = 200
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -178,7 +189,7 @@ SCHEMAS: dict[str, Any] = {
         ["staff_id"], staff_id=_int(True, minimum=1, maximum=MAX_ID, description="null: nobody.")
     ),
     "StatusBody": _obj(
-        ["status"], status=_str(enum=list(MENTION_STATUSES)), why=_str(maxLength=500)
+        ["status"], status=_str(enum=list(MENTION_STATUSES)), why=_str(maxLength=MAX_WHY)
     ),
     "ReplyBody": _obj(
         ["text"],
@@ -191,9 +202,11 @@ SCHEMAS: dict[str, Any] = {
         ["account_id", "text"],
         account_id=_int(minimum=1, maximum=MAX_ID),
         text=_str(maxLength=MAX_POST_CHARS),
-        schedule_at=_str(maxLength=40, description="UTC date and time; empty or absent: now."),
+        schedule_at=_str(
+            maxLength=MAX_SCHEDULE, description="UTC date and time; empty or absent: now."
+        ),
         confirm_warnings={"type": "boolean"},
-        override_reason=_str(maxLength=4000),
+        override_reason=_str(maxLength=MAX_OVERRIDE_REASON),
     ),
 }
 
@@ -217,7 +230,11 @@ def _path(name: str, big: bool = False) -> dict[str, Any]:
     }
 
 
-_LIMIT = _q("limit", _int(minimum=1, maximum=100, default=25), "Rows per page, at most 100.")
+_LIMIT = _q(
+    "limit",
+    _int(minimum=1, maximum=MAX_LIMIT, default=DEFAULT_LIMIT),
+    f"Rows per page, at most {MAX_LIMIT}.",
+)
 _ERROR = {"description": "A failure", "content": {"application/json": {"schema": _ref("Error")}}}
 
 
@@ -336,7 +353,11 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("One policy decision (compliance)", "Decision", params=[_path("decision_id")])
     },
     "/customers": {
-        "get": _op("Find customers", "CustomerList", params=[_q("q", _str(maxLength=200)), _LIMIT])
+        "get": _op(
+            "Find customers",
+            "CustomerList",
+            params=[_q("q", _str(maxLength=MAX_CUSTOMER_QUERY)), _LIMIT],
+        )
     },
     "/customers/{customer_id}": {
         "get": _op(

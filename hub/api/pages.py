@@ -6,7 +6,6 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from hub.api.tokens import MAX_NAME, NewToken, create_token, revoke_token, visible_tokens
 from hub.auth import role_required
@@ -25,14 +24,10 @@ def _me() -> Staff:
 
 
 def _page(*, new_token: str = "", error: str = "", name: str = "", status: int = 200) -> Any:
-    session = get_session()
-    rows = visible_tokens(session, current_user)
-    ids = {t.staff_id for t in rows}
-    owners = dict(session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(ids))).all())
+    rows = visible_tokens(get_session(), current_user)
     return render_template(
         "people/account/api_tokens.html",
         tokens=rows,
-        owners=owners,
         new_token=new_token,
         error=error,
         name=name,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from hub.audit import record_event
 from hub.errors import Forbidden, NotFound, UserError
@@ -96,7 +96,7 @@ def visible_tokens(session: Session, viewer: Staff) -> list[ApiToken]:
     q = select(ApiToken).order_by(ApiToken.revoked_at.is_not(None), ApiToken.id.desc())
     if viewer.role != "admin":
         q = q.where(ApiToken.staff_id == viewer.id)
-    return list(session.scalars(q.limit(500)))
+    return list(session.scalars(q.options(selectinload(ApiToken.owner)).limit(500)))
 
 
 def revoke_token(session: Session, token_id: int, actor: Staff) -> ApiToken:

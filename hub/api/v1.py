@@ -19,7 +19,15 @@ from sqlalchemy.exc import OperationalError
 from connectors.base import clean_text
 from hub.api import tokens
 from hub.api.errors import ApiError, Unauthorized
-from hub.api.openapi import document
+from hub.api.openapi import (
+    DEFAULT_LIMIT,
+    MAX_CUSTOMER_QUERY,
+    MAX_LIMIT,
+    MAX_OVERRIDE_REASON,
+    MAX_SCHEDULE,
+    MAX_WHY,
+    document,
+)
 from hub.api.present import (
     customer_brief,
     customer_doc,
@@ -47,13 +55,12 @@ from hub.publishing.posts import (
     submit_post,
     visible_post,
 )
+from hub.publishing.present import stopped_message
 from hub.publishing.replies import MAX_REPLY_CHARS, SubmitReply, submit_reply
 from hub.publishing.submission import Outcome, SubmitResult
 
 bp = Blueprint("api_v1", __name__, url_prefix="/api/v1")
 #: the most rows one list answer holds
-MAX_LIMIT = 100
-DEFAULT_LIMIT = 25
 #: roles as the pages have them
 QUEUE_ROLES = ("employee", "manager")
 READER_ROLES = ("employee", "manager", "compliance")
@@ -224,7 +231,7 @@ def assign(mention_id: int) -> Any:
 def status(mention_id: int) -> Any:
     data = _body()
     to = _text(data, "status", 20)
-    why = _text(data, "why", 500, required=False)
+    why = _text(data, "why", MAX_WHY, required=False)
     with attempt() as session:
         mention = _mention(mention_id)
         move_mention(session, mention, to, current_user, why)
@@ -232,17 +239,6 @@ def status(mention_id: int) -> Any:
 
 
 # --- replies and posts -----------------------------------------------------------------------
-
-
-#: what the pages say when a submission stops at the check (status 422)
-def _stopped_message(kind: str, outcome: Outcome) -> str:
-    if kind == "reply":
-        if outcome == Outcome.BLOCKED:
-            return _("This reply can't be sent as written; see why below.")
-        return _("The check has suggestions. Edit, or confirm to send as is.")
-    if outcome == Outcome.BLOCKED:
-        return _("This post can't go out as written; see why below.")
-    return _("The check has suggestions. Edit, or tick the box to post it anyway.")
 
 
 def _submitted(kind: str, result: SubmitResult) -> Any:
@@ -254,7 +250,7 @@ def _submitted(kind: str, result: SubmitResult) -> Any:
         body = {
             "error": {
                 "code": str(result.outcome),
-                "message": _stopped_message(kind, result.outcome),
+                "message": stopped_message(kind, result.outcome),
             },
             "outcome": str(result.outcome),
             "decision": decision,
@@ -317,19 +313,14 @@ def list_posts() -> Any:
 @role_required(*AGENTS)
 def create_post() -> Any:
     data = _body()
-    schedule_raw = _text(data, "schedule_at", 40, required=False)
-    try:
-        schedule_at = parse_schedule(schedule_raw)
-    except OverflowError:
-        raise ApiError(
-            422, "invalid", _("“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC).")
-        ) from None
+    schedule_raw = _text(data, "schedule_at", MAX_SCHEDULE, required=False)
+    schedule_at = parse_schedule(schedule_raw)
     form = NewPost(
         account_id=_id(data, "account_id"),
         text=_text(data, "text", MAX_POST_CHARS + 1),
         schedule_at=schedule_at,
         confirm_warnings=_flag(data, "confirm_warnings"),
-        override_reason=_text(data, "override_reason", 4000, required=False),
+        override_reason=_text(data, "override_reason", MAX_OVERRIDE_REASON, required=False),
     )
     with attempt() as session:
         result = submit_post(session, form, current_user)
@@ -398,7 +389,8 @@ def get_decision(decision_id: int) -> Any:
 @role_required(*AGENTS)
 def list_customers() -> Any:
     """Customers whose name or a handle contains ``q`` (newest first when empty)."""
-    rows = profiles.find_customers(get_session(), request.args.get("q", "")[:200], _limit())
+    query = request.args.get("q", "")[:MAX_CUSTOMER_QUERY]
+    rows = profiles.find_customers(get_session(), query, _limit())
     return jsonify(items=[customer_brief(c) for c in rows])
 
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from hub.audit import append_events
 from hub.i18n import lazy_gettext
-from hub.models import Mention, MentionStatus, Staff, StaffTeam, Team
+from hub.models import HELD_STATUSES, Mention, MentionStatus, Staff, StaffTeam, Team
 
 POLICIES = ("manual", "round_robin", "least_loaded")
 #: each policy as the team settings page names it
@@ -78,11 +78,6 @@ def team_member_ids(session: Session, team_ids: Iterable[int]) -> set[int]:
     )
 
 
-#: the statuses of a mention someone still holds: every one but closed, listed so that each is
-#: a seek in ix_mentions_assignee_status ("!= closed" read all a person ever held)
-HELD = tuple(s.value for s in MentionStatus if s is not MentionStatus.CLOSED)
-
-
 def open_counts(session: Session, staff_ids: Iterable[int]) -> dict[int, int]:
     """How many mentions that are not closed each person holds (absent: none)."""
     ids = list(staff_ids)
@@ -90,7 +85,7 @@ def open_counts(session: Session, staff_ids: Iterable[int]) -> dict[int, int]:
         return {}
     rows = session.execute(
         select(Mention.assignee_id, func.count())
-        .where(Mention.assignee_id.in_(ids), Mention.status.in_(HELD))
+        .where(Mention.assignee_id.in_(ids), Mention.status.in_(HELD_STATUSES))
         .group_by(Mention.assignee_id)
     ).all()
     return {int(staff_id or 0): int(n) for staff_id, n in rows}

@@ -202,11 +202,12 @@ def parse_schedule(raw: str, now: datetime | None = None) -> datetime | None:
     now = now or utcnow()
     try:
         at = datetime.fromisoformat(raw)
-    except ValueError:
+        # a far-off offset overflows here (0001-01-01T00:00+01:00)
+        at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise PostError(
             _("“Schedule for” must be a date and time like 2025-06-01 09:30 (UTC).")
         ) from None
-    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     if at < now - SCHEDULE_GRACE:
         raise PostError(
             _(

@@ -17,7 +17,7 @@ from hub.compliance.review import approvers, version_editors
 from hub.i18n import _, ngettext, when
 from hub.models import OutboundItem, OutboundState, PolicyDecision, ReviewAction, utcnow
 from hub.publishing.compose import finding_dict
-from hub.publishing.submission import RESUBMITTED_REASON, reason_words
+from hub.publishing.submission import RESUBMITTED_REASON, Outcome, reason_words
 
 
 def highlight(text: str, findings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any] | None]]:
@@ -55,6 +55,18 @@ class MixMeter:
         return self.is_product and Fraction(self.product_after, self.total_after) > Fraction(
             str(self.limit)
         )
+
+
+def stopped_message(kind: str, outcome: Outcome) -> str:
+    """What the composer says when the check stopped a reply or post (blocked, or suggestions
+    to confirm); the API gives the same words with its 422."""
+    if kind == "reply":
+        if outcome == Outcome.BLOCKED:
+            return _("This reply can't be sent as written; see why below.")
+        return _("The check has suggestions. Edit, or confirm to send as is.")
+    if outcome == Outcome.BLOCKED:
+        return _("This post can't go out as written; see why below.")
+    return _("The check has suggestions. Edit, or tick the box to post it anyway.")
 
 
 def _when(at: datetime | None) -> str:

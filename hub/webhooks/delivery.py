@@ -109,9 +109,7 @@ def due_ids(session: Session, now: datetime, limit: int = BATCH) -> list[int]:
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
         .limit(limit)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        q = q.with_for_update(skip_locked=True)
-    return list(session.scalars(q))
+    return list(session.scalars(q.with_for_update(skip_locked=True)))  # SQLite omits it
 
 
 def claim(session: Session, ids: list[int], now: datetime) -> list[int]:
@@ -241,15 +239,3 @@ def run_deliveries(app: Flask, now: datetime | None = None) -> dict[str, int]:
     with job_session(app) as session:
         ids = claim(session, due_ids(session, now), now)
     return send_claimed(app, ids) if ids else {}
-
-
-def deliver_now(app: Flask, delivery_id: int) -> str:
-    """Claim and send one pending delivery at once (the settings page's ping and redeliver);
-    its state afterwards."""
-    with job_session(app) as session:
-        ids = claim(session, [delivery_id], utcnow())
-    if ids:
-        send_claimed(app, ids)
-    with job_session(app) as session:
-        row = session.get(WebhookDelivery, delivery_id)
-        return row.state if row is not None else ""

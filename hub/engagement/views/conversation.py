@@ -31,7 +31,7 @@ from hub.i18n import _, label
 from hub.ids import parse_id
 from hub.models import Mention, OutboundItem, Staff
 from hub.publishing.compose import check_text
-from hub.publishing.present import verdict_view
+from hub.publishing.present import stopped_message, verdict_view
 from hub.publishing.replies import (
     MAX_REPLY_CHARS,
     AlreadyAnswered,
@@ -254,10 +254,7 @@ def reply(mention_id: int) -> Any:
     if result.outcome == Outcome.IN_REVIEW:
         flash(_("Your reply is held for a compliance review; you'll see the outcome here."), "warn")
         return redirect(url_for("conversation.show", mention_id=mention_id))
-    if result.outcome == Outcome.BLOCKED:
-        error = _("This reply can't be sent as written; see why below.")
-    else:
-        error = _("The check has suggestions. Edit, or confirm to send as is.")
+    error = stopped_message("reply", result.outcome)
     return _page(
         mention, text, result.decision, result.outcome, 422, error=error, seen_outbound=seen
     )

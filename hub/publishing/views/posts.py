@@ -34,8 +34,12 @@ from hub.publishing.posts import (
     visible_post,
     withdraw_post,
 )
-from hub.publishing.present import describe_state, verdict_view, waiting_reason
-from hub.publishing.submission import Outcome
+from hub.publishing.present import (
+    describe_state,
+    stopped_message,
+    verdict_view,
+    waiting_reason,
+)
 
 bp = Blueprint("posts", __name__, url_prefix="/posts")
 ROLES = ("employee", "manager")
@@ -185,10 +189,7 @@ def _after_submit(
         message, category = OUTCOME_FLASH[result.outcome]
         flash(str(message), category)
         return redirect(url_for("posts.show", item_id=result.item.id))
-    if result.outcome == Outcome.BLOCKED:
-        error = _("This post can't go out as written; see why below.")
-    else:
-        error = _("The check has suggestions. Edit, or tick the box to post it anyway.")
+    error = stopped_message("post", result.outcome)
     return _composer(
         text=text,
         account_id=account_id,
