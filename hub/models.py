@@ -765,10 +765,6 @@ class SavedReply(Base):
     team: Mapped[Team | None] = relationship(foreign_keys=[team_id])
 
 
-#: the grains of the report rollups: a UTC day, and a UTC month (keyed by its first day)
-ROLLUP_GRAINS = ("day", "month")
-
-
 class DecisionRollup(Base):
     """Policy decisions counted per UTC day and per UTC month × author × team × platform × verdict.
 
@@ -781,7 +777,7 @@ class DecisionRollup(Base):
     __tablename__ = "decision_rollups"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    #: one of ROLLUP_GRAINS
+    #: "day" (a UTC day) or "month" (a UTC month, keyed by its first day)
     grain: Mapped[str] = mapped_column(String(5), primary_key=True)
     #: the UTC day, or the first day of the UTC month at grain "month"
     day: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -813,7 +809,7 @@ class FindingRollup(Base):
     __tablename__ = "finding_rollups"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    #: one of ROLLUP_GRAINS
+    #: "day" (a UTC day) or "month" (a UTC month, keyed by its first day)
     grain: Mapped[str] = mapped_column(String(5), primary_key=True)
     #: the UTC day, or the first day of the UTC month at grain "month"
     day: Mapped[date] = mapped_column(Date, primary_key=True)

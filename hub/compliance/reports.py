@@ -28,6 +28,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from hub.compliance.packs import active_pack
+from hub.compliance.rollups import month_after
 from hub.db import job_session
 from hub.errors import UserError
 from hub.i18n import _, format_percent, label
@@ -232,13 +233,20 @@ def decision_filters(f: ReportFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-def _dimension_filters(f: ReportFilter) -> list[ColumnElement[bool]]:
-    """Platform and team conditions on PolicyDecision (joined by the caller where needed)."""
+def _dimension_filters(
+    f: ReportFilter,
+    model: type[PolicyDecision]
+    | type[DecisionRollup]
+    | type[VerdictRollup]
+    | type[FindingRollup] = PolicyDecision,
+) -> list[ColumnElement[bool]]:
+    """Platform and team conditions on the decisions or one of their rollups (joined by the
+    caller where needed; a rollup's "no team" 0 is never a filter's team, ids start at 1)."""
     conds: list[ColumnElement[bool]] = []
     if f.platform:
-        conds.append(PolicyDecision.platform == f.platform)
+        conds.append(model.platform == f.platform)
     if f.team_id is not None:
-        conds.append(PolicyDecision.team_id == f.team_id)
+        conds.append(model.team_id == f.team_id)
     return conds
 
 
@@ -269,17 +277,12 @@ def _raw(session: Session) -> bool:
     return bool(session.info.get(_RAW))
 
 
-def _first_month_on_or_after(day: date) -> date:
-    if day.day == 1:
-        return day
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
 def _grain_period(model: type[DecisionRollup] | type[FindingRollup], f: ReportFilter) -> Any:
     """Rollup rows covering the period exactly: its whole months at month grain, the days before
     and after them at day grain (all at day grain when no whole month fits)."""
     stop = f.end + timedelta(days=1)
-    m0, m1 = _first_month_on_or_after(f.start), stop.replace(day=1)
+    m0 = f.start if f.start.day == 1 else month_after(f.start)
+    m1 = stop.replace(day=1)
     day, grain = model.day, model.grain
     if m0 >= m1:
         return and_(grain == "day", day >= f.start, day < stop)
@@ -287,17 +290,6 @@ def _grain_period(model: type[DecisionRollup] | type[FindingRollup], f: ReportFi
         and_(grain == "month", day >= m0, day < m1),
         and_(grain == "day", or_(and_(day >= f.start, day < m0), and_(day >= m1, day < stop))),
     )
-
-
-def _rollup_dimensions(
-    model: type[DecisionRollup] | type[VerdictRollup] | type[FindingRollup], f: ReportFilter
-) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    if f.platform:
-        conds.append(model.platform == f.platform)
-    if f.team_id is not None:
-        conds.append(model.team_id == f.team_id)
-    return conds
 
 
 # --- decisions -------------------------------------------------------------------------------
@@ -322,7 +314,7 @@ def _decision_cube(
         dims = (r.author_id, r.team_id, r.platform, r.verdict)
         rq = (
             select(*dims, func.sum(r.decisions))
-            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .where(_grain_period(r, f), *_dimension_filters(f, r))
             .group_by(*dims)
         )
         cube = [(int(a), t or None, p, v, int(n)) for a, t, p, v, n in session.execute(rq)]
@@ -367,7 +359,7 @@ def guideline_table(session: Session, f: ReportFilter) -> Table:
         r = FindingRollup
         rq = (
             select(r.guideline, r.severity, func.sum(r.findings), func.sum(r.decisions))
-            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .where(_grain_period(r, f), *_dimension_filters(f, r))
             .group_by(r.guideline, r.severity)
         )
         return _guideline_table(session.execute(rq))
@@ -474,7 +466,7 @@ def trend_table(session: Session, f: ReportFilter) -> Table:
         r = VerdictRollup
         q = (
             select(r.day, r.verdict, func.sum(r.decisions))
-            .where(r.day >= f.start, r.day <= f.end, *_rollup_dimensions(r, f))
+            .where(r.day >= f.start, r.day <= f.end, *_dimension_filters(f, r))
             .group_by(r.day, r.verdict)
         )
     per_day: dict[str, dict[str, int]] = {}
@@ -517,7 +509,7 @@ def top_findings_table(session: Session, f: ReportFilter) -> Table:
         found = func.sum(r.findings)
         q = (
             select(r.rule_id, r.guideline, found)
-            .where(_grain_period(r, f), *_rollup_dimensions(r, f))
+            .where(_grain_period(r, f), *_dimension_filters(f, r))
             .group_by(r.rule_id, r.guideline)
             .order_by(found.desc(), r.rule_id)
             .limit(TOP_FINDINGS)

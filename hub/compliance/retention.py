@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -29,6 +29,7 @@ from sqlalchemy import ColumnElement, and_, delete, exists, false, func, not_, o
 from sqlalchemy.orm import Session
 
 from hub.audit import ANCHOR_KEY, record_event, verify_chain
+from hub.compliance.rollups import month_after
 from hub.compliance.rollups import rebuild as rebuild_rollups
 from hub.db import job_session
 from hub.errors import UserError
@@ -383,7 +384,7 @@ def purge(
     _delete_ids(session, PolicyDecision.id, decision_ids)
     if decision_ids:
         # the purged decisions leave the report rollups too: recount the months they were in
-        rebuild_rollups(session.connection(), until=_month_after(cutoff))
+        rebuild_rollups(session.connection(), until=month_after(cutoff.astimezone(UTC).date()))
     if last is not None:
         session.execute(
             delete(AuditEvent)
@@ -405,12 +406,6 @@ def purge(
         **report.counts(),
     )
     return report
-
-
-def _month_after(at: datetime) -> date:
-    """The first day of the UTC month after the one ``at`` falls in."""
-    d = at.astimezone(UTC).date()
-    return date(d.year + d.month // 12, d.month % 12 + 1, 1)
 
 
 def report_dict(report: PurgeReport) -> dict[str, Any]:

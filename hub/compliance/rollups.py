@@ -39,6 +39,11 @@ def _day(at: datetime) -> date:
     return at.astimezone(UTC).date()
 
 
+def month_after(day: date) -> date:
+    """The first day of the month after ``day``'s (where the next month-grain row starts)."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def _grains(day: date) -> tuple[tuple[str, date], tuple[str, date]]:
     return ("day", day), ("month", day.replace(day=1))
 
