@@ -196,7 +196,7 @@ def refresh_statistics(engine: Engine, force: bool = False) -> list[str]:
     (``analysis_limit``) was measured to misjudge the status column by 200× and steer the
     queue back to sorting, so the whole one runs, only once a table changed size by a fifth.
     """
-    tables = [t.name for t in Base.metadata.sorted_tables]
+    tables = Base.metadata.tables
     done: list[str] = []
     with engine.connect() as conn:
         if engine.dialect.name == "sqlite":

@@ -195,7 +195,6 @@ class SchedulerChild:
         self._started_at = 0.0
         self._failures = 0
         self._restart_at: float | None = None
-        self.restarts = 0
 
     def start(self) -> None:
         """Start the child (its output goes where ours goes)."""
@@ -214,7 +213,6 @@ class SchedulerChild:
             return
         if self._restart_at is not None:
             if self._now() >= self._restart_at:
-                self.restarts += 1
                 self.start()
             return
         code = self.proc.poll()

@@ -213,7 +213,6 @@ def build_scheduler(app: Flask) -> BackgroundScheduler:
     """The app's jobs from ``JOBS``, each under its stable id; not started here."""
     scheduler = BackgroundScheduler(timezone="UTC")
     leadership = Leadership(app)
-    app.extensions["hub.leadership"] = leadership
     scheduler.add_executor(LeaderExecutor(leadership), LEADER_EXECUTOR)
     supervisor = start_push(app)
 
