@@ -285,20 +285,16 @@ def list_queue(
     rows = rows[:page_size]
     counts, capped = status_counts(session, f, me, now)
     if f.status == "active":
-        total = sum(counts.get(s, 0) for s in ACTIVE)
-        capped_total = bool(capped & set(ACTIVE))
+        selected: tuple[str, ...] = ACTIVE
     elif f.status in MENTION_STATUSES:
-        total = counts.get(f.status, 0)
-        capped_total = f.status in capped
+        selected = (f.status,)
     else:
-        total = sum(counts.values())
-        capped_total = bool(capped)
+        selected = MENTION_STATUSES
+    total = sum(counts.get(s, 0) for s in selected)
+    if capped & set(selected):
+        capped.add("total")
     return QueuePage(
-        rows,
-        _token(rows[-1]) if more and rows else None,
-        counts,
-        total,
-        frozenset(capped | ({"total"} if capped_total else set())),
+        rows, _token(rows[-1]) if more and rows else None, counts, total, frozenset(capped)
     )
 
 
