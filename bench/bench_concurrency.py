@@ -35,9 +35,9 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_scale import PASSWORD, PG_URL, STREAM  # noqa: E402
+from bench_scale import PASSWORD, PG_URL  # noqa: E402
 from results import record  # noqa: E402
-from scratch import BENCH_KEY  # noqa: E402
+from scratch import BENCH_KEY, stream_rows  # noqa: E402
 
 
 def _free_port() -> int:
@@ -211,14 +211,13 @@ def main() -> None:
         ingested = [0]
 
         def ingest() -> None:
-            import json
 
             from connectors.base import Author, Batch, IncomingMention
             from hub.engagement import ingest as ingest_mod
             from hub.models import PlatformAccount
 
             run = datetime.now(UTC).strftime("c%H%M%S%f")
-            rows = [json.loads(x) for x in STREAM.read_text(encoding="utf-8").splitlines()]
+            rows = stream_rows()
             with job_session(app) as s:
                 account_id = s.scalar(
                     select(PlatformAccount.id).where(PlatformAccount.platform == "sandbox")

@@ -20,7 +20,6 @@ profiling. Figures go to bench/results.json under "scale_sqlite" / "scale_postgr
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 import sys
@@ -36,14 +35,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from results import record  # noqa: E402
-from scratch import PG_ADMIN_URL, scratch_app, scratch_database  # noqa: E402
+from scratch import (  # noqa: E402
+    PG_ADMIN_URL,
+    as_mentions,
+    scratch_app,
+    scratch_database,
+    stream_rows,
+)
 from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
 
 from hub.db import job_session, refresh_statistics  # noqa: E402
 from hub.models import Customer, CustomerIdentity, Mention, Staff, Team  # noqa: E402
 
 PASSWORD = "correct horse battery 9"
-STREAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions" / "stream.jsonl"
 
 
 def seed(app: Any, n: int, seed_value: int = 7) -> None:
@@ -287,34 +291,14 @@ def ingest_at_scale(app: Any, n: int) -> dict[str, float]:
     """Ingest ``n`` mentions of the 5,000-mention stream (batches of 100, as a poll delivers
     them, with attributes and routing) into the big hub, against a raw INSERT of the rows
     ingest stored, into the same table; prints mentions/s of process CPU time for both."""
-    from connectors.base import Author, Batch, IncomingMention
+    from connectors.base import Batch
     from hub.engagement import ingest
     from hub.engagement.attributes import warm
     from hub.models import PlatformAccount
 
     warm()
     run = datetime.now(UTC).strftime("%H%M%S%f")
-    rows = [json.loads(x) for x in STREAM.read_text(encoding="utf-8").splitlines()][:n]
-    mentions = [
-        IncomingMention(
-            platform="sandbox",
-            external_id=f"{run}-{r['external_id']}",
-            author=Author(
-                r["author"]["handle"],
-                r["author"]["handle"],
-                r["author"].get("display_name", ""),
-                r["author"]["followers"],
-            ),
-            text=r["text"],
-            created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
-            in_reply_to_external_id=(
-                f"{run}-{r['in_reply_to_external_id']}"
-                if r.get("in_reply_to_external_id")
-                else None
-            ),
-        )
-        for r in rows
-    ]
+    mentions = as_mentions(stream_rows(n), prefix=f"{run}-")
     with job_session(app) as s:
         account_id = s.scalar(
             select(PlatformAccount.id).where(PlatformAccount.platform == "sandbox")

@@ -14,12 +14,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +26,11 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
-from connectors.base import Author, Batch, IncomingMention  # noqa: E402
+from scratch import STREAM, as_mentions, stream_rows  # noqa: E402
+
+from connectors.base import Batch  # noqa: E402
 from hub.db import make_engine  # noqa: E402
 from hub.demo import demo_data, load_teams_and_rules  # noqa: E402
 from hub.engagement import ingest  # noqa: E402
@@ -40,7 +41,6 @@ from hub.engagement.routing import Route  # noqa: E402
 from hub.migrate import upgrade  # noqa: E402
 from hub.models import PlatformAccount  # noqa: E402
 
-STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
 # The demo's keyword rules before triage (commit 9936431's demo_data.json, abridged to the
 # same number of words per rule): what "today's routing" did per mention.
 OLD_RULES = [
@@ -187,26 +187,9 @@ def per_mention(rows: list[dict[str, Any]]) -> None:
         )
 
 
-def _mentions(rows: list[dict[str, Any]]) -> list[IncomingMention]:
-    out = []
-    for r in rows:
-        a = r["author"]
-        out.append(
-            IncomingMention(
-                platform="sandbox",
-                external_id=r["external_id"],
-                author=Author(a["handle"], a["handle"], a.get("display_name", ""), a["followers"]),
-                text=r["text"],
-                created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
-                in_reply_to_external_id=r.get("in_reply_to_external_id"),
-            )
-        )
-    return out
-
-
 def ingest_rate(rows: list[dict[str, Any]], swap: bool) -> float:
     """Mentions per second into an empty SQLite hub with the demo's rules."""
-    mentions = _mentions(rows)
+    mentions = as_mentions(rows)
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
         upgrade(engine)
@@ -238,7 +221,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=5000)
     args = parser.parse_args()
-    rows = [json.loads(x) for x in STREAM.read_text(encoding="utf-8").splitlines()][: args.rows]
+    rows = stream_rows(args.rows)
     print(f"{len(rows)} mentions of {STREAM.name}")
     per_mention(rows)
     before = ingest_rate(rows, swap=True)

@@ -10,22 +10,21 @@ process CPU time, then times ``emit_many`` alone on the same database 2,000 time
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
+sys.path.insert(0, str(ROOT / "bench"))
 
 from results import record  # noqa: E402
+from scratch import as_mentions, stream_rows  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from connectors.base import Author, Batch, IncomingMention  # noqa: E402
+from connectors.base import Batch  # noqa: E402
 from hub.db import make_engine  # noqa: E402
 from hub.demo import demo_data, load_teams_and_rules  # noqa: E402
 from hub.engagement import ingest  # noqa: E402
@@ -37,24 +36,7 @@ from hub.webhooks.events import emit_many  # noqa: E402
 
 def main() -> None:
     warm()
-    lines = STREAM.read_text(encoding="utf-8").splitlines()[:2000]
-    rows = [json.loads(x) for x in lines]
-    batch = [
-        IncomingMention(
-            platform="sandbox",
-            external_id=r["external_id"],
-            author=Author(
-                r["author"]["handle"],
-                r["author"]["handle"],
-                r["author"].get("display_name", ""),
-                r["author"]["followers"],
-            ),
-            text=r["text"],
-            created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
-            in_reply_to_external_id=r.get("in_reply_to_external_id"),
-        )
-        for r in rows
-    ]
+    batch = as_mentions(stream_rows(2000))
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'hub.db'}")
         upgrade(engine)

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +63,35 @@ def scratch_app(url: str, tmp: Path, **config: Any) -> Any:
     app.instance_path = str(tmp)
     upgrade(app.extensions["hub.engine"])
     return app
+
+
+#: the 5,000-mention stream the ingest benches read (../shared/data/mentions/README.md)
+STREAM = Path(__file__).resolve().parents[2] / "shared" / "data" / "mentions" / "stream.jsonl"
+
+
+def stream_rows(n: int | None = None) -> list[dict[str, Any]]:
+    """The first ``n`` rows of the stream (all of them when ``n`` is None)."""
+    lines = STREAM.read_text(encoding="utf-8").splitlines()
+    return [json.loads(x) for x in lines[:n]]
+
+
+def as_mentions(rows: list[dict[str, Any]], prefix: str = "") -> list[Any]:
+    """Stream rows as a poll delivers them; ``prefix`` makes their ids (and the ids their
+    replies point at) new, for a hub that already holds them."""
+    from connectors.base import Author, IncomingMention
+
+    out = []
+    for r in rows:
+        a = r["author"]
+        parent = r.get("in_reply_to_external_id")
+        out.append(
+            IncomingMention(
+                platform="sandbox",
+                external_id=prefix + r["external_id"],
+                author=Author(a["handle"], a["handle"], a.get("display_name", ""), a["followers"]),
+                text=r["text"],
+                created_at=datetime.fromisoformat(r["created_at"].replace("Z", "+00:00")),
+                in_reply_to_external_id=prefix + parent if parent else None,
+            )
+        )
+    return out
