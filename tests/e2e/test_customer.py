@@ -69,7 +69,9 @@ def test_agent_starts_a_return_from_the_mention(
     page.screenshot(path=str(screenshots / "customer-return.png"), full_page=True)
     # asking for the order number they gave is caught while typing
     if page.locator("button:has-text('Claim')").count():
-        page.click("button:has-text('Claim')")
+        # the claim reloads the page: type into the new one, not the one going away
+        with page.expect_navigation():
+            page.click("button:has-text('Claim')")
     with page.expect_response(lambda r: "/compose/check" in r.url, timeout=30_000):
         page.fill("#reply-text", "So sorry! Could you DM us your order number so we can check?")
     warning = page.locator("#check li.warn", has_text="Don't ask twice")
