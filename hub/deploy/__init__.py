@@ -5,6 +5,7 @@ README's "Running it for real" explains each piece."""
 
 from __future__ import annotations
 
+import shlex
 from importlib import resources
 from pathlib import Path
 
@@ -43,3 +44,34 @@ def write_files(directory: Path, force: bool = False) -> list[Path]:
     except OSError as exc:
         raise DeployError(f"cannot write into {directory}: {exc.strerror or exc}") from exc
     return targets
+
+
+#: the executable the shipped units run (the Dockerfile and README install the hub there)
+UNIT_HUB = "/opt/hub/venv/bin/hub"
+
+
+def unit_command(unit: str) -> list[str]:
+    """The ``hub`` arguments of a shipped unit's ExecStart line (``["serve", "--host", …]``), so
+    the cluster test starts exactly what systemd would."""
+    lines = [
+        line.split("=", 1)[1]
+        for line in file_text(unit).splitlines()
+        if line.startswith("ExecStart=")
+    ]
+    if len(lines) != 1:
+        raise DeployError(f"{unit}: expected one ExecStart line, found {len(lines)}")
+    argv = shlex.split(lines[0])
+    if argv[0] != UNIT_HUB:
+        raise DeployError(f"{unit} runs {argv[0]}, not {UNIT_HUB}")
+    return argv[1:]
+
+
+def unit_environment() -> dict[str, str]:
+    """hub.env's settings as systemd's EnvironmentFile reads them (KEY=VALUE, # comments)."""
+    env = {}
+    for line in file_text("hub.env").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            env[key.strip()] = value.strip()
+    return env

@@ -1,5 +1,8 @@
-"""The hub as it is deployed for real, on PostgreSQL: two `hub serve --workers 1` web processes
-and two `hub worker` schedulers, as separate processes on one fresh database.
+"""The hub as it is deployed for real, on PostgreSQL: two web processes and two scheduler workers,
+started with the commands and settings of the shipped systemd units (hub/deploy: the ExecStart
+lines of hub-web.service and hub-worker@.service, the values of hub.env), as separate processes
+on one fresh database. Only what cannot hold in a test is overridden: the database, the instance
+folder, the port, one gunicorn process per unit, the sandbox on and cookies over plain http.
 
 Each sandbox mention is ingested exactly once; when a worker is killed with -9 the other one
 ingests what comes next within 30 s; a reply submitted through one web process is published
@@ -28,6 +31,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from connectors.sandbox import SandboxStore
+from hub.deploy import unit_command, unit_environment
 
 pytestmark = pytest.mark.skipif(
     os.environ.get("HUB_TEST_DB") != "postgresql", reason="a cluster needs PostgreSQL"
@@ -92,9 +96,16 @@ class Cluster:
         log.close()
 
     def serve(self, name: str) -> None:
+        """hub-web.service's command, on a free port instead of 8000."""
         port = _free_port()
         self.ports[name] = port
-        self.start(name, "serve", "--workers", "1", "--threads", "4", "--port", str(port))
+        argv = unit_command("hub-web.service")
+        argv[argv.index("--port") + 1] = str(port)
+        self.start(name, *argv)
+
+    def work(self, name: str) -> None:
+        """hub-worker@.service's command."""
+        self.start(name, *unit_command("hub-worker@.service"))
 
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text()
@@ -136,16 +147,21 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     db_url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     sandbox_url = f"sqlite:///{tmp_path / 'sandbox.db'}"
-    env = dict(
-        os.environ,
-        PYTHONUNBUFFERED="1",
-        HUB_INSTANCE_PATH=str(tmp_path / "instance"),
-        HUB_DATABASE_URL=db_url,
-        HUB_SANDBOX_URL=sandbox_url,
-        HUB_POLL_SECONDS="1",
-        HUB_SEND_SECONDS="1",
-        HUB_SERVER_CHANNEL_TIMEOUT="10",
-    )
+    env = {
+        **os.environ,
+        **unit_environment(),
+        "HUB_SANDBOX_ENABLED": "true",
+        "HUB_SESSION_COOKIE_SECURE": "false",
+        "HUB_SERVER_WORKERS": "1",
+        "HUB_SERVER_THREADS": "4",
+        "PYTHONUNBUFFERED": "1",
+        "HUB_INSTANCE_PATH": str(tmp_path / "instance"),
+        "HUB_DATABASE_URL": db_url,
+        "HUB_SANDBOX_URL": sandbox_url,
+        "HUB_POLL_SECONDS": "1",
+        "HUB_SEND_SECONDS": "1",
+        "HUB_SERVER_CHANNEL_TIMEOUT": "10",
+    }
     env.pop("HUB_DEMO_TRICKLE_SECONDS", None)
     running = Cluster(env, tmp_path, db_url, sandbox_url)
     try:
@@ -229,8 +245,8 @@ def test_two_web_processes_and_two_workers_share_the_work(cluster: Cluster) -> N
     c = cluster
     c.hub("init")
     _add_account_and_manager(c)
-    c.start("worker1", "worker")
-    c.start("worker2", "worker")
+    c.work("worker1")
+    c.work("worker2")
     c.serve("web1")
     c.serve("web2")
     store = SandboxStore(c.sandbox_url)
@@ -261,7 +277,7 @@ def test_two_web_processes_and_two_workers_share_the_work(cluster: Cluster) -> N
     assert seen1 == seen2
 
     # systemd would restart the dead worker: two workers again
-    c.start("worker3", "worker")
+    c.work("worker3")
     _wait("worker3 to run", lambda: "scheduler running" in c.log("worker3"))
 
     # A reply through web2, while the sandbox cannot take a post (its store is locked): one

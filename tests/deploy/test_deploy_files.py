@@ -7,12 +7,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from hub import config
 from hub.cli import main
-from hub.deploy import FILES
+from hub.deploy import FILES, unit_command
 
 
 def _settings_named(text: str) -> set[str]:
@@ -78,3 +79,11 @@ def test_the_deploy_files_set_only_settings_the_hub_reads(tmp_path: Path) -> Non
     for name in FILES:
         unknown = _settings_named((tmp_path / name).read_text()) - known
         assert unknown == set(), f"{name} names settings the hub does not read: {unknown}"
+
+
+@pytest.mark.parametrize("unit", ["hub-web.service", "hub-worker@.service"])
+def test_each_unit_runs_a_command_the_hub_has(unit: str) -> None:
+    """The units' ExecStart lines are commands and options `hub` accepts (the PostgreSQL cluster
+    test starts its processes from these same lines)."""
+    done = CliRunner().invoke(main, [*unit_command(unit), "--help"])
+    assert done.exit_code == 0, done.output
