@@ -2,17 +2,20 @@
 
     python bench/train_culture.py [--out policies/models/culture.json.gz]   (make train-culture)
 
-Data (all in this repository): bench/data/culture-train.jsonl (drafts written and labelled from
-../shared/data/company/guidelines.md by a writer who never saw the engine's output),
+Data (all in this repository): bench/data/culture-train*.jsonl (drafts written and labelled from
+../shared/data/company/guidelines.md by writers who never saw the engine's output; culture-train2-*
+aim at violations in ordinary words and at their innocent look-alikes),
 tests/data/policy-generalise.jsonl (our earlier labelled drafts) and the shipped pack's own
 examples (must-trigger: positive for the rule's guideline; must-pass: negative). Never read:
-../shared/data/policy-eval/public.jsonl and tests/data/culture-blind.jsonl, on which the tier is
+../shared/data/policy-eval/public.jsonl and tests/data/culture-blind*.jsonl, on which the tier is
 measured.
 
 One logistic regression per guideline family (one-vs-rest, balanced class weights) on the
 features of ``policies.learned.features`` with the additive TF-IDF norm the model computes.
-C is chosen by 5-fold cross-validated average precision; each family's review threshold is the
-lowest score whose cross-validated precision is at least ``--review-precision``, and its block
+C is chosen by 5-fold cross-validated average precision; the review thresholds are chosen
+together (``review_cuts``): the cross-validated share of allowed drafts any family flags stays
+within ``--max-allow-fpr``, spent where it catches the most, each at a cross-validated precision
+of at least ``--review-precision``; each family's block
 threshold (block guidelines only) the lowest at least ``--block-precision`` with five or more
 true positives above it; a family that reaches neither gets no threshold and never fires.
 """
@@ -41,7 +44,7 @@ from policies import iter_examples, load_pack  # noqa: E402
 from policies.learned import FORMAT, CultureModel, features  # noqa: E402
 
 TRAIN = [
-    ROOT / "bench" / "data" / "culture-train.jsonl",
+    *sorted((ROOT / "bench" / "data").glob("culture-train*.jsonl")),
     ROOT / "tests" / "data" / "policy-generalise.jsonl",
 ]
 OUT = ROOT / "policies" / "models" / "culture.json.gz"
@@ -170,6 +173,57 @@ def threshold(y: np.ndarray, probs: np.ndarray, precision: float, min_hits: int)
     return best
 
 
+def review_cuts(
+    chosen: dict[str, tuple[np.ndarray, float, float, np.ndarray]],
+    allow: np.ndarray,
+    budget: float,
+    floor: float,
+) -> tuple[dict[str, float | None], float]:
+    """Each family's review threshold, chosen together on the out-of-fold scores.
+
+    One precision target for every family (what this did before) spends the allowed drafts'
+    flag budget badly: a family whose scores separate well stops early, one that separates
+    poorly (insults in ordinary words) gets almost no recall. Instead, starting from no
+    threshold at all, repeatedly lower the one family's threshold to its next positive draft
+    that adds the most violations caught (a blocking guideline's count twice: a missed block is
+    the costlier miss) per allowed draft newly flagged (across all families,
+    so a draft two families flag costs once), while the cross-validated share of allowed drafts
+    flagged stays within ``budget`` and the family's precision at that cut stays at or above
+    ``floor``."""
+    steps: dict[str, list[tuple[float, int]]] = {}
+    for family, (y, _c, _ap, probs) in chosen.items():
+        order = np.argsort(-probs)
+        hits, options = 0, []
+        for rank, i in enumerate(order, start=1):
+            hits += int(y[i])
+            if y[i] and hits >= 3 and hits / rank >= floor:
+                options.append((float(probs[i]), hits))
+        steps[family] = options
+    position = dict.fromkeys(chosen, -1)
+    flagged = np.zeros(len(allow), bool)
+    while True:
+        best: tuple[float, str, int, np.ndarray] | None = None
+        for family, options in steps.items():
+            probs = chosen[family][3]
+            base = options[position[family]][1] if position[family] >= 0 else 0
+            # the next few cuts suffice: a farther one is worth taking only through nearer ones
+            for k in range(position[family] + 1, min(len(options), position[family] + 41)):
+                cut, hits = options[k]
+                now = flagged | (allow & (probs >= cut))
+                if now.sum() / max(1, allow.sum()) > budget:
+                    break
+                gain = (hits - base) * (2 if FAMILIES[family] <= BLOCKING else 1)
+                value = gain / (1 + int(now.sum() - flagged.sum()))
+                if best is None or value > best[0]:
+                    best = (value, family, k, now)
+        if best is None:
+            break
+        _value, family, k, flagged = best
+        position[family] = k
+    cuts = {f: (steps[f][position[f]][0] if position[f] >= 0 else None) for f in chosen}
+    return cuts, float(flagged.sum() / max(1, allow.sum()))
+
+
 def main() -> None:
     """Train, cross-validate, export."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -200,18 +254,9 @@ def main() -> None:
                 best = (c, ap, probs)
         assert best is not None
         chosen[family] = (y, *best)
-    # 2. the review precision: the lowest target whose thresholds keep the cross-validated
-    # share of allowed drafts flagged by any family under --max-allow-fpr
-    for target in (args.review_precision, 0.85, 0.9, 0.95):
-        cuts = {f: threshold(y, probs, target, 3) for f, (y, _c, _ap, probs) in chosen.items()}
-        flagged_allow = np.zeros(len(texts), bool)
-        for f, (_y, _c, _ap, probs) in chosen.items():
-            if cuts[f] is not None:
-                flagged_allow |= allow & (probs >= cuts[f])
-        allow_fpr = float(flagged_allow.sum() / max(1, allow.sum()))
-        print(f"review precision {target}: cross-validated allow false positives {allow_fpr:.3f}")
-        if allow_fpr <= args.max_allow_fpr:
-            break
+    # 2. the review thresholds: an allow-flag budget spent where it buys the most recall
+    cuts, allow_fpr = review_cuts(chosen, allow, args.max_allow_fpr, args.review_precision)
+    print(f"cross-validated allow false positives of the review cuts: {allow_fpr:.3f}")
     # 3. the final models, on every draft
     classes, bias, weights, thresholds, cv, examples = [], [], [], {}, {}, {}
     fitted: dict[str, np.ndarray] = {}
@@ -250,7 +295,8 @@ def main() -> None:
         "examples": examples,
         "meta": {
             "trained_on": dict(Counter(sources)),
-            "review_precision": target,
+            "review_precision_floor": args.review_precision,
+            "allow_flag_budget": args.max_allow_fpr,
             "cross_validated_allow_false_positive_rate": round(allow_fpr, 4),
             "cross_validation": cv,
         },

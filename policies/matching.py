@@ -91,7 +91,7 @@ class Lexicon:
             if isinstance(raw, bool):
                 # YAML 1.1 reads an unquoted no/yes/off/on as a boolean: the word would silently
                 # become "false" and never match
-                raise ValueError(f"a term was read as {raw!r}: quote it (e.g. \"no\", \"off\")")
+                raise ValueError(f'a term was read as {raw!r}: quote it (e.g. "no", "off")')
             raw = str(raw)
             if raw.startswith("re:"):
                 # plain and folded views are already case-folded; skipping IGNORECASE there keeps

@@ -8,8 +8,8 @@ cross-validated one unless the pack sets ``review_at``.
 
 Two word lists keep it to its guideline's scope (both matched on the folded view, like the
 word-list rules): ``requires`` (fire only when the draft holds one, e.g. the company's own voice
-for confidential figures) and ``unless`` (quiet when it holds one, e.g. the policy's own offers
-for promises).
+for confidential figures; a list of lists asks for one of each) and ``unless`` (quiet when it
+holds one, e.g. the policy's own offers for promises).
 
 A finding names what it matched and the training examples most like the draft, so a person sees
 why. It defers to the word-list rules: when another rule of the same guideline fired, the
@@ -50,7 +50,10 @@ class LearnedRule(Rule):
         self.model = load_model(spec.get("model"))
         self.can_block = bool(spec.get("block", False))
         lexicon = builder.lexicon
-        self.requires = lexicon.add(spec["requires"], "folded") if spec.get("requires") else None
+        required = spec.get("requires") or []
+        if required and not isinstance(required[0], list):
+            required = [required]
+        self.requires = [lexicon.add(terms, "folded") for terms in required]
         self.unless = lexicon.add(spec["unless"], "folded") if spec.get("unless") else None
         self.review_at: float | None = None
         self.block_at: float | None = None
@@ -66,7 +69,7 @@ class LearnedRule(Rule):
         """A finding when the family's score passes its threshold."""
         if self.model is None or self.review_at is None:
             return []
-        if self.requires is not None and not doc.find(self.requires):
+        if any(not doc.find(terms) for terms in self.requires):
             return []
         if self.unless is not None and doc.find(self.unless):
             return []

@@ -15,8 +15,8 @@ from policies.rules.learned import load_model
 
 ROOT = Path(__file__).parents[2]
 PUBLIC = ROOT.parent / "shared" / "data" / "policy-eval" / "public.jsonl"
-BLIND = ROOT / "tests" / "data" / "culture-blind.jsonl"
-TRAIN = ROOT / "bench" / "data" / "culture-train.jsonl"
+BLIND = sorted((ROOT / "tests" / "data").glob("culture-blind*.jsonl"))
+TRAIN = sorted((ROOT / "bench" / "data").glob("culture-train*.jsonl"))
 
 
 @pytest.fixture(scope="module")
@@ -118,8 +118,28 @@ def _key(text: str) -> str:
 def test_no_evaluation_draft_was_learned_from(model: CultureModel, pack: Pack) -> None:
     """Measure blind: nothing of public.jsonl or the blind set is in the training files, the
     pack's examples or the model's example bank."""
-    held_out = {_key(t) for t in _texts(PUBLIC) + _texts(BLIND)}
-    learned_from = _texts(TRAIN) + [c.draft.text for c in iter_examples(pack)]
+    assert len(BLIND) == 2 and len(TRAIN) == 3
+    held_out = {_key(t) for path in [PUBLIC, *BLIND] for t in _texts(path)}
+    learned_from = [t for path in TRAIN for t in _texts(path)]
+    learned_from += [c.draft.text for c in iter_examples(pack)]
     learned_from += [t for bank in model.examples.values() for t in bank]
     copied = [t for t in learned_from if _key(t) in held_out]
     assert copied == []
+
+
+def test_requires_as_a_list_of_lists_asks_for_one_term_of_each() -> None:
+    """g4-learned's scope: the company's voice AND a figure, date or confidence; either alone
+    leaves the rule quiet (a threshold of 0 makes the score irrelevant here)."""
+    pack = load_pack(
+        "rules:\n  - id: t\n    kind: learned\n    guideline: G4\n    severity: review\n"
+        "    review_at: 0.0\n    requires: [[we, our], ['re:\\d']]\n"
+    )
+    fired = {
+        text: bool(check(Draft(text=text, kind="post", platform="x"), pack=pack).findings)
+        for text in ("we sold 500 pairs", "we sold lots of pairs", "500 pairs, wow")
+    }
+    assert fired == {
+        "we sold 500 pairs": True,
+        "we sold lots of pairs": False,
+        "500 pairs, wow": False,
+    }
