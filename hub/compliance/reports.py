@@ -291,9 +291,12 @@ def _grain_period(
     day, grain = model.day, model.grain
     if m0 >= m1:
         return and_(grain == "day", day >= f.start, day < stop)
+    # three flat branches, each a range of the primary key (grain, day, ...): with the day
+    # ranges nested under one grain the planners read every day-grain row of the table
     return or_(
         and_(grain == "month", day >= m0, day < m1),
-        and_(grain == "day", or_(and_(day >= f.start, day < m0), and_(day >= m1, day < stop))),
+        and_(grain == "day", day >= f.start, day < m0),
+        and_(grain == "day", day >= m1, day < stop),
     )
 
 
