@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -175,14 +175,15 @@ class Tally:
             ],
             ("findings", "decisions"),
         )
-        m = MixRollup.__table__
-        changed = [k for k in set(self.mix_posts) | set(self.mix_products) if self._mix_moved(k)]
+        m = cast(Table, MixRollup.__table__)
+        # only keys whose counts changed: a post that left and came back adds nothing
+        changed = [k for k in self.mix_posts.keys() | self.mix_products.keys() if self._moved(k)]
         _upsert(
             conn,
-            m,  # type: ignore[arg-type]
+            m,
             [
                 {
-                    **_row(m, k),  # type: ignore[arg-type]
+                    **_row(m, k),
                     "posts": self.mix_posts[k],
                     "product_posts": self.mix_products[k],
                 }
@@ -199,7 +200,7 @@ class Tally:
                 delete(m).where(tuple_(*pk).in_(emptied[i : i + _LOOKUP_CHUNK]), m.c.posts == 0)
             )
 
-    def _mix_moved(self, key: MixKey) -> bool:
+    def _moved(self, key: MixKey) -> bool:
         return bool(self.mix_posts[key] or self.mix_products[key])
 
 
@@ -311,7 +312,9 @@ def count_statement(state: ORMExecuteState) -> Any:
     return result
 
 
-def _mix_query(where: ColumnElement[bool]) -> Select[Any]:
+def _mix_query(
+    where: ColumnElement[bool],
+) -> Select[int, datetime, int, int | None, str, bool | None]:
     """(id, created_at, author, team, platform, is_product) of the items ``where`` selects,
     the dimensions only for a post the content mix counts (hub.publishing.compose's
     ``author_history``): one in ``MIX_COUNTED_STATES``, with its current decision's
