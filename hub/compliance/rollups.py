@@ -299,9 +299,13 @@ def count_statement(state: ORMExecuteState) -> Any:
     stmt = state.statement
     if not (state.is_update or state.is_delete) or not stmt.table.compare(_ITEMS):  # type: ignore[attr-defined]
         return None
-    where = stmt.whereclause  # type: ignore[attr-defined]
+    q = select(OutboundItem.id)
+    if stmt.whereclause is not None:  # type: ignore[attr-defined]
+        q = q.where(stmt.whereclause)  # type: ignore[attr-defined]
+    if isinstance(state.parameters, list):
+        # an ORM bulk UPDATE by primary key: the rows are the ones listed, not the whole table
+        q = q.where(OutboundItem.id.in_([p["id"] for p in state.parameters]))
     conn = state.session.connection()
-    q = select(OutboundItem.id).where(where if where is not None else true())
     # locked on PostgreSQL, so no other transaction moves them before the statement does
     ids = list(conn.scalars(q.with_for_update()))
     before = _mix_rows(conn, ids)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, event, func, insert, select
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 import hub.models
@@ -219,6 +219,36 @@ def test_a_conditional_update_statement_is_counted(app, people):
         move_item(s, item, "checked", None)
         assert take_item(s, item, "in_review", None)
     assert _counted(app) == (1, 1)
+    _assert_exact(app)
+
+
+def test_a_bulk_update_by_primary_key_counts_only_its_rows(app, people, monkeypatch):
+    """Only the listed rows are read around it, not every item (a bulk UPDATE has no WHERE)."""
+    first = _scheduled_post(app, people)
+    with job_session(app) as s:
+        other, _bystander = (
+            create_item(
+                s,
+                kind="post",
+                account=s.get(PlatformAccount, s.get(OutboundItem, first).account_id),
+                author=s.get(Staff, people[1].id),
+                text=text,
+                idempotency_key=f"k{next(_KEYS)}",
+            ).id
+            for text in ("another", "one the statement leaves alone")
+        )
+    read: list[list[int]] = []
+    mix_rows = rollups._mix_rows
+    monkeypatch.setattr(
+        rollups, "_mix_rows", lambda conn, ids: read.append(sorted(ids)) or mix_rows(conn, ids)
+    )
+    with job_session(app) as s:
+        s.execute(
+            update(OutboundItem),
+            [{"id": first, "state": "withdrawn"}, {"id": other, "state": "scheduled"}],
+        )
+    assert read == [sorted([first, other])] * 2
+    assert _counted(app) == (1, 0)
     _assert_exact(app)
 
 
