@@ -53,6 +53,7 @@ from hub.models import (
     PolicyDecision,
     VerdictRollup,
 )
+from hub.publishing.compose import MIX_COUNTED_STATES
 
 #: rows per INSERT when writing many counts at once
 _CHUNK = 5000
@@ -323,8 +324,6 @@ def _mix_query(
     the dimensions only for a post the content mix counts (hub.publishing.compose's
     ``author_history``): one in ``MIX_COUNTED_STATES``, with its current decision's
     dimensions."""
-    from hub.publishing.compose import MIX_COUNTED_STATES
-
     o, d = OutboundItem, PolicyDecision
     return (
         select(o.id, o.created_at, o.author_id, d.team_id, d.platform, d.is_product)
