@@ -297,7 +297,7 @@ def seed(engine: Engine, rows: int, today: date, rng: random.Random) -> dict[str
             counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     print(
         f"  counted the rollups in {counts['rollup_rebuild_ms'] / 1000:.1f} s: "
-        f"{counts['decision_rollups']:,} decision, {counts['verdict_rollups']:,} verdict and "
+        f"{counts['decision_rollups']:,} decision, {counts['verdict_rollups']:,} verdict, "
         f"{counts['finding_rollups']:,} finding and {counts['mix_rollups']:,} mix rollup rows"
     )
     return dict(counts)
