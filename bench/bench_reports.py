@@ -4,7 +4,8 @@ Seeds a throwaway database (SQLite by default, PostgreSQL with --postgresql) mig
 hub.migrate.upgrade: ``--rows`` decisions (default 1,000,000) over 365 days by 200 staff in 7
 teams, about 1.3 findings each, an outbound item per post and review actions for held posts. The
 seed writes with bulk Core inserts, which bypass the ORM flush that keeps the report rollups, so
-it then recounts them with ``hub.compliance.rollups.rebuild`` (what migration 0017 runs; timed).
+it then recounts them with ``hub.compliance.rollups.rebuild`` (what migrations 0017 and 0019 run;
+timed).
 
 Then, signed in as a compliance officer through the Flask test client, times the report page and
 every CSV export for the last 30 and 365 days (p50/p95 over ``--requests`` requests), and the
@@ -292,12 +293,12 @@ def seed(engine: Engine, rows: int, today: date, rng: random.Random) -> dict[str
     with engine.begin() as conn:
         # the statistics a real database gathers by itself (autovacuum; SQLite's optimize)
         conn.execute(text("ANALYZE"))
-        for table in ("decision_rollups", "verdict_rollups", "finding_rollups"):
+        for table in ("decision_rollups", "verdict_rollups", "finding_rollups", "mix_rollups"):
             counts[table] = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
     print(
         f"  counted the rollups in {counts['rollup_rebuild_ms'] / 1000:.1f} s: "
-        f"{counts['decision_rollups']:,} decision, {counts['verdict_rollups']:,} verdict and "
-        f"{counts['finding_rollups']:,} finding rollup rows"
+        f"{counts['decision_rollups']:,} decision, {counts['verdict_rollups']:,} verdict, "
+        f"{counts['finding_rollups']:,} finding and {counts['mix_rollups']:,} mix rollup rows"
     )
     return dict(counts)
 
@@ -395,20 +396,21 @@ def main() -> None:
     parser.add_argument("--postgresql", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--db", type=Path, help="SQLite file to keep the seeded data in and reuse when it exists"
+        "--db",
+        help="keep the seeded data and reuse it on the next run: a SQLite file, or with "
+        "--postgresql a database name on the benchmark's server (created when missing)",
     )
     args = parser.parse_args()
 
     today = datetime.now(UTC).date()
     with tempfile.TemporaryDirectory(prefix="hub-bench-reports-") as tmpdir:
         tmp = Path(tmpdir)
-        if args.db is not None and not args.postgresql:
-            reuse = args.db.exists()
-            url = f"sqlite:///{args.db.resolve()}"
+        if args.db is not None:
+            url, reuse = _kept_database(args.db, args.postgresql)
             if not reuse:
                 counts = _prepare(url, args, today)
             else:
-                print(f"reports benchmark on sqlite: reusing {args.db}")
+                print(f"reports benchmark: reusing {args.db}")
                 engine = make_engine(url)
                 upgrade(engine)  # an older file gets the rollups from migration 0017
                 engine.dispose()
@@ -418,6 +420,25 @@ def main() -> None:
         with scratch_database(args.postgresql, tmp) as url:
             counts = _prepare(url, args, today)
             run(url, tmp, today, args, counts)
+
+
+def _kept_database(db: str, postgresql: bool) -> tuple[str, bool]:
+    """The URL of the database ``--db`` names and whether it already holds a seeded hub."""
+    if not postgresql:
+        path = Path(db).resolve()
+        return f"sqlite:///{path}", path.exists()
+    from scratch import PG_ADMIN_URL
+    from sqlalchemy import create_engine
+
+    if not db.isidentifier():
+        raise SystemExit(f"--db {db!r}: a PostgreSQL database name is letters, digits and _")
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": db})
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{db}"'))
+    admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + db, bool(exists)
 
 
 def _prepare(url: str, args: argparse.Namespace, today: date) -> dict[str, int]:

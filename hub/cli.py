@@ -439,8 +439,8 @@ def reports_daily(day: str | None) -> None:
 
 @reports.command("recount")
 def reports_recount() -> None:
-    """Recount the report rollups from the stored decisions (after rows were written around
-    the hub's ORM, e.g. a bulk import; the hub keeps them up to date by itself otherwise)."""
+    """Recount the report rollups from the stored decisions and posts (after rows were written
+    around the hub's ORM, e.g. a bulk import; the hub keeps them up to date by itself otherwise)."""
     from hub.compliance.rollups import rebuild
 
     with job_session(_app()) as session:

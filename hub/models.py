@@ -825,6 +825,32 @@ class FindingRollup(Base):
     decisions: Mapped[int] = mapped_column(Integer)
 
 
+class MixRollup(Base):
+    """Posts as the content mix counts them, per UTC day and month × author × team × platform.
+
+    A post counts while its state is one of hub.publishing.compose.MIX_COUNTED_STATES, on the
+    day it was created, with its current decision's team, platform and product flag. Kept by
+    hub.compliance.rollups as items are written and moved, so the reports' content-mix table
+    sums a few thousand rows instead of joining a year of posts to their decisions.
+    """
+
+    __tablename__ = "mix_rollups"
+    __table_args__ = {"sqlite_with_rowid": False}
+
+    #: "day" (a UTC day) or "month" (a UTC month, keyed by its first day)
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)
+    #: the UTC day the post was created, or the first day of its month at grain "month"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    author_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the post's decision's team, 0 for none or no decision
+    team_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: the post's decision's platform, "" for a post without a decision
+    platform: Mapped[str] = mapped_column(String(20), primary_key=True)
+    posts: Mapped[int] = mapped_column(Integer)
+    #: of those, posts whose decision says they promote a product
+    product_posts: Mapped[int] = mapped_column(Integer)
+
+
 class WebhookEndpoint(Base):
     """A receiver the hub tells about events (hub.webhooks): its URL, the events it wants and
     the secret that signs what it is sent."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from markupsafe import Markup, escape
+
 from hub.compliance.reports import VERDICTS, Table
 from hub.i18n import _, label
 
@@ -35,6 +37,22 @@ class Chart:
     ticks: list[tuple[float, str]]
     summary: str
 
+    def bars_svg(self) -> Markup:
+        """The bars as SVG ``<rect>`` elements, each with a ``<title>`` naming its day, count
+        and series.
+
+        Built here, not in the template: a year has some 1,500 bars, and four Jinja filters
+        and two escapes per bar took a fifth of the report page's time.
+        """
+        return Markup(
+            "".join(
+                f'<rect x="{b.x:.2f}" y="{b.y:.2f}" width="{b.width:.2f}" '
+                f'height="{b.height:.2f}" class="bar {escape(b.verdict)}">'
+                f"<title>{escape(b.label)}</title></rect>"
+                for b in self.bars
+            )
+        )
+
 
 def trend_chart(
     table: Table,
@@ -56,6 +74,11 @@ def trend_chart(
     bar_w = max(step * 0.8, 0.5)
     bars: list[Bar] = []
     scale = (bottom - top) / max_total if max_total else 0.0
+    # one translation per series, not one per bar (a year has some 1,500 bars)
+    names = [
+        label(verdict) if verdict in VERDICTS else table.columns[1 + j]
+        for j, verdict in enumerate(series)
+    ]
     for i, row in enumerate(days):
         y = float(bottom)
         x = left + i * step
@@ -65,8 +88,7 @@ def trend_chart(
                 continue
             h = n * scale
             y -= h
-            name = label(verdict) if verdict in VERDICTS else table.columns[1 + j]
-            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {name}"))
+            bars.append(Bar(x, y, bar_w, h, verdict, f"{row[0]}: {n} {names[j]}"))
     label_every = max(1, len(days) // 8)
     ticks = [(left + i * step, r[0][5:]) for i, r in enumerate(days) if i % label_every == 0]
     total = sum(r[-1] for r in days)

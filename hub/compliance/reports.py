@@ -1,10 +1,11 @@
 """Compliance reports: policy decisions, findings, content mix and review work over a period.
 
 The decision and finding counts (verdicts, employees, teams, platforms, the trend per day,
-guidelines, top findings) are sums over the rollups of hub.compliance.rollups, kept as decisions
-are written; the rest (content mix, time in review, overrides, example drafts) are SQL over the
-raw rows of the period, limited and indexed. Python only pivots the few aggregated rows. The same
-``Table`` feeds the page, the CSV export and the daily summary, so they cannot disagree.
+guidelines, top findings) and the content mix are sums over the rollups of
+hub.compliance.rollups, kept as decisions and posts are written; the rest (time in review,
+overrides, example drafts) are SQL over the raw rows of the period, limited and indexed. Python
+only pivots the few aggregated rows. The same ``Table`` feeds the page, the CSV export and the
+daily summary, so they cannot disagree.
 
 Periods are whole UTC days, ``start`` and ``end`` both included, so the rollups cover them
 exactly: whole months at month grain, the days around them at day grain, never part of a day.
@@ -38,6 +39,7 @@ from hub.models import (
     DecisionFinding,
     DecisionRollup,
     FindingRollup,
+    MixRollup,
     OutboundItem,
     OutboundState,
     PolicyDecision,
@@ -238,7 +240,8 @@ def _dimension_filters(
     model: type[PolicyDecision]
     | type[DecisionRollup]
     | type[VerdictRollup]
-    | type[FindingRollup] = PolicyDecision,
+    | type[FindingRollup]
+    | type[MixRollup] = PolicyDecision,
 ) -> list[ColumnElement[bool]]:
     """Platform and team conditions on the decisions or one of their rollups (joined by the
     caller where needed; a rollup's "no team" 0 is never a filter's team, ids start at 1)."""
@@ -277,7 +280,9 @@ def _raw(session: Session) -> bool:
     return bool(session.info.get(_RAW))
 
 
-def _grain_period(model: type[DecisionRollup] | type[FindingRollup], f: ReportFilter) -> Any:
+def _grain_period(
+    model: type[DecisionRollup] | type[FindingRollup] | type[MixRollup], f: ReportFilter
+) -> Any:
     """Rollup rows covering the period exactly: its whole months at month grain, the days before
     and after them at day grain (all at day grain when no whole month fits)."""
     stop = f.end + timedelta(days=1)
@@ -286,9 +291,12 @@ def _grain_period(model: type[DecisionRollup] | type[FindingRollup], f: ReportFi
     day, grain = model.day, model.grain
     if m0 >= m1:
         return and_(grain == "day", day >= f.start, day < stop)
+    # three flat branches, each a range of the primary key (grain, day, ...): with the day
+    # ranges nested under one grain the planners read every day-grain row of the table
     return or_(
         and_(grain == "month", day >= m0, day < m1),
-        and_(grain == "day", or_(and_(day >= f.start, day < m0), and_(day >= m1, day < stop))),
+        and_(grain == "day", day >= f.start, day < m0),
+        and_(grain == "day", day >= m1, day < stop),
     )
 
 
@@ -552,7 +560,15 @@ def _item_filters(f: ReportFilter) -> list[ColumnElement[bool]]:
 
 
 def _mix_counts(session: Session, f: ReportFilter) -> Select[Any, Any, Any]:
-    """Counted posts and product posts per author, created in the period."""
+    """Counted posts and product posts per author, created in the period: from
+    ``mix_rollups`` (whole months, then days), or the raw posts under ``raw_queries``."""
+    if not _raw(session):
+        r = MixRollup
+        return (
+            select(r.author_id, func.sum(r.posts), func.sum(r.product_posts))
+            .where(_grain_period(r, f), *_dimension_filters(f, r))
+            .group_by(r.author_id)
+        )
     return (
         select(
             OutboundItem.author_id,

@@ -60,9 +60,9 @@ def upgrade() -> None:
         sqlite_with_rowid=False,
     )
     # The hub's own counting, so the backfill and the live counts cannot differ.
-    from hub.compliance.rollups import rebuild
+    from hub.compliance.rollups import rebuild_decisions
 
-    rebuild(op.get_bind())
+    rebuild_decisions(op.get_bind())
 
 
 def downgrade() -> None:
