@@ -164,6 +164,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--trigger-precision", type=float, default=0.75)
     parser.add_argument(
+        "--precision",
+        action="append",
+        default=[],
+        metavar="TRIGGER=P",
+        help="a trigger's own precision target, e.g. urgent=0.85",
+    )
+    parser.add_argument(
         "--writers-only",
         action="store_true",
         help="leave the development part of public.jsonl out too, so that it can be "
@@ -176,6 +183,7 @@ def main() -> None:
     docs_all = [list(features(model_view(r["text"]))) for r in rows]
     vocab, idf, x_all = vectorize(docs_all)
     heads = targets(rows)
+    own = {k: float(v) for k, v in (p.split("=", 1) for p in args.precision)}
     folds = Folds(docs_all)
 
     classes, bias, weights, thresholds, cv = [], [], [], {}, {}
@@ -194,7 +202,8 @@ def main() -> None:
                 best = (c, ap, probs)
         assert best is not None
         c, ap, probs = best
-        cut = threshold(y, probs, args.trigger_precision, 3) if head == "trigger" else None
+        want = own.get(cls.split(":", 1)[1], args.trigger_precision)
+        cut = threshold(y, probs, want, 3) if head == "trigger" else None
         entry: dict[str, Any] = {
             "positives": int(y.sum()),
             "C": c,
@@ -240,6 +249,7 @@ def main() -> None:
         "meta": {
             "trained_on": dict(Counter(r["source"] for r in rows)),
             "trigger_precision": args.trigger_precision,
+            **({"precision_targets": own} if own else {}),
             "cross_validation": cv,
         },
     }
