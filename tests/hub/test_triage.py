@@ -200,8 +200,8 @@ def test_the_models_safety_trigger_needs_more_than_low_severity(monkeypatch, sev
     [("low", False), ("normal", True)],
 )
 def test_a_trigger_word_in_a_calm_post_counts_when_it_reads_serious(monkeypatch, severity, kept):
-    """"nail poking" in a relieved, positive post is still a hazard when the model reads the
-    post as serious; in a calm question it reads as low, it is not the incident itself."""
+    """A named hazard ("nail poking") in a calm post is still one when the model reads the post
+    as serious; in a calm question it reads as low, it is not the incident itself."""
     fake = _Model(intent="question", sentiment="neutral", stage="order", severity=severity)
     monkeypatch.setattr(attributes, "model", lambda: fake)
     attrs = compute("@KestrelFootwear a nail poking out of the heel of my new clogs, lucky me?")
@@ -231,7 +231,7 @@ def test_a_trigger_word_in_a_calm_post_counts_when_it_reads_serious(monkeypatch,
         ),
         ({"language": "en", "intent": "complaint", "stage": "social"}, ("social", "p3")),
         (
-            {"language": "en", "intent": "complaint", "sentiment": "positive", "severity": "normal"},
+            {"language": "en", "intent": "complaint", "sentiment": "positive", "severity": "high"},
             ("social", "p3"),
         ),
         ({"language": "en", "intent": "praise", "stage": "social"}, ("social", "p3")),
