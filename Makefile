@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: train-culture train-triage run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
+.PHONY: train-culture train-triage cv-route run test test-sqlite test-postgres lint bench eval install chromium peers train-offensive graph screenshots translations clean
 
 $(RUN_STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -85,6 +85,10 @@ eval: install
 ## Refit the triage model (hub/engagement/models/triage.json.gz; see bench/train_triage.py).
 train-triage: install
 	$(BIN)/python bench/train_triage.py
+
+## Out-of-fold routing figures (development part and writers' mentions; see bench/cv_route.py).
+cv-route: install
+	$(BIN)/python bench/cv_route.py --by-file
 
 ## Refit the learned tier of the culture check (policies/models/culture.json.gz; see bench/train_culture.py).
 train-culture: install

@@ -51,6 +51,11 @@ ESCALATION = frozenset(
 )
 #: a complaint from this many followers up is an influencer's (the routing policy's "about 50k")
 INFLUENCER = 50_000
+#: triggers the model may raise on its own only in a post it reads as more than low severity:
+#: its safety head fires on product talk ("Safety Toe", a light-up shoe in the bath), and a
+#: post the community team would leave at p3 is no incident (chosen by cross-validation,
+#: ``bench/cv_route.py``; gating the other p1 triggers changed nothing)
+SEVERITY_GATED = frozenset({"safety"})
 
 # Words that name a trigger outright, in the three languages the company serves. Latin words sit
 # on word boundaries, a trailing * is a prefix; CJK words are substrings.
@@ -683,8 +688,11 @@ def compute(
     triggers = set(said)
     if m is not None:
         for cls, trigger, cut in _trigger_cuts(m):
-            if scores[cls] >= cut:
-                triggers.add(trigger)
+            if scores[cls] < cut:
+                continue
+            if trigger in SEVERITY_GATED and severity == "low":
+                continue
+            triggers.add(trigger)
     if lookalike_domain(text):
         triggers.add("phishing")
     kinds = pii_kinds(text)
@@ -694,9 +702,10 @@ def compute(
         triggers.add("repeated")
     if intent in ("spam", "abuse"):
         triggers -= ESCALATION | {"urgent", "blocked_purchase", "bulk"}
-    if not (intent == "complaint" or sentiment == "negative"):
+    if severity == "low" and not (intent == "complaint" or sentiment == "negative"):
         # a word naming a trigger in a calm question or an update ("is the wool safe for my
-        # allergy?", "the 12315 case is closed") is not the incident itself
+        # allergy?", "the 12315 case is closed") is not the incident itself; a calm post the
+        # model reads as serious is ("a nail came through the insole, thank god I saw it")
         triggers -= {t for t in ("safety", "legal", "privacy") if t in said}
     if stage == "pre_purchase" and "card" not in kinds:
         # care's urgency is about an order or account that exists ("a wedding next month, which

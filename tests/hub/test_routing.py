@@ -90,6 +90,11 @@ def test_demo_rules_route_the_labelled_mentions(shared_data):
 
     result = evaluate(read_rows(str(shared_data / "mentions" / "public.jsonl")), demo_data())
     assert result["language_accuracy"] >= 0.98
-    assert result["team_accuracy"] >= 0.85
-    assert result["held_out"]["team_accuracy"] >= 0.75
-    assert result["p1_recall"] >= 0.7
+    assert result["team_accuracy"] >= 0.93
+    assert result["priority_accuracy"] >= 0.9
+    assert result["p1_recall"] >= 0.9
+    held_out = result["held_out"]
+    assert held_out["team_accuracy"] >= 0.92
+    assert held_out["priority_accuracy"] >= 0.8
+    assert held_out["p1_recall"] >= 0.9
+    assert held_out["language_accuracy"] >= 0.98

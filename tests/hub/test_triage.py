@@ -10,10 +10,12 @@ from click.testing import CliRunner
 
 from hub.cli import main
 from hub.demo import demo_data
+from hub.engagement import attributes
 from hub.engagement.attributes import History, compute, lookalike_domain, pii_kinds, triage
 from hub.engagement.language import detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.route_eval import demo_rules
+from hub.engagement.routing import route
 
 
 def _route(text: str, followers: int | None = 800, history: History | None = None):
@@ -155,6 +157,101 @@ def test_words_that_name_a_trigger(text, trigger):
     else:
         assert trigger in attrs["triggers"], attrs
         assert trigger in attrs["said"] or trigger in attrs["triggers"]
+
+
+class _Model:
+    """A stand-in for the triage model with fixed readings, so that what ``compute`` does with
+    them is tested apart from what the shipped model happens to read."""
+
+    def __init__(self, **readings: str) -> None:
+        self.classes = (
+            "intent:question",
+            "intent:complaint",
+            "sentiment:neutral",
+            "sentiment:negative",
+            "stage:pre_purchase",
+            "stage:order",
+            "severity:low",
+            "severity:normal",
+            "trigger:safety",
+        )
+        self.thresholds = {"trigger:safety": {"review": 0.5, "block": None}}
+        self._on = {f"{head}:{value}" for head, value in readings.items()}
+
+    def scores(self, text: str) -> dict[str, float]:
+        return {c: 0.9 if c in self._on else 0.1 for c in self.classes}
+
+
+@pytest.mark.parametrize(
+    ("severity", "fires"),
+    [("low", False), ("normal", True)],
+)
+def test_the_models_safety_trigger_needs_more_than_low_severity(monkeypatch, severity, fires):
+    """The safety head reads product talk as a hazard; a post read as p3-grade is no incident."""
+    fake = _Model(intent="question", sentiment="neutral", stage="pre_purchase", severity=severity)
+    fake._on.add("trigger:safety")
+    monkeypatch.setattr(attributes, "model", lambda: fake)
+    attrs = compute("@KestrelFootwear can the insole of the work boot come out for orthotics?")
+    assert ("safety" in attrs["triggers"]) is fires, attrs
+
+
+@pytest.mark.parametrize(
+    ("severity", "kept"),
+    [("low", False), ("normal", True)],
+)
+def test_a_trigger_word_in_a_calm_post_counts_when_it_reads_serious(monkeypatch, severity, kept):
+    """A named hazard ("nail poking") in a calm post is still one when the model reads the post
+    as serious; in a calm question it reads as low, it is not the incident itself."""
+    fake = _Model(intent="question", sentiment="neutral", stage="order", severity=severity)
+    monkeypatch.setattr(attributes, "model", lambda: fake)
+    attrs = compute("@KestrelFootwear a nail poking out of the heel of my new clogs, lucky me?")
+    assert attrs["said"].get("safety") == "nail poking"
+    assert ("safety" in attrs["triggers"]) is kept, attrs
+
+
+# The demo rules' priorities for the attributes triage computes (no model involved): the
+# routing policy's Priority table, where the boundary between p2 and p3 is drawn.
+@pytest.mark.parametrize(
+    ("attrs", "want"),
+    [
+        # a language team's complaint read as minor and not about an order is a gripe
+        ({"language": "es", "intent": "complaint", "stage": "social"}, ("spanish", "p3")),
+        ({"language": "zh", "intent": "complaint", "stage": "pre_purchase"}, ("chinese", "p3")),
+        # ... about an order, it is a standard problem whatever the severity
+        ({"language": "es", "intent": "complaint", "stage": "order"}, ("spanish", "p2")),
+        ({"language": "zh", "intent": "complaint", "stage": "order"}, ("chinese", "p2")),
+        (
+            {"language": "es", "intent": "complaint", "stage": "social", "severity": "normal"},
+            ("spanish", "p2"),
+        ),
+        # an English complaint with no stage: a problem for care, not social chatter
+        (
+            {"language": "en", "intent": "complaint", "stage": "social", "severity": "normal"},
+            ("care", "p2"),
+        ),
+        ({"language": "en", "intent": "complaint", "stage": "social"}, ("social", "p3")),
+        (
+            {"language": "en", "intent": "complaint", "sentiment": "positive", "severity": "high"},
+            ("social", "p3"),
+        ),
+        ({"language": "en", "intent": "praise", "stage": "social"}, ("social", "p3")),
+    ],
+)
+def test_demo_rules_priority_boundaries(attrs, want):
+    rules, slugs = demo_rules(demo_data())
+    facts = {
+        "sentiment": "negative",
+        "severity": "low",
+        "stage": "social",
+        "triggers": [],
+        "followers": 300,
+        "history": {},
+        "platform": "x",
+        "account_id": None,
+        **attrs,
+    }
+    r = route(rules, facts, "@KestrelFootwear")
+    assert (slugs.get(r.team_id), r.priority) == want, r.why()
 
 
 def test_influencer_complaint_is_an_escalation_and_sticks():

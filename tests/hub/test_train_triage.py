@@ -1,0 +1,48 @@
+"""The triage model's training labels (bench/train_triage.py): which rows teach which class."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+@pytest.fixture
+def train_triage(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCH))
+    import train_triage
+
+    yield train_triage
+    sys.modules.pop("train_triage", None)
+
+
+def _row(triggers, absent=frozenset()):
+    return {
+        "intent": "complaint",
+        "sentiment": "negative",
+        "stage": "order",
+        "severity": "normal",
+        "triggers": triggers,
+        "absent": absent,
+    }
+
+
+def test_a_development_mention_below_p1_is_a_negative_for_the_p1_triggers(train_triage):
+    """Public mentions carry no trigger labels, but one labelled p2 or p3 has no trigger that
+    would have made it p1: it teaches those heads what they are not, and no others."""
+    rows = [
+        _row({"urgent"}),
+        _row(set()),
+        _row(None, train_triage.P1_TRIGGERS),  # development, p2
+        _row(None),  # development, p1: says nothing about triggers
+    ]
+    heads = {cls: (mask, y) for cls, _head, mask, y in train_triage.targets(rows)}
+    mask, y = heads["trigger:urgent"]
+    assert mask.tolist() == [True, True, True, False]
+    assert y.tolist() == [1, 0, 0, 0]
+    mask, _y = heads["trigger:repeated"]  # escalations p2 can be a repeat: not p1-only
+    assert mask.tolist() == [True, True, False, False]
+    assert "repeated" not in train_triage.P1_TRIGGERS
