@@ -228,7 +228,7 @@ def main() -> None:
     """Train, cross-validate, export."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--review-precision", type=float, default=0.8)
+    parser.add_argument("--review-precision", type=float, default=0.9)
     parser.add_argument("--block-precision", type=float, default=0.97)
     parser.add_argument("--max-allow-fpr", type=float, default=0.02)
     args = parser.parse_args()

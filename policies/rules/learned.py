@@ -73,6 +73,8 @@ class LearnedRule(Rule):
             return []
         if self.unless is not None and doc.find(self.unless):
             return []
+        if not _enough_to_read(doc.plain.text):
+            return []
         scores = doc.memo.get("learned")
         if scores is None:
             scores = doc.memo["learned"] = self.model.scores(doc.plain.text)
@@ -92,3 +94,14 @@ class LearnedRule(Rule):
                 nearest=" / ".join(f"“{e}”" for e in why.nearest) or "—",
             )
         ]
+
+
+#: a draft shorter than this (words and non-space characters) gives the model too little to read:
+#: with the occurrence norm one word carries the whole score ("hi" read as 93% stiff), so such a
+#: draft is left to the word-list rules
+MIN_WORDS = 3
+MIN_CHARACTERS = 8
+
+
+def _enough_to_read(text: str) -> bool:
+    return len(text.split()) >= MIN_WORDS or sum(not c.isspace() for c in text) >= MIN_CHARACTERS

@@ -143,3 +143,19 @@ def test_requires_as_a_list_of_lists_asks_for_one_term_of_each() -> None:
         "we sold lots of pairs": False,
         "500 pairs, wow": False,
     }
+
+
+def test_a_draft_too_short_to_read_is_left_to_the_word_lists() -> None:
+    """One word carries the whole score under the occurrence norm; "hi" once read as 93 % stiff."""
+    pack = load_pack(
+        "rules:\n  - id: t\n    kind: learned\n    guideline: G10\n    severity: warn\n"
+        "    review_at: 0.0\n"
+    )
+
+    def fired(text: str) -> bool:
+        return bool(check(Draft(text=text, kind="reply", platform="x"), pack=pack).findings)
+
+    assert not fired("hi")
+    assert not fired("ok thx")
+    assert fired("thanks so much")
+    assert fired("非常感谢你的耐心")
