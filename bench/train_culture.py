@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from policies import iter_examples, load_pack  # noqa: E402
-from policies.learned import FORMAT, CultureModel, features  # noqa: E402
+from policies.learned import FORMAT, HAN, CultureModel, features  # noqa: E402
 
 TRAIN = [
     *sorted((ROOT / "bench" / "data").glob("culture-train*.jsonl")),
@@ -56,6 +56,7 @@ FAMILIES = {
 BLOCKING = {"G2", "G3", "G4", "G5", "G12", "G13"}
 MIN_DF = 2
 MIN_POSITIVES = 12
+BANK_PER_SCRIPT = 20
 
 
 def read(path: Path) -> list[dict[str, Any]]:
@@ -224,6 +225,16 @@ def review_cuts(
     return cuts, float(flagged.sum() / max(1, allow.sum()))
 
 
+def example_bank(texts: list[str], labels: list[set[str]], cited: set[str]) -> list[str]:
+    """The family's drafts a finding may quote as "drafts like it": the shortest positives of each
+    script (Chinese and the rest) in equal shares, so an English or Spanish draft has examples in
+    its own script to be compared with (the shortest overall were nearly all Chinese)."""
+    positives = [t for t, lab in zip(texts, labels, strict=True) if cited & lab]
+    han = sorted((t for t in positives if HAN.search(t)), key=len)
+    other = sorted((t for t in positives if not HAN.search(t)), key=len)
+    return han[:BANK_PER_SCRIPT] + other[:BANK_PER_SCRIPT]
+
+
 def main() -> None:
     """Train, cross-validate, export."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -282,8 +293,7 @@ def main() -> None:
         bias.append(float(model.intercept_[0]))
         weights.append(model.coef_[0])
         thresholds[family] = {"review": review, "block": block}
-        positives = [t for t, lab in zip(texts, labels, strict=True) if cited & lab]
-        examples[family] = sorted(positives, key=len)[:40]
+        examples[family] = example_bank(texts, labels, cited)
         print(f"{family}: {cv[family]} review>={review} block>={block}")
     feats = weight_table(vocab, idf, weights)
     data = {

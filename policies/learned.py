@@ -103,7 +103,7 @@ class CultureModel:
             if f.startswith("b:")
         }
         self._token_cache: dict[str, tuple[tuple[float, ...], float]] = {}
-        self._example_grams: dict[str, list[tuple[str, frozenset[str]]]] = {}
+        self._example_grams: dict[str, list[tuple[str, frozenset[str], bool]]] = {}
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> CultureModel:
@@ -194,20 +194,35 @@ class CultureModel:
         return Explanation(_sigmoid(z), span, terms, self.nearest(text, cls, nearest))
 
     def nearest(self, text: str, cls: str, k: int = 2) -> tuple[str, ...]:
-        """The class's training examples sharing the most character trigrams with ``text``."""
+        """The class's training examples in ``text``'s script sharing the most character n-grams
+        with it (none when nothing is shared)."""
         bank = self._example_grams.get(cls)
         if bank is None:
-            bank = [(ex, _trigrams(ex.lower())) for ex in self.examples.get(cls, [])]
+            bank = [
+                (ex, _grams(ex.lower()), bool(HAN.search(ex))) for ex in self.examples.get(cls, [])
+            ]
             self._example_grams[cls] = bank
-        mine = _trigrams(text)
-        if not mine:
-            return ()
-        ranked = sorted(bank, key=lambda e: -len(mine & e[1]) / (len(mine | e[1]) or 1))
-        return tuple(ex for ex, _ in ranked[:k])
+        mine = _grams(text)
+        han = bool(HAN.search(text))
+        # only examples in the draft's own script that share something with it: a Chinese insult
+        # shown as "like" an English draft explains nothing
+        scored = [
+            (len(mine & grams) / (len(mine | grams) or 1), ex)
+            for ex, grams, ex_han in bank
+            if ex_han == han and mine & grams
+        ]
+        scored.sort(key=lambda e: -e[0])
+        return tuple(ex for _, ex in scored[:k])
 
 
-def _trigrams(text: str) -> frozenset[str]:
-    return frozenset(text[i : i + 3] for i in range(max(0, len(text) - 2)))
+#: a Chinese character: the script a draft's "drafts like it" must share
+HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def _grams(text: str) -> frozenset[str]:
+    """Character trigrams, or bigrams for Chinese (where a word is one or two characters)."""
+    n = 2 if HAN.search(text) else 3
+    return frozenset(text[i : i + n] for i in range(max(0, len(text) - n + 1)))
 
 
 def _sigmoid(z: float) -> float:

@@ -159,3 +159,15 @@ def test_a_draft_too_short_to_read_is_left_to_the_word_lists() -> None:
     assert not fired("ok thx")
     assert fired("thanks so much")
     assert fired("非常感谢你的耐心")
+
+
+def test_drafts_like_it_are_in_the_drafts_own_script(model: CultureModel) -> None:
+    """The bank's shortest drafts are mostly Chinese; an English draft once got Chinese insults as
+    "drafts like it"."""
+    from policies.learned import HAN
+
+    english = model.nearest("the warehouse guys couldn't pack a lunch, honestly", "G2")
+    chinese = model.nearest("新来的同事真是个废物，什么都不会", "G2")
+    assert english and not any(HAN.search(e) for e in english)
+    assert chinese and all(HAN.search(e) for e in chinese)
+    assert model.nearest("zzzz qqqq", "G2") == ()
