@@ -15,6 +15,7 @@ Term syntax (after the same normalisation as the text):
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -93,6 +94,12 @@ class Lexicon:
                 # become "false" and never match
                 raise ValueError(f'a term was read as {raw!r}: quote it (e.g. "no", "off")')
             raw = str(raw)
+            if any(unicodedata.category(c) == "Cc" and c != "\t" for c in raw):
+                # YAML reads "\b" in double quotes as a backspace: the pattern would never match
+                raise ValueError(
+                    f"term {raw[:40]!r} contains a control character "
+                    "(write regular expressions in single quotes in YAML)"
+                )
             if raw.startswith("re:"):
                 # plain and folded views are already case-folded; skipping IGNORECASE there keeps
                 # the regex engine's literal-prefix fast path

@@ -90,6 +90,8 @@ def test_load_pack_from_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
         "rules:\n  - id: a\n    kind: phrases\n    triggers: [{all: [missing]}]\n",
         # YAML reads an unquoted no as false: the word "no" would never match
         "rules:\n  - id: a\n    kind: lexicon\n    terms: [nope, no]\n",
+        # and "\b" in double quotes as a backspace: the pattern would never match
+        'rules:\n  - id: a\n    kind: lexicon\n    terms: ["re:\\bidiot"]\n',
     ],
 )
 def test_bad_packs_fail_loudly(text: str) -> None:

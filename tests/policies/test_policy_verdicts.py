@@ -871,6 +871,15 @@ ROWS = [
     ("review", "reply", "What's your order number? I'll look it up", "where is it", None),
     ("allow", "post", "Osprey backpacks are great for long hikes", None, (20, 1)),
     ("allow", "post", "Customer asked if our shoes cure laziness 😂 (they don't)", None, (20, 1)),
+    # a product the learned G13 model saw in many health claims, named with no health word
+    ("allow", "reply", "Updraft 跑鞋到货啦，42码和43码都有", "Updraft 有货吗", None),
+    (
+        "allow",
+        "reply",
+        "The Updraft is back in stock in every size, go go go",
+        "any Updrafts?",
+        None,
+    ),
     ("allow", "post", "Reminder: we never ask for your password", None, (20, 1)),
     (
         "block",
