@@ -37,7 +37,7 @@ from train_triage import dataset, targets  # noqa: E402
 
 from hub.demo import demo_data  # noqa: E402
 from hub.engagement import attributes  # noqa: E402
-from hub.engagement.route_eval import demo_rules  # noqa: E402
+from hub.engagement.route_eval import demo_rules, figures, route_rows  # noqa: E402
 from policies.learned import FORMAT, CultureModel, features  # noqa: E402
 
 
@@ -76,51 +76,13 @@ def refit(
     )
 
 
-def route_rows(
-    rows: list[dict[str, Any]], rules: Any, slugs: dict[int, str]
-) -> list[dict[str, Any]]:
-    """Each row routed as ingest would, its customer's earlier rows as history."""
-    histories: dict[tuple[str, str], attributes.History] = {}
-    out = []
-    for row in rows:
-        history = histories.setdefault(
-            (row["platform"], row["author"]["handle"]), attributes.History()
-        )
-        attrs, r = attributes.triage(
-            rules,
-            row["text"],
-            platform=row["platform"],
-            account_id=None,
-            followers=row["author"].get("followers"),
-            history=history,
-        )
-        history.add(attrs)
-        out.append(
-            {
-                "row": row,
-                "attrs": attrs,
-                "team": slugs.get(r.team_id),
-                "priority": r.priority,
-                "rule": r.rule_name,
-            }
-        )
-    return out
-
-
-def figures(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Team, priority, p1 recall and language accuracy, and the priority confusion."""
-    n = len(results)
-    p1 = [r for r in results if r["row"]["priority"] == "p1"]
-    conf = Counter((r["row"]["priority"], r["priority"]) for r in results)
-    return {
-        "n": n,
-        "team": round(sum(r["team"] == r["row"]["team"] for r in results) / n, 3),
-        "priority": round(sum(r["priority"] == r["row"]["priority"] for r in results) / n, 3),
-        "p1_recall": round(sum(r["priority"] == "p1" for r in p1) / max(1, len(p1)), 3),
-        "language": round(sum(r["attrs"]["language"] == r["row"]["lang"] for r in results) / n, 3),
+def cv_figures(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """``hub route eval``'s figures, and which priorities were mistaken for which."""
+    conf = Counter((r["want_priority"], r["priority"]) for r in results)
+    return figures(results) | {
         "priority_confusion(want>got)": {
             f"{w}>{g}": c for (w, g), c in sorted(conf.items()) if w != g
-        },
+        }
     }
 
 
@@ -172,13 +134,13 @@ def main() -> None:
     by_source: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in results:
         by_source[r["row"]["source"]].append(r)
-    out = {src: figures(rs) for src, rs in sorted(by_source.items())}
+    out = {src: cv_figures(rs) for src, rs in sorted(by_source.items())}
     if args.by_file:
         by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for r in results:
             by_file[r["row"]["file"]].append(r)
         out |= {
-            name: figures(rs)
+            name: cv_figures(rs)
             for name, rs in sorted(by_file.items())
             if name != "public (development part)"
         }

@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from policies import iter_examples, load_pack  # noqa: E402
-from policies.learned import FORMAT, HAN, CultureModel, features  # noqa: E402
+from policies.learned import FORMAT, CultureModel, features  # noqa: E402
+from policies.normalize import HAN  # noqa: E402
 
 TRAIN = [
     *sorted((ROOT / "bench" / "data").glob("culture-train*.jsonl")),
@@ -104,17 +105,35 @@ def fit(x: sparse.csr_matrix, y: np.ndarray, c: float) -> LogisticRegression:
     return model.fit(x, y)
 
 
-def out_of_fold(docs: list[list[str]], y: np.ndarray, c: float, seed: int = 0) -> np.ndarray:
-    """Cross-validated probabilities (each fold's vocabulary and idf from its own training part)."""
-    probs = np.zeros(len(docs))
-    for train, test in KFold(5, shuffle=True, random_state=seed).split(docs):
-        vocab, idf, xt = vectorize([docs[i] for i in train])
-        if y[train].sum() == 0:
-            continue
-        model = fit(xt, y[train], c)
-        xv = _rows([docs[i] for i in test], vocab, idf)
-        probs[test] = model.predict_proba(xv)[:, 1]
-    return probs
+class Folds:
+    """Cross-validated probabilities: five shuffled folds, each fold's vocabulary and idf from
+    its own training part. Each fold's matrices are built once per set of rows, not once per
+    class and C: the classes share a handful of row sets (here all of them, in the triage
+    model a few heads), and vectorising was most of the training time."""
+
+    def __init__(self, docs: list[list[str]]) -> None:
+        self.docs = docs
+        self._cache: dict[bytes, list[tuple[np.ndarray, np.ndarray, Any, Any]]] = {}
+
+    def _split(self, idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, Any, Any]]:
+        key = idx.tobytes()
+        if key not in self._cache:
+            docs = [self.docs[i] for i in idx]
+            parts = []
+            for train, test in KFold(5, shuffle=True, random_state=0).split(docs):
+                vocab, idf, xt = vectorize([docs[i] for i in train])
+                parts.append((train, test, xt, _rows([docs[i] for i in test], vocab, idf)))
+            self._cache[key] = parts
+        return self._cache[key]
+
+    def out_of_fold(self, idx: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
+        """Out-of-fold probabilities for the rows ``idx`` (``y`` their labels)."""
+        probs = np.zeros(len(idx))
+        for train, test, xt, xv in self._split(idx):
+            if y[train].sum() == 0:
+                continue
+            probs[test] = fit(xt, y[train], c).predict_proba(xv)[:, 1]
+        return probs
 
 
 def _rows(docs: list[list[str]], vocab: dict[str, int], idf: np.ndarray) -> sparse.csr_matrix:
@@ -251,6 +270,7 @@ def main() -> None:
     vocab, idf, x = vectorize(docs)
     allow = np.array([not lab for lab in labels])
     # 1. each family's regularisation and out-of-fold scores
+    folds, every = Folds(docs), np.arange(len(docs))
     chosen: dict[str, tuple[np.ndarray, float, float, np.ndarray]] = {}
     for family, cited in FAMILIES.items():
         y = np.array([bool(cited & lab) for lab in labels], dtype=int)
@@ -259,7 +279,7 @@ def main() -> None:
             continue
         best: tuple[float, float, np.ndarray] | None = None
         for c in (2.0, 8.0, 32.0):
-            probs = out_of_fold(docs, y, c)
+            probs = folds.out_of_fold(every, y, c)
             ap = float(average_precision_score(y, probs))
             if best is None or ap > best[1]:
                 best = (c, ap, probs)

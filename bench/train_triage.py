@@ -33,9 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sklearn.model_selection import KFold  # noqa: E402
 from train_culture import (  # noqa: E402
-    _rows,
+    Folds,
     export,
     fit,
     threshold,
@@ -111,37 +110,6 @@ def dataset(public: bool = True) -> list[dict[str, Any]]:
                 }
             )
     return rows
-
-
-class Folds:
-    """Cross-validated probabilities as ``train_culture.out_of_fold`` computes them (the same
-    five shuffled folds, each with its own vocabulary and idf), with each fold's matrices built
-    once per set of rows rather than once per class and C: the heads share a handful of row
-    sets, and vectorising was most of the training time."""
-
-    def __init__(self, docs: list[list[str]]) -> None:
-        self.docs = docs
-        self._cache: dict[bytes, list[tuple[np.ndarray, np.ndarray, Any, Any]]] = {}
-
-    def _split(self, idx: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, Any, Any]]:
-        key = idx.tobytes()
-        if key not in self._cache:
-            docs = [self.docs[i] for i in idx]
-            parts = []
-            for train, test in KFold(5, shuffle=True, random_state=0).split(docs):
-                vocab, idf, xt = vectorize([docs[i] for i in train])
-                parts.append((train, test, xt, _rows([docs[i] for i in test], vocab, idf)))
-            self._cache[key] = parts
-        return self._cache[key]
-
-    def out_of_fold(self, idx: np.ndarray, y: np.ndarray, c: float) -> np.ndarray:
-        """Out-of-fold probabilities for the rows ``idx`` (``y`` their labels)."""
-        probs = np.zeros(len(idx))
-        for train, test, xt, xv in self._split(idx):
-            if y[train].sum() == 0:
-                continue
-            probs[test] = fit(xt, y[train], c).predict_proba(xv)[:, 1]
-        return probs
 
 
 def targets(rows: list[dict[str, Any]]) -> list[tuple[str, str, np.ndarray, np.ndarray]]:

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from policies.normalize import HAN
+
 __all__ = ["DEFAULT_MODEL_PATH", "FORMAT", "CultureModel", "Explanation", "features", "tokens"]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "culture.json.gz"
@@ -213,10 +215,6 @@ class CultureModel:
         ]
         scored.sort(key=lambda e: -e[0])
         return tuple(ex for _, ex in scored[:k])
-
-
-#: a Chinese character: the script a draft's "drafts like it" must share
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def _grams(text: str) -> frozenset[str]:

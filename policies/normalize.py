@@ -28,6 +28,10 @@ from typing import Any
 
 from policies.backtracking import compile_pattern
 
+#: a Chinese (Han) character, Simplified, Traditional or a compatibility form: the script test of
+#: the learned tier's examples, the boilerplate check and the hub's language detection
+HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
 
 class _Table(dict[int, str]):
     """str.translate table that computes (and caches) a character's mapping on first sight."""

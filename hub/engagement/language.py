@@ -17,11 +17,12 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
 
+from policies.normalize import HAN
+
 _LANGS = {Language.ENGLISH: "en", Language.SPANISH: "es", Language.CHINESE: "zh"}
 #: the codes detect_language gives (the queue's language filter offers these)
 SERVED = tuple(_LANGS.values())
 _NOISE = re.compile(r"@[\w.\-]+|https?://\S+|#\w+|\[[^\]]*\]")
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
 
@@ -77,7 +78,7 @@ def detect_language(text: str, default: str = "en") -> str:
     other way round in this market.
     """
     body = _NOISE.sub(" ", text)
-    if _HAN.search(body):
+    if HAN.search(body):
         return "zh"
     if not _LETTER.search(body):
         return default

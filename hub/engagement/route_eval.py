@@ -48,7 +48,8 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _figures(results: list[dict[str, Any]]) -> dict[str, Any]:
+def figures(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Accuracy of each attribute, p1 recall and precision, and the team confusion."""
     n = len(results)
     if not n:
         return {"n": 0}
@@ -80,12 +81,14 @@ def _precision(results: list[dict[str, Any]]) -> float | None:
     return round(sum(r["want_priority"] == "p1" for r in said) / len(said), 3) if said else None
 
 
-def evaluate(rows: Iterable[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
-    """The figures for ``rows`` (labelled mentions) under the demo rules in ``data``."""
-    rules, slugs = demo_rules(data)
-    warm()
+def route_rows(
+    rows: Iterable[dict[str, Any]], rules: list[Any], slugs: dict[int, str]
+) -> list[dict[str, Any]]:
+    """Each labelled row routed as ingest would (its author's earlier rows as history): what
+    triage said beside what the label wants (``want_*``), with the row, its attributes and the
+    milliseconds triage took."""
     histories: dict[tuple[str, str], History] = {}
-    results, times = [], []
+    results = []
     for row in rows:
         author = row["author"]
         history = histories.setdefault((row["platform"], author["handle"]), History())
@@ -98,7 +101,7 @@ def evaluate(rows: Iterable[dict[str, Any]], data: dict[str, Any]) -> dict[str, 
             followers=author.get("followers"),
             history=history,
         )
-        times.append((time.perf_counter() - start) * 1000)
+        ms = (time.perf_counter() - start) * 1000
         history.add(attrs)
         results.append(
             {
@@ -119,14 +122,26 @@ def evaluate(rows: Iterable[dict[str, Any]], data: dict[str, Any]) -> dict[str, 
                 "pii": bool(attrs["pii"]),
                 "want_pii": row.get("contains_pii"),
                 "rule": r.rule_name,
+                "row": row,
+                "attrs": attrs,
+                "ms": ms,
             }
         )
-    out = _figures(results)
+    return results
+
+
+def evaluate(rows: Iterable[dict[str, Any]], data: dict[str, Any]) -> dict[str, Any]:
+    """The figures for ``rows`` (labelled mentions) under the demo rules in ``data``."""
+    rules, slugs = demo_rules(data)
+    warm()
+    results = route_rows(rows, rules, slugs)
+    times = [r["ms"] for r in results]
+    out = figures(results)
     held = [r for r in results if r["heldout"]]
     out["p50_ms"] = round(_pct(times, 0.5), 3)
     out["p99_ms"] = round(_pct(times, 0.99), 3)
-    out["held_out"] = _figures(held) if held else None
-    out["development"] = _figures([r for r in results if not r["heldout"]]) if held else None
+    out["held_out"] = figures(held) if held else None
+    out["development"] = figures([r for r in results if not r["heldout"]]) if held else None
     out["misses"] = [
         {k: r[k] for k in ("id", "want_team", "team", "want_priority", "priority", "rule")}
         for r in results

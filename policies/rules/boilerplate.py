@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from rapidfuzz import fuzz
 
+from policies.normalize import HAN
 from policies.rules import Rule, register
 from policies.types import Finding
 
@@ -83,7 +84,7 @@ class BoilerplateRule(Rule):
             self._bias += max(0, top - k) << (lane * i)
             self._top_bits |= top << (lane * i)
         self.cjk_overlap = float(spec.get("min_cjk_char_overlap", 0.9))
-        self._cjk = [bool(re.search(r"[\u3400-\u9fff]", p)) for p in self.phrases]
+        self._cjk = [bool(HAN.search(p)) for p in self.phrases]
         self.ratio = float(spec.get("min_ratio", 85))
         self.partial = float(spec.get("min_partial_ratio", 92))
         self.min_chars = int(spec.get("min_sentence_chars", 6))

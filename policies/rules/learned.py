@@ -73,13 +73,13 @@ class LearnedRule(Rule):
             return []
         if self.unless is not None and doc.find(self.unless):
             return []
-        if not _enough_to_read(doc.plain.text):
-            return []
         scores = doc.memo.get("learned")
         if scores is None:
-            scores = doc.memo["learned"] = self.model.scores(doc.plain.text)
-        score = scores[self.label]
-        if score < self.review_at:
+            # once per draft for every family's rule; a draft too short to read scores nothing
+            text = doc.plain.text
+            scores = doc.memo["learned"] = self.model.scores(text) if _enough_to_read(text) else {}
+        score = scores.get(self.label)
+        if score is None or score < self.review_at:
             return []
         severity = "block" if self.block_at is not None and score >= self.block_at else None
         why = self.model.explain(doc.plain.text, self.label)

@@ -164,7 +164,7 @@ def test_a_draft_too_short_to_read_is_left_to_the_word_lists() -> None:
 def test_drafts_like_it_are_in_the_drafts_own_script(model: CultureModel) -> None:
     """The bank's shortest drafts are mostly Chinese; an English draft once got Chinese insults as
     "drafts like it"."""
-    from policies.learned import HAN
+    from policies.normalize import HAN
 
     english = model.nearest("the warehouse guys couldn't pack a lunch, honestly", "G2")
     chinese = model.nearest("新来的同事真是个废物，什么都不会", "G2")
