@@ -14,6 +14,7 @@ from policies.engine import DEFAULT_PACK, Pack, check, load_pack
 from policies.examples import ExampleCase, ExampleFailure, iter_examples, run_pack_examples
 from policies.learned import CultureModel
 from policies.mix import share_after
+from policies.normalize import HAN
 from policies.rules.length import measure_length
 from policies.types import (
     AuthorHistory,
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_PACK",
+    "HAN",
     "AuthorHistory",
     "BudgetExceeded",
     "Context",

@@ -17,7 +17,7 @@ from functools import lru_cache
 
 from lingua import Language, LanguageDetectorBuilder
 
-from policies.normalize import HAN
+from policies import HAN
 
 _LANGS = {Language.ENGLISH: "en", Language.SPANISH: "es", Language.CHINESE: "zh"}
 #: the codes detect_language gives (the queue's language filter offers these)
