@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,25 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _wait_until_serving(
+    base: str, proc: subprocess.Popen[bytes], log: Path, seconds: float = 120
+) -> None:
+    """Until the hub answers its sign-in page with 200. gunicorn's master listens before its
+    worker has imported the app, so an open port alone is not a served page: on a loaded
+    two-core machine a browser sent there at once could wait out its own 30 s timeout."""
+    deadline = time.monotonic() + seconds
+    while True:
+        assert proc.poll() is None, log.read_text()
+        try:
+            with urllib.request.urlopen(f"{base}/login", timeout=10) as response:
+                if response.status == 200:
+                    return
+        except (OSError, urllib.error.HTTPError):
+            pass
+        assert time.monotonic() < deadline, f"the hub never served /login:\n{log.read_text()}"
+        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -61,14 +82,7 @@ def hub_server(app, make_staff, tmp_path):  # type: ignore[no-untyped-def]
             stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, (tmp_path / "hub.log").read_text()
-            time.sleep(0.2)
+    _wait_until_serving(base, proc, tmp_path / "hub.log")
     yield base, manager
     proc.terminate()
     proc.wait(timeout=20)
@@ -106,6 +120,12 @@ def _reload_until(page: Page, selector: str, seconds: float = 40) -> None:
         assert time.time() < deadline, f"{selector} never appeared on {page.url}"
         time.sleep(0.7)
         page.reload()
+
+
+@pytest.fixture
+def wait_until_serving():  # type: ignore[no-untyped-def]
+    """wait_until_serving(base, proc, log): until a `hub run` subprocess serves its pages."""
+    return _wait_until_serving
 
 
 @pytest.fixture

@@ -33,11 +33,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def web_only(app, make_staff, tmp_path) -> Iterator[tuple[str, Any, dict[str, str]]]:  # type: ignore[no-untyped-def]
+def web_only(
+    app, make_staff, tmp_path, wait_until_serving
+) -> Iterator[tuple[str, Any, dict[str, str]]]:  # type: ignore[no-untyped-def]
     """`hub run --no-scheduler` (web only: it ingests nothing itself) on the test database,
     and the environment another `hub` process needs to reach the same database."""
-    import socket
-
     from hub.db import job_session
     from hub.demo import demo_data, load_teams_and_rules
     from hub.platforms.accounts import create_account
@@ -63,16 +63,9 @@ def web_only(app, make_staff, tmp_path) -> Iterator[tuple[str, Any, dict[str, st
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.time() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            assert proc.poll() is None, log.read_text()
-            assert time.time() < deadline, "the server never listened"
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}", manager, env
+    base = f"http://127.0.0.1:{port}"
+    wait_until_serving(base, proc, log)
+    yield base, manager, env
     proc.terminate()
     proc.wait(timeout=20)
 
