@@ -28,7 +28,7 @@ from typing import Any
 
 import phonenumbers
 
-from hub.engagement.language import detect_language
+from hub.engagement.language import build_detector, detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.routing import route
 from hub.engagement.wordlists import LATIN_WORDCHAR, WordList
@@ -595,7 +595,7 @@ def warm() -> None:
     """Load what the first mention would otherwise pay for (the model, the lexicon, the
     catalogue, phone metadata, the language detector): ingest calls it once per process."""
     compute("@brand hola, my order KF-12345678 +1 555 0100 0000 cirrus 你好")
-    detect_language("gracias")
+    build_detector()
 
 
 @dataclass

@@ -59,6 +59,12 @@ def _detector():  # type: ignore[no-untyped-def]
     return LanguageDetectorBuilder.from_languages(*_LANGS).with_preloaded_language_models().build()
 
 
+def build_detector() -> None:
+    """Build lingua's models now (a quarter of a second), not in the first mention whose frame
+    is unclear."""
+    _detector()
+
+
 def frame(body: str) -> tuple[int, int]:
     """(Spanish, English) function words in ``body``."""
     es = en = 0

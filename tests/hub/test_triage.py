@@ -81,6 +81,16 @@ def test_language_is_the_one_carrying_the_request(text, lang):
     assert detect_language(text) == lang
 
 
+def test_warm_builds_the_language_detector():
+    """Ingest warms up once per process; lingua's models (a quarter of a second) must be part
+    of it, not of the first mention whose function words leave the language open."""
+    from hub.engagement import language
+
+    language._detector.cache_clear()
+    attributes.warm()
+    assert language._detector.cache_info().currsize == 1
+
+
 @pytest.mark.parametrize(
     ("text", "product"),
     [
