@@ -71,3 +71,23 @@ def test_queue_page_links_to_the_next_page(client, make_staff, make_mention, log
     assert len(re.findall(r'data-mention="', html)) == 2
     nxt = re.search(r'href="(/queue\?[^"]*after=[^"]+)"', html).group(1).replace("&amp;", "&")
     assert len(re.findall(r'data-mention="', client.get(nxt).text)) == 2
+
+
+def test_a_queue_row_has_no_template_whitespace_in_its_text_cell(
+    client, make_staff, make_mention, login, app
+):
+    """The mention cell keeps the customer's own line breaks (white-space: pre-wrap), so the
+    template's line breaks between the text, its tags and markers must not reach it: each
+    one was a blank line in every row."""
+    from hub.db import job_session
+    from hub.models import Mention
+
+    mention = make_mention("@KestrelFootwear line one\nline two")
+    with job_session(app) as s:
+        s.get(Mention, mention.id).tags = ["vip", "escalation"]
+    login(client, make_staff("manager"))
+    html = client.get("/queue").text
+    cell = re.search(r'<td class="text">(.*?)</td>', html, re.S).group(1)
+    assert "line one\nline two</a>" in cell  # the customer's own break stays
+    assert "\n" not in cell.split("</a>", 1)[1]
+    assert '</a> <span class="tag">vip</span> <span class="tag">escalation</span>' in cell
