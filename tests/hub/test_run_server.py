@@ -100,15 +100,18 @@ def server(app: Any, tmp_path: Path) -> Iterator[Server]:
         )
     running = Server(proc, port, log)
     try:
-        deadline = time.monotonic() + 60
+        # until /login is served, not just until the port listens: gunicorn's master listens
+        # before its worker has imported the app, which on a loaded machine takes a while
+        deadline = time.monotonic() + 120
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                if running.request("GET", "/login").status == 200:
+                    break
             except OSError:
-                assert proc.poll() is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+                pass
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
         yield running
     finally:
         if proc.poll() is None:
