@@ -65,6 +65,42 @@ def _reuse_url_builders() -> None:
 _reuse_url_builders()
 
 
+def _share_compiled_sql() -> None:
+    """Each test's app has its own engine, and an engine keeps the SQL it compiled in its own
+    cache, keyed by its own dialect object: every test compiled every statement it ran
+    again (a quarter of the role matrix's time). The engines hub.db.make_engine() builds in
+    this test process now share one dialect object per database kind (its first engine's,
+    initialised by a first connection opened here) and one compiled-statement cache, as the
+    requests of one hub process share them. Each engine keeps its own pool, connections and
+    event listeners (SQLite's pragmas and BEGIN IMMEDIATE); engines made in other ways
+    (tests' own create_engine() calls) are untouched."""
+    from sqlalchemy.util import LRUCache
+
+    import hub.db
+
+    make_engine = hub.db.make_engine
+    shared: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def sharing(url: str) -> Any:
+        engine = make_engine(url)
+        kind = (
+            type(engine.dialect),
+            engine.url.drivername,
+            engine.url.database in (None, "", ":memory:"),
+        )
+        if kind not in shared:
+            with engine.connect():  # a dialect initialises itself on its first connection
+                pass
+            shared[kind] = (engine.dialect, LRUCache(5000))
+        engine.dialect, engine._compiled_cache = shared[kind]
+        return engine
+
+    hub.db.make_engine = sharing
+
+
+_share_compiled_sql()
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _fast_password_hashing() -> Iterator[None]:
     """Tests hash hundreds of passwords: use argon2id at minimal cost. The hashes carry their
