@@ -488,3 +488,38 @@ def shared_data() -> Path:
     """../shared/data, the labelled and stream data sets."""
     assert DATA.is_dir(), f"{DATA} is missing: the tests read the shared data by path"
     return DATA
+
+
+#: seconds per test, roughly, measured on a two-core machine, for files whose tests start real
+#: processes (a `hub run` and a browser, a cluster, a fresh venv, killed pollers, the Bluesky
+#: servers); any other test takes about 0.3 s. Only the order of the files depends on these.
+_SECONDS_PER_TEST = {
+    "tests/e2e/": 20.0,
+    "tests/packaging/test_wheel.py": 35.0,
+    "tests/deploy/test_cluster.py": 23.0,
+    "tests/hub/test_poller_faults.py": 21.0,
+    "tests/hub/test_run_server.py": 6.0,
+    "tests/hub/test_bluesky_hub.py": 4.0,
+    "tests/connectors/test_bluesky.py": 1.0,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, so that `make test`'s two workers (xdist, whole files each, run
+    with --no-loadscope-reorder) do not end with one of them alone on a long file. xdist's
+    own order is by number of tests, which put the browser files (one to three tests, up to a
+    minute each) last. A file's length is estimated from its number of tests
+    (``_SECONDS_PER_TEST``). Within a file the order is unchanged."""
+
+    def path(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[path(item)] = counts.get(path(item), 0) + 1
+
+    def estimate(file: str) -> float:
+        each = next((s for p, s in _SECONDS_PER_TEST.items() if file.startswith(p)), 0.3)
+        return counts[file] * each
+
+    items.sort(key=lambda item: -estimate(path(item)))  # stable: a file's tests keep their order
