@@ -55,8 +55,10 @@ peers:
 	@if [ -x tests/peers/bluesky/install.sh ]; then bash tests/peers/bluesky/install.sh; fi
 
 ## Every test on SQLite, then the database-backed tests (and tests/deploy's cluster) on PostgreSQL (127.0.0.1:5432).
-# Two workers, whole files per worker (the Bluesky network and browser stay in one process each).
-XDIST := -n 2 --dist loadfile
+# Two workers, whole files per worker (the Bluesky network and browser stay in one process each),
+# longest files first (tests/conftest.py orders them; xdist's own order, by number of tests,
+# left the minute-long browser files for last).
+XDIST := -n 2 --dist loadfile --no-loadscope-reorder
 
 test: install chromium peers
 	$(PYTEST) $(XDIST) tests

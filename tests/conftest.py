@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, select, text
 
 REPO = Path(__file__).resolve().parents[1]
@@ -24,6 +25,80 @@ DATA = SHARED / "data"
 PG_ADMIN_URL = os.environ.get(
     "HUB_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+def _reuse_url_builders() -> None:
+    """Each test builds its own app, and Werkzeug compiles two URL-builder functions per route
+    (an AST, compile(), exec) every time a route is added to an app: about 85% of
+    create_app(), a quarter of a second for the hub's 150 routes. The builder depends only on
+    the rule's parsed shape, its defaults and its converters' types, and takes the rule itself
+    as its first argument, so the same function serves every app: compile each shape once per
+    test process. Route matching (the regular expressions and the state machine) is untouched."""
+    from werkzeug.routing.rules import Rule
+
+    compile_builder = Rule._compile_builder
+    builders: dict[Any, Any] = {}
+
+    def cached(self: Rule, append_unknown: bool = True) -> Any:
+        defaults = self.defaults or {}
+        if any(dynamic and part in defaults for dynamic, part in self._trace):
+            # a default for a variable part is resolved through the converter instance
+            return compile_builder(self, append_unknown)
+        try:
+            key = (
+                self.rule,
+                tuple(self._trace),
+                tuple(sorted(defaults.items())),
+                tuple(sorted((name, type(c)) for name, c in self._converters.items())),
+                append_unknown,
+            )
+            builder = builders.get(key)
+        except TypeError:  # an unhashable default: compile as Werkzeug does
+            return compile_builder(self, append_unknown)
+        if builder is None:
+            builder = builders[key] = compile_builder(self, append_unknown)
+        return builder
+
+    Rule._compile_builder = cached  # type: ignore[method-assign]
+
+
+_reuse_url_builders()
+
+
+def _share_compiled_sql() -> None:
+    """Each test's app has its own engine, and an engine keeps the SQL it compiled in its own
+    cache, keyed by its own dialect object: every test compiled every statement it ran
+    again (a quarter of the role matrix's time). The engines hub.db.make_engine() builds in
+    this test process now share one dialect object per database kind (its first engine's,
+    initialised by a first connection opened here) and one compiled-statement cache, as the
+    requests of one hub process share them. Each engine keeps its own pool, connections and
+    event listeners (SQLite's pragmas and BEGIN IMMEDIATE); engines made in other ways
+    (tests' own create_engine() calls) are untouched."""
+    from sqlalchemy.util import LRUCache
+
+    import hub.db
+
+    make_engine = hub.db.make_engine
+    shared: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+
+    def sharing(url: str) -> Any:
+        engine = make_engine(url)
+        kind = (
+            type(engine.dialect),
+            engine.url.drivername,
+            engine.url.database in (None, "", ":memory:"),
+        )
+        if kind not in shared:
+            with engine.connect():  # a dialect initialises itself on its first connection
+                pass
+            shared[kind] = (engine.dialect, LRUCache(5000))
+        engine.dialect, engine._compiled_cache = shared[kind]
+        return engine
+
+    hub.db.make_engine = sharing
+
+
+_share_compiled_sql()
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -73,17 +148,99 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _empty_tables(engine: Any) -> None:
+    """Every table empty and, on PostgreSQL, every table's id sequence restarted (as after
+    ``TRUNCATE ... RESTART IDENTITY``; SQLite's next id is max(id) + 1, so 1 again).
+
+    On PostgreSQL one query finds the tables that hold rows and the id sequences that handed
+    out a number since their restart (a rolled-back insert takes one too); only those are
+    emptied (DELETE, children first) and restarted. A test touches a handful of the tables, and
+    TRUNCATE swaps every table's and index's files whether it holds rows or not: a third of a
+    second per test for all of them, a few milliseconds for what one test wrote."""
     from hub.models import Base
 
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            held: set[str] = set()
+            restart: list[str] = []
+            for used in conn.execute(text(_pg_used_query(conn, tables))).scalars():
+                kind, name = used.split(":", 1)
+                if kind == "table":
+                    held.add(name)
+                else:
+                    restart.append(name)
+            if {"teams", "staff"} <= held:
+                # teams.lead_id and staff.team_id point at each other: break the loop first
+                conn.execute(text("UPDATE teams SET lead_id = NULL"))
+            for t in tables:  # children before parents
+                if t in held:
+                    conn.execute(text(f"DELETE FROM {t}"))
+            for seq in restart:
+                conn.execute(text(f'ALTER SEQUENCE "{seq}" RESTART'))
         else:
             # teams.lead_id and staff.team_id point at each other: break the loop first
             conn.execute(text("UPDATE teams SET lead_id = NULL"))
             for t in tables:
                 conn.execute(text(f"DELETE FROM {t}"))
+
+
+_pg_used: dict[str, str] = {}
+
+
+def _pg_used_query(conn: Any, tables: list[str]) -> str:
+    """One query naming the tables that hold a row ("table:name") and the sequences owned by
+    their columns that were used since their last restart ("sequence:name"). Built once per
+    database: the owned sequences come from the catalogue (what RESTART IDENTITY restarts)."""
+    key = str(conn.engine.url)
+    if key not in _pg_used:
+        owned = (
+            conn.execute(
+                text(
+                    "SELECT s.relname FROM pg_class s"
+                    " JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i')"
+                    " JOIN pg_class t ON t.oid = d.refobjid"
+                    " WHERE s.relkind = 'S' AND t.relname = ANY(:tables)"
+                    " AND t.relnamespace = to_regnamespace(current_schema())::oid"
+                ),
+                {"tables": tables},
+            )
+            .scalars()
+            .all()
+        )
+        parts = [f"SELECT 'table:{t}' WHERE EXISTS (SELECT 1 FROM {t})" for t in tables]
+        if owned:
+            names = ", ".join(f"'{name}'" for name in owned)
+            parts.append(
+                "SELECT 'sequence:' || sequencename FROM pg_sequences"
+                " WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                f" AND sequencename IN ({names})"
+            )
+        _pg_used[key] = " UNION ALL ".join(parts)
+    return _pg_used[key]
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, kept in memory for every app of this test process.
+
+    Each test's app has its own Jinja environment, which parses and compiles each template
+    it renders again (a fifth of a short page test's time). Jinja's bytecode cache is its own
+    mechanism for sharing that work between environments configured alike (as every
+    create_app() is): an entry is keyed by the template's name and checked against a hash of
+    its source, so an edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATE_CODE = _CompiledTemplates()
 
 
 @pytest.fixture
@@ -102,6 +259,7 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Any]:
         }
     )
     app.instance_path = str(tmp_path)
+    app.jinja_env.bytecode_cache = _TEMPLATE_CODE
     _empty_tables(app.extensions["hub.engine"])
     yield app
     app.extensions["hub.engine"].dispose()
@@ -330,3 +488,38 @@ def shared_data() -> Path:
     """../shared/data, the labelled and stream data sets."""
     assert DATA.is_dir(), f"{DATA} is missing: the tests read the shared data by path"
     return DATA
+
+
+#: seconds per test, roughly, measured on a two-core machine, for files whose tests start real
+#: processes (a `hub run` and a browser, a cluster, a fresh venv, killed pollers, the Bluesky
+#: servers); any other test takes about 0.3 s. Only the order of the files depends on these.
+_SECONDS_PER_TEST = {
+    "tests/e2e/": 20.0,
+    "tests/packaging/test_wheel.py": 35.0,
+    "tests/deploy/test_cluster.py": 23.0,
+    "tests/hub/test_poller_faults.py": 21.0,
+    "tests/hub/test_run_server.py": 6.0,
+    "tests/hub/test_bluesky_hub.py": 4.0,
+    "tests/connectors/test_bluesky.py": 1.0,
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Longest files first, so that `make test`'s two workers (xdist, whole files each, run
+    with --no-loadscope-reorder) do not end with one of them alone on a long file. xdist's
+    own order is by number of tests, which put the browser files (one to three tests, up to a
+    minute each) last. A file's length is estimated from its number of tests
+    (``_SECONDS_PER_TEST``). Within a file the order is unchanged."""
+
+    def path(item: pytest.Item) -> str:
+        return item.nodeid.split("::", 1)[0]
+
+    counts: dict[str, int] = {}
+    for item in items:
+        counts[path(item)] = counts.get(path(item), 0) + 1
+
+    def estimate(file: str) -> float:
+        each = next((s for p, s in _SECONDS_PER_TEST.items() if file.startswith(p)), 0.3)
+        return counts[file] * each
+
+    items.sort(key=lambda item: -estimate(path(item)))  # stable: a file's tests keep their order

@@ -97,6 +97,8 @@ def test_queue_mention_and_composers_fit_a_phone(  # type: ignore[no-untyped-def
 
     page.locator("tr[data-mention] a").first.click()
     page.locator("aside button", has_text="Tomar").click()
+    # the claim reloads the page: typing before it has would type into the page it replaces
+    expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
     page.locator("form.composer textarea").fill(
         "Hola, lo siento mucho: escríbenos por mensaje directo con tu número de pedido."
     )
