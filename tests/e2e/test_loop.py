@@ -69,6 +69,8 @@ def test_blocked_reply_shows_the_findings(hub_server, page, reload_until):  # ty
     reload_until(page, "tr[data-mention]")
     page.locator("tr[data-mention] a").first.click()
     page.click("aside button:has-text('Claim')")
+    # the claim reloads the page: typing before it has would type into the page it replaces
+    expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
     page.fill("textarea[name=text]", "Call the customer at 208-555-0143, they're an idiot")
     expect(page.locator("#check [data-verdict]")).to_have_attribute(
         "data-verdict", "block", timeout=15_000
