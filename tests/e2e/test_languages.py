@@ -59,6 +59,7 @@ def test_a_spanish_speaking_agent_works_in_spanish(  # type: ignore[no-untyped-d
     expect(page.locator("main")).to_contain_text("Toma esta mención para responder.")
     page.locator("aside button", has_text="Tomar").click()
     expect(page.locator("#assignee")).to_have_text("Lucía Gómez")
+    page.wait_for_load_state()  # htmx binds the live check before "load"
     expect(page.locator("main h2").first).to_have_text("Hilo")
     composer = page.locator("form.composer")
     expect(composer.locator("button[type=submit]")).to_have_text("Comprobar y enviar")
@@ -99,6 +100,7 @@ def test_queue_mention_and_composers_fit_a_phone(  # type: ignore[no-untyped-def
     page.locator("aside button", has_text="Tomar").click()
     # the claim reloads the page: typing before it has would type into the page it replaces
     expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
+    page.wait_for_load_state()  # htmx binds the live check before "load"
     page.locator("form.composer textarea").fill(
         "Hola, lo siento mucho: escríbenos por mensaje directo con tu número de pedido."
     )

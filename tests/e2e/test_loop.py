@@ -38,6 +38,7 @@ def test_mention_to_published_reply(hub_server, page, reload_until, screenshots)
     row.locator("a").first.click()
     page.click("aside button:has-text('Claim')")
     expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
+    page.wait_for_load_state()  # htmx binds the live check before "load"
     reply = (
         "Hi Dana, sorry for the wait! I checked and it's moving again: "
         "it should reach you Thursday. I'll keep an eye on it."
@@ -71,6 +72,7 @@ def test_blocked_reply_shows_the_findings(hub_server, page, reload_until):  # ty
     page.click("aside button:has-text('Claim')")
     # the claim reloads the page: typing before it has would type into the page it replaces
     expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
+    page.wait_for_load_state()  # htmx binds the live check before "load"
     page.fill("textarea[name=text]", "Call the customer at 208-555-0143, they're an idiot")
     expect(page.locator("#check [data-verdict]")).to_have_attribute(
         "data-verdict", "block", timeout=15_000

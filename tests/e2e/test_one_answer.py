@@ -48,9 +48,11 @@ def test_two_managers_claim_then_back_and_resend_publishes_once(  # type: ignore
 
     first.click("aside button:has-text('Claim')")
     expect(first.locator("#assignee")).to_have_text("Morgan Reyes")
+    first.wait_for_load_state()  # htmx binds the live check before "load"
     second.click("aside button:has-text('Claim')")
     expect(second.locator(".flash.error")).to_contain_text("Morgan Reyes has this mention since")
     expect(second.locator("#assignee")).to_have_text("Morgan Reyes")
+    second.wait_for_load_state()  # htmx binds the live check before "load"
     expect(second.locator("#take-over-form button")).to_have_text("Take over")
 
     reply = "Hi Dana, sorry! It's moving again and should reach you on Thursday."

@@ -42,6 +42,7 @@ def test_agent_answers_a_sold_out_question_with_an_alternative_and_a_competitor_
 
     page.click("aside button:has-text('Claim')")
     expect(page.locator("#assignee")).to_have_text("Morgan Reyes")
+    page.wait_for_load_state()  # htmx binds the live check before "load"
     expect(panel.locator(".offers.ours")).to_contain_text("Kestrel Cirrus Runner")
     expect(panel.locator(f".offers.elsewhere a[href='{competitor}']")).to_have_text(
         "Stride Glide 4 Wide"
