@@ -156,6 +156,9 @@ def test_look_alike_domains(text, found):
         ("I'm a journalist at the Tribune", "press"),
         ("my ankle is sprained from the sole", "safety"),
         ("穿了以后过敏了", "safety"),
+        ("the light-up pair got really hot while charging", "safety"),
+        ("el cargador se puso caliente y huele a olor a quemado", "safety"),
+        ("童鞋充电时烫手", "safety"),
         ("your agent hung up on me", "staff_conduct"),
         ("there's an issue with the insole", None),  # "sue" inside "issue" is no lawsuit
     ],
