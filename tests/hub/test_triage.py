@@ -159,6 +159,11 @@ def test_look_alike_domains(text, found):
         ("the light-up pair got really hot while charging", "safety"),
         ("el cargador se puso caliente y huele a olor a quemado", "safety"),
         ("童鞋充电时烫手", "safety"),
+        ("后天要拍婚纱照，鞋还没到", "urgent"),
+        ("訂單還顯示待發貨，可以改地址嗎", "urgent"),
+        ("mi hermano se casa el domingo y faltan los zapatos", "urgent"),
+        ("收到异地登录提醒，地址被改了", "urgent"),
+        ("queremos 20 pares, ¿hay precio por volumen?", "bulk"),
         ("your agent hung up on me", "staff_conduct"),
         ("there's an issue with the insole", None),  # "sue" inside "issue" is no lawsuit
     ],
