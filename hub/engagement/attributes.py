@@ -602,6 +602,17 @@ _STAFF = re.compile(
     r"cliente)\b|小编|小編|客服|员工|員工",
     re.IGNORECASE,
 )
+# a day or date the customer names as already gone ("was due Tuesday", "since Saturday", "two
+# days ago"): a missed date is an ordinary late order (p2), not a deadline ahead (p1)
+_PAST_DATE = re.compile(
+    r"\b(?:was|were) (?:due|supposed to|meant to|promised|expected|scheduled)\b"
+    r"|\bsince (?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\blast (?:week|month|(?:mon|tues|wednes"
+    r"|thurs|fri|satur|sun)day)\b|\b(?:\d+|a|two|three|four|five|six|ten) (?:days?|weeks?) ago\b"
+    r"|\bdeb[íi]a (?:llegar|haber llegado)\b|\bdesde el (?:lunes|martes|mi[ée]rcoles|jueves|viernes"
+    r"|s[áa]bado|domingo)\b|\bhace (?:\d+|dos|tres|cuatro|cinco) (?:d[íi]as|semanas)\b"
+    r"|\bla semana pasada\b|上周|上週|上个月|上個月|本来应该|本來應該|原本应该|原本應該",
+    re.IGNORECASE,
+)
 # phonenumbers costs 0.1-0.4 ms a text; only runs of seven or more digits can be a phone number
 _PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
 
@@ -793,6 +804,10 @@ def compute(
             if trigger in SEVERITY_GATED and severity == "low":
                 continue
             triggers.add(trigger)
+    if "urgent" in triggers and "urgent" not in said and _PAST_DATE.search(folded):
+        # the model reads any named day as a deadline; with no deadline word of its own and a
+        # date that has passed, it is the date the order missed
+        triggers.discard("urgent")
     if lookalike_domain(text):
         triggers.add("phishing")
     kinds = pii_kinds(text)

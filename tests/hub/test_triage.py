@@ -192,8 +192,12 @@ class _Model:
             "severity:low",
             "severity:normal",
             "trigger:safety",
+            "trigger:urgent",
         )
-        self.thresholds = {"trigger:safety": {"review": 0.5, "block": None}}
+        self.thresholds = {
+            "trigger:safety": {"review": 0.5, "block": None},
+            "trigger:urgent": {"review": 0.5, "block": None},
+        }
         self._on = {f"{head}:{value}" for head, value in readings.items()}
 
     def scores(self, text: str) -> dict[str, float]:
@@ -225,6 +229,26 @@ def test_a_trigger_word_in_a_calm_post_counts_when_it_reads_serious(monkeypatch,
     attrs = compute("@KestrelFootwear a nail poking out of the heel of my new clogs, lucky me?")
     assert attrs["said"].get("safety") == "nail poking"
     assert ("safety" in attrs["triggers"]) is kept, attrs
+
+
+@pytest.mark.parametrize(
+    ("text", "urgent"),
+    [
+        ("my order was due Tuesday and tracking hasn't moved since Saturday", False),
+        ("debía llegar el lunes y sigue sin moverse", False),
+        ("上周就该到了，物流一直没更新", False),
+        ("need it by Friday, the order still says processing", True),
+        # a deadline word of its own keeps it, whatever else is past
+        ("ordered two weeks ago and the wedding is tomorrow", True),
+    ],
+)
+def test_a_date_that_has_passed_is_no_deadline(monkeypatch, text, urgent):
+    """The model's urgent head reads any named day as a deadline; a missed date is a late order."""
+    fake = _Model(intent="complaint", sentiment="negative", stage="order", severity="normal")
+    fake._on.add("trigger:urgent")
+    monkeypatch.setattr(attributes, "model", lambda: fake)
+    attrs = compute("@KestrelFootwear " + text)
+    assert ("urgent" in attrs["triggers"]) is urgent, attrs
 
 
 # The demo rules' priorities for the attributes triage computes (no model involved): the
