@@ -154,15 +154,20 @@ def _short_name(offer: Offer) -> str:
 
 
 def suggest_lines(
-    product: Product, ours: Iterable[Offer], elsewhere: Iterable[Offer], language: str
+    product: Product,
+    ours: Iterable[Offer],
+    elsewhere: Iterable[Offer],
+    language: str,
+    selling: bool = True,
 ) -> tuple[str, ...]:
-    """Short reply lines in ``language``: in stock, where to buy it; sold out, say so, then one
+    """Short reply lines in ``language``: in stock, where to buy it (only to someone who is
+    ``selling``-stage, i.e. not about an order they already have); sold out, say so, then one
     line per alternative with its link (the agent picks and inserts)."""
     url = safe_url(product.url)
     lines: list[str] = []
     with force_locale(language):
         if product.in_stock:
-            if url:
+            if url and selling:
                 lines.append(
                     _(
                         "Good news: the %(product)s is in stock (%(price)s): %(url)s",
@@ -206,7 +211,9 @@ def suggest_lines(
     return tuple(lines)
 
 
-def help_with(product: Product, language: str, catalogue: Catalogue | None = None) -> ProductHelp:
+def help_with(
+    product: Product, language: str, catalogue: Catalogue | None = None, selling: bool = True
+) -> ProductHelp:
     """Price, stock and, for a sold-out product, its alternatives and reply lines."""
     ours: list[Offer] = []
     elsewhere: list[Offer] = []
@@ -222,7 +229,7 @@ def help_with(product: Product, language: str, catalogue: Catalogue | None = Non
         price=_price(product.price_usd),
         ours=tuple(ours),
         elsewhere=tuple(elsewhere),
-        suggestions=suggest_lines(product, ours, elsewhere, language),
+        suggestions=suggest_lines(product, ours, elsewhere, language, selling),
     )
 
 
@@ -230,9 +237,13 @@ def product_panel(mention: Mention, catalogue: Catalogue | None = None) -> Produ
     """The sidebar's products for a mention, with reply lines in the customer's language."""
     catalogue = catalogue or products.catalogue()
     language = reply_language(mention)
+    # "Good news: it is in stock" answers someone about to buy, not a customer writing about a
+    # pair they already have (a sole peeling off, a late parcel)
+    selling = (mention.attributes or {}).get("stage") != "order"
     return ProductPanel(
         language=language,
         products=tuple(
-            help_with(p, language, catalogue) for p in named_products(mention, catalogue)
+            help_with(p, language, catalogue, selling)
+            for p in named_products(mention, catalogue)
         ),
     )

@@ -289,6 +289,21 @@ def test_an_in_stock_product_offers_no_alternatives(app: Any) -> None:
     )
 
 
+@pytest.mark.parametrize(("stage", "offered"), [("pre_purchase", True), ("order", False)])
+def test_in_stock_is_news_only_before_buying(
+    app: Any, monkeypatch: pytest.MonkeyPatch, stage: str, offered: bool
+) -> None:
+    """A customer whose sole is peeling off is not told the shoe is in stock; its link stays."""
+    cat = _catalogue()
+    monkeypatch.setattr(products, "catalogue", lambda: cat)
+    mention = _mention("the near runner", stage=stage, language="en")
+    with app.test_request_context():
+        panel = product_panel(mention, cat)
+    (near,) = panel.products
+    assert near.url == "https://kestrelfootwear.com/p/near"
+    assert bool(near.suggestions) is offered
+
+
 def test_the_lines_for_a_sold_out_product(app: Any) -> None:
     cat = _catalogue()
     with app.test_request_context():
