@@ -83,6 +83,7 @@ eval: install
 	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl --held-out tests/data/culture-blind.jsonl --held-out tests/data/culture-blind2.jsonl --held-out tests/data/culture-blind3.jsonl --held-out tests/data/culture-blind4.jsonl --held-out tests/data/culture-blind5.jsonl
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
 	$(BIN)/hub route eval ../shared/data/mentions/public.jsonl --json
+	$(BIN)/hub route eval tests/data/mentions-blind.jsonl --json
 
 ## Refit the triage model (hub/engagement/models/triage.json.gz; see bench/train_triage.py).
 train-triage: install

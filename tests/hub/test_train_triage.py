@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -46,3 +47,17 @@ def test_a_development_mention_below_p1_is_a_negative_for_the_p1_triggers(train_
     mask, _y = heads["trigger:repeated"]  # escalations p2 can be a repeat: not p1-only
     assert mask.tolist() == [True, True, False, False]
     assert "repeated" not in train_triage.P1_TRIGGERS
+
+
+def test_no_blind_mention_is_learned_from(train_triage):
+    """Measure blind: tests/data/mentions-blind.jsonl (written by someone who saw neither the
+    router nor any other labelled mention) is read by no training file or run."""
+    blind = Path(__file__).resolve().parents[1] / "data" / "mentions-blind.jsonl"
+    seen = {" ".join(r["text"].casefold().split()) for r in train_triage.dataset(public=True)}
+    texts = [line for line in blind.read_text(encoding="utf-8").splitlines() if line]
+    assert len(texts) == 400
+    leaked = [
+        t for t in (json.loads(x)["text"] for x in texts) if " ".join(t.casefold().split()) in seen
+    ]
+    assert leaked == []
+    assert all(blind != p for p in train_triage.WRITTEN)
