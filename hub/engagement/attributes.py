@@ -100,6 +100,9 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "消基會",
         "法院",
         "拒付",
+        "争议款",
+        "爭議款",
+        "信用卡公司",
     ),
     "safety": (
         "injur*",
@@ -373,6 +376,15 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "vip会员",
         "vip會員",
         "大使",
+        "vip here",
+        "i'm a vip",
+        "i am a vip",
+        "vip status",
+        "soy vip",
+        "soy cliente vip",
+        "我是vip",
+        "我是vip会员",
+        "我是vip會員",
     ),
     "staff_conduct": (
         "hung up",
@@ -546,6 +558,16 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "盗号",
         "盜號",
         "不是我下的",
+        "before it ships",
+        "before it's shipped",
+        "before it goes out",
+        "before shipping",
+        "antes de que se envíe",
+        "antes de que lo manden",
+        "发货前",
+        "發貨前",
+        "出货前",
+        "出貨前",
     ),
     "scam_report": (
         "is this a scam",
@@ -613,6 +635,90 @@ _PAST_DATE = re.compile(
     r"|\bla semana pasada\b|上周|上週|上个月|上個月|本来应该|本來應該|原本应该|原本應該",
     re.IGNORECASE,
 )
+# A day ahead that something hangs on ("by Saturday", "graduation is Sunday", "antes del viernes",
+# 周五前): the policy's care p1 is a deadline inside about 72 hours. Regular expressions rather
+# than words, because the day comes with a preposition that says it lies ahead ("on Tuesday" does
+# not: it is as often the day a parcel was due).
+_DAYS_EN = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_DAYS_ES = r"(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)"
+_DAYS_ZH = r"(?:周|週|星期|礼拜|禮拜)[一二三四五六日天]"
+_DEADLINE = re.compile(
+    rf"\b(?:by|before|until|till|this(?: coming)?)\s+{_DAYS_EN}\b"
+    rf"|\b(?:is|'s|are)\s+(?:this\s+)?{_DAYS_EN}\b"
+    rf"|\b(?:graduation|interview|recital|prom|funeral|ceremony|race|marathon)\b.{{0,40}}\b{_DAYS_EN}\b"
+    rf"|\b(?:antes del|para el|este|el pr[óo]ximo)\s+{_DAYS_ES}\b"
+    rf"|\b(?:entrevista|graduaci[óo]n|boda|funeral|carrera)\b.{{0,40}}\bel\s+{_DAYS_ES}\b"
+    rf"|{_DAYS_ZH}(?:之前|以前|前|要用|出发|出發)|(?:这|這|本){_DAYS_ZH}",
+    re.IGNORECASE,
+)
+# How many times the customer says they have already been in touch ("fourth time I'm writing",
+# "contact #4", "cuarta vez que escribo", 第三次联系, 打了三次电话): the policy counts failed
+# contacts wherever they were made, and the hub sees only its own.
+_ORDINAL = {
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "segunda": 2,
+    "tercera": 3,
+    "cuarta": 4,
+    "quinta": 5,
+    "sexta": 6,
+    "二": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "两": 2,
+    "兩": 2,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "dos": 2,
+    "tres": 3,
+    "cuatro": 4,
+    "cinco": 5,
+    "seis": 6,
+}
+_CONTACTS = re.compile(
+    r"\b(?P<en>second|2nd|third|3rd|fourth|4th|fifth|5th|sixth|6th)\s+(?:time\s+(?:i'?m\s+|i\s+am\s+|i'?ve\s+)?"
+    r"(?:asking|writing|contacting|reaching out|emailing|calling|messaging|asked|written|"
+    r"contacted|emailed|called|messaged|tweeting)|(?:email|message|dm|call|chat|contact|ticket|attempt)s?)\b"
+    r"|\bcontact\s*#\s*(?P<num>[2-9])\b"
+    r"|\b(?P<en2>two|three|four|five|six|[2-9])\s+(?:emails|messages|dms|calls|chats|tickets|"
+    r"contacts|attempts)\b"
+    r"|\b(?P<es>segunda|tercera|cuarta|quinta|sexta)\s+vez\s+que\s+(?:les\s+|os\s+|te\s+)?"
+    r"(?:escribo|pregunto|llamo|contacto|reclamo|mando)"
+    r"|\b(?:ya\s+van\s+)?(?P<es2>dos|tres|cuatro|cinco|seis|[2-9])\s+(?:correos|mensajes|llamadas|"
+    r"veces\s+que\s+(?:escribo|llamo|pregunto))\b"
+    r"|第(?P<zh>[二三四五六2-6])次(?:联系|聯繫|联络|聯絡|问|問|找|打|发|發|来问|來問|催)"
+    r"|(?:联系|聯繫|联络|聯絡|打了|发了|發了|催了|问了|問了)了?(?P<zh2>[两兩二三四五六2-6])(?:次|封|通)",
+    re.IGNORECASE,
+)
+
+
+def stated_contacts(folded: str) -> int:
+    """How many earlier contacts the customer says they made (0 when they say nothing)."""
+    best = 0
+    for m in _CONTACTS.finditer(folded):
+        for group, word in m.groupdict().items():
+            if word is None:
+                continue
+            n = int(word) if word.isdigit() else _ORDINAL.get(word.casefold(), 0)
+            # an ordinal counts this contact too ("fourth time" = three before); a count of
+            # emails or calls is all earlier
+            best = max(best, n - 1 if group in ("en", "num", "es", "zh") else n)
+    return best
+
+
 # phonenumbers costs 0.1-0.4 ms a text; only runs of seven or more digits can be a phone number
 _PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
 
@@ -796,6 +902,12 @@ def compute(
     stage = heads.get("stage", (0.0, "social"))[1]
     severity = heads.get("severity", (0.0, "normal"))[1]
     said = lexicon_triggers(folded)
+    deadline = _DEADLINE.search(folded)
+    if deadline and "urgent" not in said:
+        said["urgent"] = deadline.group()
+    contacts = stated_contacts(folded)
+    if contacts >= 1 and "repeated" not in said:
+        said["repeated"] = f"{contacts + 1}. contact"
     triggers = set(said)
     if m is not None:
         for cls, trigger, cut in _trigger_cuts(m):
@@ -856,6 +968,7 @@ def compute(
         "pii": kinds,
         "followers": followers,
         "history": history.as_dict(),
+        "contacts_stated": contacts,
     }
 
 

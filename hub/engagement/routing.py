@@ -187,6 +187,14 @@ def _history(key: str) -> Callable[[Mapping[str, Any]], Any]:
     return lambda a: (a.get("history") or {}).get(key)
 
 
+def _earlier(attrs: Mapping[str, Any]) -> Any:
+    """Earlier contacts: the customer's stored mentions, or as many as they say they made
+    elsewhere ("fourth time I'm writing"), whichever is more."""
+    stored = (attrs.get("history") or {}).get("earlier")
+    stated = attrs.get("contacts_stated") or 0
+    return stated if stored is None or stated > stored else stored
+
+
 def _key(key: str) -> Callable[[Mapping[str, Any]], Any]:
     return lambda a: a.get(key)
 
@@ -226,7 +234,7 @@ def _tests(cond: Mapping[str, Any]) -> list[tuple[str, Test]]:
         elif key == "open_escalation":
             out.append((key, _flag(bool(value), _history("open_escalation"))))
         elif key == "min_earlier":
-            out.append((key, _at_least(int(value), _history("earlier"))))
+            out.append((key, _at_least(int(value), _earlier)))
         elif key == "customer_tags":
             tags = frozenset(str(t).strip().casefold() for t in value)
             out.append((key, _tagged(tags)))

@@ -592,4 +592,6 @@ def key_attributes(
         rows.append((_("Personal data"), _values(a["pii"])))
     if a.get("followers") is not None:
         rows.append((_("Followers"), _number(a["followers"])))
+    if a.get("contacts_stated"):
+        rows.append((_("Earlier contacts they mention"), _number(a["contacts_stated"])))
     return rows

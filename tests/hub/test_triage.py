@@ -11,7 +11,14 @@ from click.testing import CliRunner
 from hub.cli import main
 from hub.demo import demo_data
 from hub.engagement import attributes
-from hub.engagement.attributes import History, compute, lookalike_domain, pii_kinds, triage
+from hub.engagement.attributes import (
+    History,
+    compute,
+    lookalike_domain,
+    pii_kinds,
+    stated_contacts,
+    triage,
+)
 from hub.engagement.language import detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.route_eval import demo_rules
@@ -177,6 +184,42 @@ def test_words_that_name_a_trigger(text, trigger):
         assert trigger in attrs["said"] or trigger in attrs["triggers"]
 
 
+@pytest.mark.parametrize(
+    ("text", "earlier"),
+    [
+        ("contact #4: emailed on the 3rd, chat on the 12th", 3),
+        ("fourth time I'm asking about my refund", 3),
+        ("this is my third email about it", 2),
+        ("ya van tres correos y nada", 3),
+        ("cuarta vez que les escribo por lo mismo", 3),
+        ("第三次联系你们了，还是没人处理", 2),
+        ("为同一个问题联系了四次", 4),
+        # an ordinal that counts no contact
+        ("third time ordering from you, love these", 0),
+        ("bought two pairs and three socks", 0),
+    ],
+)
+def test_contacts_the_customer_says_they_made(text, earlier):
+    assert stated_contacts(text.casefold()) == earlier
+
+
+@pytest.mark.parametrize(
+    ("text", "deadline"),
+    [
+        ("can you get the right size here by Saturday?", True),
+        ("graduation is Sunday and the box has the wrong size", True),
+        ("mi papá tiene una entrevista el lunes y llegaron chicos", True),
+        ("¿pueden cambiarlos antes del viernes?", True),
+        ("周五前能到吗？", True),
+        # a day with nothing ahead of it
+        ("it arrived on Tuesday with a scuff", False),
+        ("tracking hasn't moved since Saturday", False),
+    ],
+)
+def test_a_day_ahead_is_a_deadline(text, deadline):
+    assert bool(attributes._DEADLINE.search(text.casefold())) is deadline
+
+
 class _Model:
     """A stand-in for the triage model with fixed readings, so that what ``compute`` does with
     them is tested apart from what the shipped model happens to read."""
@@ -277,6 +320,44 @@ def test_a_date_that_has_passed_is_no_deadline(monkeypatch, text, urgent):
             ("social", "p3"),
         ),
         ({"language": "en", "intent": "praise", "stage": "social"}, ("social", "p3")),
+        # a third failed contact is p1 whether the hub saw the earlier ones or the customer
+        # says so; a second is p2
+        (
+            {
+                "language": "en",
+                "intent": "complaint",
+                "triggers": ["repeated"],
+                "contacts_stated": 3,
+            },
+            ("escalations", "p1"),
+        ),
+        (
+            {
+                "language": "en",
+                "intent": "complaint",
+                "triggers": ["repeated"],
+                "history": {"earlier": 2},
+            },
+            ("escalations", "p1"),
+        ),
+        (
+            {
+                "language": "en",
+                "intent": "complaint",
+                "triggers": ["repeated"],
+                "contacts_stated": 1,
+            },
+            ("escalations", "p2"),
+        ),
+        (
+            {
+                "language": "es",
+                "intent": "complaint",
+                "triggers": ["repeated"],
+                "contacts_stated": 2,
+            },
+            ("spanish", "p1"),
+        ),
     ],
 )
 def test_demo_rules_priority_boundaries(attrs, want):
