@@ -183,7 +183,17 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "焦味",
         "slipped",
         "slippery",
-        "fell",
+        "i fell",
+        "she fell",
+        "he fell",
+        "they fell",
+        "fell down",
+        "fell over",
+        "and fell",
+        "made me fall",
+        "caused me to fall",
+        "took a fall",
+        "had a fall",
         "nail poking",
         "poking through",
         "bleeding",
@@ -325,8 +335,7 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "no me deja finalizar",
     ),
     "bulk": (
-        "bulk order",
-        "in bulk",
+        "bulk",
         "wholesale",
         "team order",
         "corporate order",
@@ -619,7 +628,8 @@ _PHONE_REGIONS = ("US", "MX", "ES", "CN", "TW")
 _NUMERIC = re.compile(r"\d")
 # abuse aimed at the people who work here, not at the shoes: harassment of staff
 _STAFF = re.compile(
-    r"\b(?:your (?:staff|team|agents?|reps?|employees|social team|support|people)|whoever runs|"
+    r"\b(?:your (?:staff|team|agents?|reps?|employees|social team|support|people|mods?)|"
+    r"whoever runs|community manager|social media manager|"
     r"(?:from|in) support|customer service|tu equipo|tus empleados|el de soporte|atención al "
     r"cliente)\b|小编|小編|客服|员工|員工",
     re.IGNORECASE,
@@ -719,6 +729,64 @@ def stated_contacts(folded: str) -> int:
     return best
 
 
+# press words that are exposure only when the customer is unhappy; a journalist is press however
+# polite
+_EXPOSURE = frozenset(
+    {
+        "tiktok",
+        "youtube",
+        "instagram story",
+        "my followers",
+        "my audience",
+        "viral",
+        "going viral",
+        "gone viral",
+        "went viral",
+        "blowing up",
+        "thread is blowing up",
+        "rt so",
+        "retweet so",
+        "telling everyone",
+        "posting this",
+        "going public",
+        "publicarlo",
+        "lo voy a publicar",
+        "微博",
+        "小红书",
+        "小紅書",
+        "抖音",
+        "dcard",
+        "ptt",
+        "发到网上",
+        "發到網上",
+        "po上",
+        "曝光",
+    }
+)
+# the urgent words that name an occasion rather than an order or account at risk
+_OCCASIONS = frozenset(
+    {
+        "wedding",
+        "birthday",
+        "funeral",
+        "boda",
+        "cumpleaños",
+        "婚礼",
+        "婚禮",
+        "生日",
+        "my trip",
+        "viaje",
+        "旅行",
+        "出差",
+    }
+)
+# coming back after a block: the policy's ban evasion (trust & safety p2)
+_BAN_EVASION = re.compile(
+    r"\b(?:blocked me|new accounts?|alt accounts?|can'?t block me|cannot block me|ban evasion|"
+    r"me bloquearon|me bloqueaste|otra cuenta|otras cuentas)\b"
+    r"|拉黑了我|拉黑我|换个号|換個號|小号|小號",
+    re.IGNORECASE,
+)
 # phonenumbers costs 0.1-0.4 ms a text; only runs of seven or more digits can be a phone number
 _PHONE_CANDIDATE = re.compile(r"\+?\(?\d[\d\s().\-]{5,18}\d")
 
@@ -941,11 +1009,20 @@ def compute(
     if intent in ("praise", "chit_chat"):
         # a deadline, a repeat or a churn word in a thank-you is not a problem to escalate
         triggers -= {"urgent", "repeated", "churn", "staff_conduct", "blocked_purchase"}
-    if intent == "abuse" and (history.abuse or _STAFF.search(folded)):
+    if stage == "social" and intent != "complaint" and said.get("urgent") in _OCCASIONS:
+        # an occasion in a post about no order ("wore them at a wedding AND danced") is a story
+        triggers.discard("urgent")
+    if intent == "abuse" and (
+        history.abuse or _STAFF.search(folded) or _BAN_EVASION.search(folded)
+    ):
         triggers.add("harassment")
     # an influencer's complaint; the model's intent can miss a complaint with no question mark
     # in it, so a negative reading counts too
     unhappy = intent == "complaint" or (sentiment == "negative" and intent not in ("spam", "abuse"))
+    if not unhappy and said.get("press") in _EXPOSURE:
+        # a platform's name is public exposure when the customer is unhappy ("posting this on
+        # TikTok tonight"); from a creator asking about a collab it is their channel
+        triggers.discard("press")
     if unhappy and followers is not None and followers >= INFLUENCER:
         triggers.add("vip")
     product = catalogue().find(text)

@@ -228,10 +228,12 @@ class _Model:
         self.classes = (
             "intent:question",
             "intent:complaint",
+            "intent:abuse",
             "sentiment:neutral",
             "sentiment:negative",
             "stage:pre_purchase",
             "stage:order",
+            "stage:social",
             "severity:low",
             "severity:normal",
             "trigger:safety",
@@ -292,6 +294,76 @@ def test_a_date_that_has_passed_is_no_deadline(monkeypatch, text, urgent):
     monkeypatch.setattr(attributes, "model", lambda: fake)
     attrs = compute("@KestrelFootwear " + text)
     assert ("urgent" in attrs["triggers"]) is urgent, attrs
+
+
+@pytest.mark.parametrize(
+    ("readings", "text", "trigger", "fires"),
+    [
+        # a shoe part that fell off is a defect, not a fall
+        (
+            {"intent": "complaint", "sentiment": "negative", "stage": "order"},
+            "the heel cap fell off after one wear",
+            "safety",
+            False,
+        ),
+        (
+            {"intent": "complaint", "sentiment": "negative", "stage": "order"},
+            "the sole came loose and I fell down the stairs",
+            "safety",
+            True,
+        ),
+        # a platform's name is exposure only from someone unhappy
+        (
+            {"intent": "question", "sentiment": "neutral", "stage": "social"},
+            "I review shoes on YouTube, who do I talk to about a collab?",
+            "press",
+            False,
+        ),
+        (
+            {"intent": "complaint", "sentiment": "negative", "stage": "order"},
+            "third refund denied, this is going on YouTube tonight",
+            "press",
+            True,
+        ),
+        # an occasion in a story about no order is no deadline
+        (
+            {"intent": "question", "sentiment": "neutral", "stage": "social"},
+            "danced all night at a wedding in them, is this witchcraft",
+            "urgent",
+            False,
+        ),
+        (
+            {"intent": "question", "sentiment": "neutral", "stage": "order"},
+            "the wedding is this weekend and the order hasn't shipped",
+            "urgent",
+            True,
+        ),
+        # abuse at the people who work here, or coming back after a block
+        (
+            {"intent": "abuse", "sentiment": "negative", "stage": "social"},
+            "your community manager has an ugly face lmao",
+            "harassment",
+            True,
+        ),
+        (
+            {"intent": "abuse", "sentiment": "negative", "stage": "social"},
+            "you blocked me so I made 5 new accounts",
+            "harassment",
+            True,
+        ),
+        (
+            {"intent": "abuse", "sentiment": "negative", "stage": "social"},
+            "your shoes are trash",
+            "harassment",
+            False,
+        ),
+    ],
+)
+def test_what_a_trigger_word_means_in_its_post(monkeypatch, readings, text, trigger, fires):
+    fake = _Model(severity="normal", **readings)
+    monkeypatch.setattr(attributes, "model", lambda: fake)
+    attrs = compute("@KestrelFootwear " + text)
+    assert (trigger in attrs["triggers"]) is fires, attrs
 
 
 # The demo rules' priorities for the attributes triage computes (no model involved): the
