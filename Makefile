@@ -84,6 +84,8 @@ eval: install
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
 	$(BIN)/hub route eval ../shared/data/mentions/public.jsonl --json
 	$(BIN)/hub route eval tests/data/mentions-blind.jsonl --json
+	$(BIN)/hub route eval tests/data/mentions-blind2.jsonl --json
+	$(BIN)/hub route eval tests/data/mentions-blind3.jsonl --json
 
 ## Refit the triage model (hub/engagement/models/triage.json.gz; see bench/train_triage.py).
 train-triage: install
