@@ -196,6 +196,10 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "had a fall",
         "nail poking",
         "poking through",
+        "poking up",
+        "poking out",
+        "sticking up through",
+        "sticking out of the",
         "bleeding",
         "er visit",
         "urgent care",
@@ -212,6 +216,11 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "皮膚炎",
         "流血",
         "滑倒",
+        "绊倒",
+        "絆倒",
+        "跌倒",
+        "擦破",
+        "摔了一跤",
         "医生",
         "醫生",
         "烫",
@@ -577,6 +586,14 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "發貨前",
         "出货前",
         "出貨前",
+        "before they ship",
+        "before they're shipped",
+        "not shipped yet",
+        "not yet shipped",
+        "没下的订单",
+        "沒下的訂單",
+        "登不进去",
+        "登不進去",
     ),
     "scam_report": (
         "is this a scam",
@@ -624,6 +641,7 @@ _ADDRESS = re.compile(
 _DOMAIN = re.compile(r"(?<![\w@.])[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}\b", re.IGNORECASE)
 _BRANDISH = re.compile(r"k[e3]str[e3][l1i|]|kstrl", re.IGNORECASE)
 _OFFICIAL = ("kestrelfootwear.com", "kstrl.co", "kestrelfootwear.bsky.social")
+_OWN_HANDLES = frozenset({"kestrelfootwear", "kestrelfootwear.bsky.social"})
 _PHONE_REGIONS = ("US", "MX", "ES", "CN", "TW")
 _NUMERIC = re.compile(r"\d")
 # abuse aimed at the people who work here, not at the shoes: harassment of staff
@@ -658,7 +676,7 @@ _DEADLINE = re.compile(
     rf"|\b(?:graduation|interview|recital|prom|funeral|ceremony|race|marathon)\b.{{0,40}}\b{_DAYS_EN}\b"
     rf"|\b(?:antes del|para el|este|el pr[óo]ximo)\s+{_DAYS_ES}\b"
     rf"|\b(?:entrevista|graduaci[óo]n|boda|funeral|carrera)\b.{{0,40}}\bel\s+{_DAYS_ES}\b"
-    rf"|{_DAYS_ZH}(?:之前|以前|前|要用|出发|出發)|(?:这|這|本){_DAYS_ZH}",
+    rf"|{_DAYS_ZH}(?:之前|以前|前|要用|就要|出发|出發)|(?:这|這|本){_DAYS_ZH}",
     re.IGNORECASE,
 )
 # How many times the customer says they have already been in touch ("fourth time I'm writing",
@@ -779,6 +797,60 @@ _OCCASIONS = frozenset(
         "旅行",
         "出差",
     }
+)
+# urgent words that say an order exists and has not shipped: the window the policy's care p1
+# names, whatever the model reads the post as
+_UNSHIPPED = frozenset(
+    {
+        "change the address",
+        "change my address",
+        "change the shipping address",
+        "cancel my order",
+        "cancel the order",
+        "cancel it before",
+        "hasn't shipped yet",
+        "before it ships",
+        "before it's shipped",
+        "before it goes out",
+        "before shipping",
+        "before they ship",
+        "before they're shipped",
+        "not shipped yet",
+        "not yet shipped",
+        "cambiar la dirección",
+        "cancelar mi pedido",
+        "cancelar el pedido",
+        "todavía no se envía",
+        "aún no se envía",
+        "aun no se envia",
+        "todavía no sale",
+        "antes de que lo envíen",
+        "antes de que se envíe",
+        "antes de que lo manden",
+        "取消订单",
+        "取消訂單",
+        "改地址",
+        "待发货",
+        "待發貨",
+        "还没发货",
+        "還沒發貨",
+        "还没出货",
+        "還沒出貨",
+        "未发货",
+        "未發貨",
+        "未出貨",
+        "发货前",
+        "發貨前",
+        "出货前",
+        "出貨前",
+    }
+)
+# a handle that borrows the brand's name with a support word ("@KestrelSoporteMX",
+# "@Kestrel_Help"): the policy's fake "Kestrel Support" accounts
+_FAKE_SUPPORT = re.compile(
+    r"@k[e3]str[e3][l1i][\w.]*?(?:support|soporte|help|ayuda|care|service|servicio|oficial|"
+    r"official|refund|reembolso|rewards|premios|team|desk)[\w.]*",
+    re.IGNORECASE,
 )
 # coming back after a block: the policy's ban evasion (trust & safety p2)
 _BAN_EVASION = re.compile(
@@ -990,6 +1062,10 @@ def compute(
         triggers.discard("urgent")
     if lookalike_domain(text):
         triggers.add("phishing")
+    fake = _FAKE_SUPPORT.search(text)
+    if fake and fake.group().casefold().lstrip("@") not in _OWN_HANDLES:
+        said.setdefault("scam_report", fake.group())
+        triggers.add("scam_report")
     kinds = pii_kinds(text)
     if "card" in kinds:
         triggers.add("urgent")
@@ -1002,9 +1078,9 @@ def compute(
         # allergy?", "the 12315 case is closed") is not the incident itself; a calm post the
         # model reads as serious is ("a nail came through the insole, thank god I saw it")
         triggers -= {t for t in ("safety", "legal", "privacy") if t in said}
-    if stage == "pre_purchase" and "card" not in kinds:
+    if stage == "pre_purchase" and "card" not in kinds and said.get("urgent") not in _UNSHIPPED:
         # care's urgency is about an order or account that exists ("a wedding next month, which
-        # shoes?" is a sales question)
+        # shoes?" is a sales question); a change before it ships says the order exists
         triggers.discard("urgent")
     if intent in ("praise", "chit_chat"):
         # a deadline, a repeat or a churn word in a thank-you is not a problem to escalate

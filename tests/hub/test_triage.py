@@ -211,6 +211,7 @@ def test_contacts_the_customer_says_they_made(text, earlier):
         ("mi papá tiene una entrevista el lunes y llegaron chicos", True),
         ("¿pueden cambiarlos antes del viernes?", True),
         ("周五前能到吗？", True),
+        ("週五就要飛北海道了，鞋還卡在海關", True),
         # a day with nothing ahead of it
         ("it arrived on Tuesday with a scuff", False),
         ("tracking hasn't moved since Saturday", False),
@@ -229,7 +230,9 @@ class _Model:
             "intent:question",
             "intent:complaint",
             "intent:abuse",
+            "intent:praise",
             "sentiment:neutral",
+            "sentiment:positive",
             "sentiment:negative",
             "stage:pre_purchase",
             "stage:order",
@@ -355,6 +358,32 @@ def test_a_date_that_has_passed_is_no_deadline(monkeypatch, text, urgent):
             {"intent": "abuse", "sentiment": "negative", "stage": "social"},
             "your shoes are trash",
             "harassment",
+            False,
+        ),
+        # a change before it ships says the order exists, whatever the model reads
+        (
+            {"intent": "question", "sentiment": "neutral", "stage": "pre_purchase"},
+            "just ordered a 10, can you switch it to 10.5 before it goes out?",
+            "urgent",
+            True,
+        ),
+        (
+            {"intent": "question", "sentiment": "neutral", "stage": "pre_purchase"},
+            "need shoes for a wedding next month, which ones?",
+            "urgent",
+            False,
+        ),
+        # a handle borrowing the brand with a support word is the policy's fake support account
+        (
+            {"intent": "complaint", "sentiment": "negative", "stage": "social"},
+            "una cuenta @KestrelSoporteMX me pidió los datos de mi tarjeta",
+            "scam_report",
+            True,
+        ),
+        (
+            {"intent": "praise", "sentiment": "positive", "stage": "social"},
+            "thanks to the @KestrelFootwear team!",
+            "scam_report",
             False,
         ),
     ],
