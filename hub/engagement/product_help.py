@@ -243,7 +243,6 @@ def product_panel(mention: Mention, catalogue: Catalogue | None = None) -> Produ
     return ProductPanel(
         language=language,
         products=tuple(
-            help_with(p, language, catalogue, selling)
-            for p in named_products(mention, catalogue)
+            help_with(p, language, catalogue, selling) for p in named_products(mention, catalogue)
         ),
     )
