@@ -90,6 +90,7 @@ eval: install
 	$(BIN)/hub route eval tests/data/mentions-blind.jsonl --json
 	$(BIN)/hub route eval tests/data/mentions-blind2.jsonl --json
 	$(BIN)/hub route eval tests/data/mentions-blind3.jsonl --json
+	$(BIN)/hub route eval tests/data/mentions-blind4.jsonl --json
 
 ## Refit the triage model (hub/engagement/models/triage.json.gz; see bench/train_triage.py).
 train-triage: install
