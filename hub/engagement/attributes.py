@@ -57,6 +57,101 @@ INFLUENCER = 50_000
 #: ``bench/cv_route.py``; gating the other p1 triggers changed nothing)
 SEVERITY_GATED = frozenset({"safety"})
 
+# press words that are exposure only when the customer is unhappy; a journalist is press however
+# polite
+EXPOSURE = (
+    "tiktok",
+    "youtube",
+    "instagram story",
+    "my followers",
+    "my audience",
+    "viral",
+    "going viral",
+    "gone viral",
+    "went viral",
+    "blowing up",
+    "thread is blowing up",
+    "rt so",
+    "retweet so",
+    "telling everyone",
+    "posting this",
+    "going public",
+    "publicarlo",
+    "lo voy a publicar",
+    "微博",
+    "小红书",
+    "小紅書",
+    "抖音",
+    "dcard",
+    "ptt",
+    "发到网上",
+    "發到網上",
+    "po上",
+    "曝光",
+)
+
+# the urgent words that name an occasion rather than an order or account at risk
+OCCASIONS = (
+    "wedding",
+    "birthday",
+    "funeral",
+    "boda",
+    "cumpleaños",
+    "婚礼",
+    "婚禮",
+    "生日",
+    "my trip",
+    "viaje",
+    "旅行",
+    "出差",
+)
+
+# urgent words that say an order exists and has not shipped: the window the policy's care p1
+# names, whatever the model reads the post as
+UNSHIPPED = (
+    "change the address",
+    "change my address",
+    "change the shipping address",
+    "cancel my order",
+    "cancel the order",
+    "cancel it before",
+    "hasn't shipped yet",
+    "before it ships",
+    "before it's shipped",
+    "before it goes out",
+    "before shipping",
+    "before they ship",
+    "before they're shipped",
+    "not shipped yet",
+    "not yet shipped",
+    "cambiar la dirección",
+    "cancelar mi pedido",
+    "cancelar el pedido",
+    "todavía no se envía",
+    "aún no se envía",
+    "aun no se envia",
+    "todavía no sale",
+    "antes de que lo envíen",
+    "antes de que se envíe",
+    "antes de que lo manden",
+    "取消订单",
+    "取消訂單",
+    "改地址",
+    "待发货",
+    "待發貨",
+    "还没发货",
+    "還沒發貨",
+    "还没出货",
+    "還沒出貨",
+    "未发货",
+    "未發貨",
+    "未出貨",
+    "发货前",
+    "發貨前",
+    "出货前",
+    "出貨前",
+)
+
 # Words that name a trigger outright, in the three languages the company serves. Latin words sit
 # on word boundaries, a trailing * is a prefix; CJK words are substrings.
 LEXICON: dict[str, tuple[str, ...]] = {
@@ -246,40 +341,13 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "editor at",
         "for a story",
         "for an article",
-        "going viral",
-        "gone viral",
-        "went viral",
-        "tiktok",
         "periodista*",
         "reportaje",
         "記者",
         "记者",
         "媒体",
         "媒體",
-        "曝光",
-        "thread is blowing up",
-        "blowing up",
-        "rt so",
-        "retweet so",
-        "telling everyone",
-        "posting this",
-        "going public",
-        "my followers",
-        "my audience",
-        "youtube",
-        "instagram story",
-        "publicarlo",
-        "lo voy a publicar",
-        "viral",
-        "微博",
-        "小红书",
-        "小紅書",
-        "抖音",
-        "dcard",
-        "ptt",
-        "发到网上",
-        "發到網上",
-        "po上",
+        *EXPOSURE,
     ),
     "privacy": (
         "someone else's",
@@ -497,40 +565,15 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "this weekend",
         "on saturday",
         "on friday",
-        "wedding",
-        "birthday",
-        "funeral",
-        "my trip",
         "flight",
         "leaving for",
-        "change the address",
-        "change my address",
-        "change the shipping address",
-        "cancel my order",
-        "cancel the order",
-        "cancel it before",
-        "hasn't shipped yet",
         "got into my account",
         "hacked",
         "someone logged",
         "account was taken",
         "mañana",
-        "boda",
-        "cumpleaños",
-        "viaje",
-        "cambiar la dirección",
-        "cancelar mi pedido",
-        "cancelar el pedido",
         "hackearon",
         "明天",
-        "婚礼",
-        "婚禮",
-        "生日",
-        "出差",
-        "旅行",
-        "取消订单",
-        "取消訂單",
-        "改地址",
         "被盗",
         "被盜",
         "被黑",
@@ -545,11 +588,6 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "el domingo",
         "se casa",
         "mi boda",
-        "todavía no se envía",
-        "aún no se envía",
-        "aun no se envia",
-        "todavía no sale",
-        "antes de que lo envíen",
         "entraron a mi cuenta",
         "robaron mi cuenta",
         "me hackearon",
@@ -562,38 +600,17 @@ LEXICON: dict[str, tuple[str, ...]] = {
         "婚纱照",
         "婚紗照",
         "回老家",
-        "待发货",
-        "待發貨",
-        "还没发货",
-        "還沒發貨",
-        "还没出货",
-        "還沒出貨",
-        "未发货",
-        "未發貨",
-        "未出貨",
         "异地登录",
         "異地登入",
         "盗号",
         "盜號",
         "不是我下的",
-        "before it ships",
-        "before it's shipped",
-        "before it goes out",
-        "before shipping",
-        "antes de que se envíe",
-        "antes de que lo manden",
-        "发货前",
-        "發貨前",
-        "出货前",
-        "出貨前",
-        "before they ship",
-        "before they're shipped",
-        "not shipped yet",
-        "not yet shipped",
         "没下的订单",
         "沒下的訂單",
         "登不进去",
         "登不進去",
+        *OCCASIONS,
+        *UNSHIPPED,
     ),
     "scam_report": (
         "is this a scam",
@@ -652,14 +669,17 @@ _STAFF = re.compile(
     r"cliente)\b|小编|小編|客服|员工|員工",
     re.IGNORECASE,
 )
+_DAYS_EN = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
+_DAYS_ES = r"(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)"
+_DAYS_ZH = r"(?:周|週|星期|礼拜|禮拜)[一二三四五六日天]"
 # a day or date the customer names as already gone ("was due Tuesday", "since Saturday", "two
 # days ago"): a missed date is an ordinary late order (p2), not a deadline ahead (p1)
 _PAST_DATE = re.compile(
     r"\b(?:was|were) (?:due|supposed to|meant to|promised|expected|scheduled)\b"
-    r"|\bsince (?:mon|tues|wednes|thurs|fri|satur|sun)day\b|\blast (?:week|month|(?:mon|tues|wednes"
-    r"|thurs|fri|satur|sun)day)\b|\b(?:\d+|a|two|three|four|five|six|ten) (?:days?|weeks?) ago\b"
-    r"|\bdeb[íi]a (?:llegar|haber llegado)\b|\bdesde el (?:lunes|martes|mi[ée]rcoles|jueves|viernes"
-    r"|s[áa]bado|domingo)\b|\bhace (?:\d+|dos|tres|cuatro|cinco) (?:d[íi]as|semanas)\b"
+    rf"|\bsince {_DAYS_EN}\b|\blast (?:week|month|{_DAYS_EN})\b"
+    r"|\b(?:\d+|a|two|three|four|five|six|ten) (?:days?|weeks?) ago\b"
+    rf"|\bdeb[íi]a (?:llegar|haber llegado)\b|\bdesde el {_DAYS_ES}\b"
+    r"|\bhace (?:\d+|dos|tres|cuatro|cinco) (?:d[íi]as|semanas)\b"
     r"|\bla semana pasada\b|上周|上週|上个月|上個月|本来应该|本來應該|原本应该|原本應該",
     re.IGNORECASE,
 )
@@ -667,9 +687,6 @@ _PAST_DATE = re.compile(
 # 周五前): the policy's care p1 is a deadline inside about 72 hours. Regular expressions rather
 # than words, because the day comes with a preposition that says it lies ahead ("on Tuesday" does
 # not: it is as often the day a parcel was due).
-_DAYS_EN = r"(?:mon|tues|wednes|thurs|fri|satur|sun)day"
-_DAYS_ES = r"(?:lunes|martes|mi[ée]rcoles|jueves|viernes|s[áa]bado|domingo)"
-_DAYS_ZH = r"(?:周|週|星期|礼拜|禮拜)[一二三四五六日天]"
 _DEADLINE = re.compile(
     rf"\b(?:by|before|until|till|this(?: coming)?)\s+{_DAYS_EN}\b"
     rf"|\b(?:is|'s|are)\s+(?:this\s+)?{_DAYS_EN}\b"
@@ -747,104 +764,6 @@ def stated_contacts(folded: str) -> int:
     return best
 
 
-# press words that are exposure only when the customer is unhappy; a journalist is press however
-# polite
-_EXPOSURE = frozenset(
-    {
-        "tiktok",
-        "youtube",
-        "instagram story",
-        "my followers",
-        "my audience",
-        "viral",
-        "going viral",
-        "gone viral",
-        "went viral",
-        "blowing up",
-        "thread is blowing up",
-        "rt so",
-        "retweet so",
-        "telling everyone",
-        "posting this",
-        "going public",
-        "publicarlo",
-        "lo voy a publicar",
-        "微博",
-        "小红书",
-        "小紅書",
-        "抖音",
-        "dcard",
-        "ptt",
-        "发到网上",
-        "發到網上",
-        "po上",
-        "曝光",
-    }
-)
-# the urgent words that name an occasion rather than an order or account at risk
-_OCCASIONS = frozenset(
-    {
-        "wedding",
-        "birthday",
-        "funeral",
-        "boda",
-        "cumpleaños",
-        "婚礼",
-        "婚禮",
-        "生日",
-        "my trip",
-        "viaje",
-        "旅行",
-        "出差",
-    }
-)
-# urgent words that say an order exists and has not shipped: the window the policy's care p1
-# names, whatever the model reads the post as
-_UNSHIPPED = frozenset(
-    {
-        "change the address",
-        "change my address",
-        "change the shipping address",
-        "cancel my order",
-        "cancel the order",
-        "cancel it before",
-        "hasn't shipped yet",
-        "before it ships",
-        "before it's shipped",
-        "before it goes out",
-        "before shipping",
-        "before they ship",
-        "before they're shipped",
-        "not shipped yet",
-        "not yet shipped",
-        "cambiar la dirección",
-        "cancelar mi pedido",
-        "cancelar el pedido",
-        "todavía no se envía",
-        "aún no se envía",
-        "aun no se envia",
-        "todavía no sale",
-        "antes de que lo envíen",
-        "antes de que se envíe",
-        "antes de que lo manden",
-        "取消订单",
-        "取消訂單",
-        "改地址",
-        "待发货",
-        "待發貨",
-        "还没发货",
-        "還沒發貨",
-        "还没出货",
-        "還沒出貨",
-        "未发货",
-        "未發貨",
-        "未出貨",
-        "发货前",
-        "發貨前",
-        "出货前",
-        "出貨前",
-    }
-)
 # a handle that borrows the brand's name with a support word ("@KestrelSoporteMX",
 # "@Kestrel_Help"): the policy's fake "Kestrel Support" accounts
 _FAKE_SUPPORT = re.compile(
@@ -1078,14 +997,14 @@ def compute(
         # allergy?", "the 12315 case is closed") is not the incident itself; a calm post the
         # model reads as serious is ("a nail came through the insole, thank god I saw it")
         triggers -= {t for t in ("safety", "legal", "privacy") if t in said}
-    if stage == "pre_purchase" and "card" not in kinds and said.get("urgent") not in _UNSHIPPED:
+    if stage == "pre_purchase" and "card" not in kinds and said.get("urgent") not in UNSHIPPED:
         # care's urgency is about an order or account that exists ("a wedding next month, which
         # shoes?" is a sales question); a change before it ships says the order exists
         triggers.discard("urgent")
     if intent in ("praise", "chit_chat"):
         # a deadline, a repeat or a churn word in a thank-you is not a problem to escalate
         triggers -= {"urgent", "repeated", "churn", "staff_conduct", "blocked_purchase"}
-    if stage == "social" and intent != "complaint" and said.get("urgent") in _OCCASIONS:
+    if stage == "social" and intent != "complaint" and said.get("urgent") in OCCASIONS:
         # an occasion in a post about no order ("wore them at a wedding AND danced") is a story
         triggers.discard("urgent")
     if intent == "abuse" and (
@@ -1095,7 +1014,7 @@ def compute(
     # an influencer's complaint; the model's intent can miss a complaint with no question mark
     # in it, so a negative reading counts too
     unhappy = intent == "complaint" or (sentiment == "negative" and intent not in ("spam", "abuse"))
-    if not unhappy and said.get("press") in _EXPOSURE:
+    if not unhappy and said.get("press") in EXPOSURE:
         # a platform's name is public exposure when the customer is unhappy ("posting this on
         # TikTok tonight"); from a creator asking about a collab it is their channel
         triggers.discard("press")

@@ -190,9 +190,7 @@ def _history(key: str) -> Callable[[Mapping[str, Any]], Any]:
 def _earlier(attrs: Mapping[str, Any]) -> Any:
     """Earlier contacts: the customer's stored mentions, or as many as they say they made
     elsewhere ("fourth time I'm writing"), whichever is more."""
-    stored = (attrs.get("history") or {}).get("earlier")
-    stated = attrs.get("contacts_stated") or 0
-    return stated if stored is None or stated > stored else stored
+    return max((attrs.get("history") or {}).get("earlier") or 0, attrs.get("contacts_stated") or 0)
 
 
 def _key(key: str) -> Callable[[Mapping[str, Any]], Any]:

@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import URL, create_engine, text
 
 from connectors.sandbox import SandboxStore
 from hub.deploy import unit_command, unit_environment
@@ -62,6 +62,24 @@ def _wait(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.2)
+
+
+def _scalar(db_url: str | URL, sql: str, **params: Any) -> Any:
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
+def _execute(db_url: str | URL, sql: str, **params: Any) -> None:
+    engine = create_engine(db_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(sql), params)
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -114,20 +132,10 @@ class Cluster:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
     def scalar(self, sql: str, **params: Any) -> Any:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(text(sql), params).scalar()
-        finally:
-            engine.dispose()
+        return _scalar(self.db_url, sql, **params)
 
     def execute(self, sql: str, **params: Any) -> None:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(sql), params)
-        finally:
-            engine.dispose()
+        _execute(self.db_url, sql, **params)
 
     def stop_all(self) -> None:
         """Kill everything at once (clean stops are tests/hub/test_run_server.py's business);
@@ -229,8 +237,9 @@ def _brand_posts(store: SandboxStore) -> int:
         return int(found.scalar() or 0)
 
 
-def _ingested(c: Cluster) -> dict[str, int]:
-    engine = create_engine(c.db_url)
+def _ingested(db_url: str | URL) -> dict[str, int]:
+    """How many times each external id was stored."""
+    engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
             rows = conn.execute(
@@ -253,8 +262,8 @@ def test_two_web_processes_and_two_workers_share_the_work(cluster: Cluster) -> N
 
     # each mention is ingested once, whichever worker polled
     first = [store.create_post(f"fan{i}", f"@{BRAND} question number {i}")["id"] for i in range(6)]
-    _wait("the first mentions", lambda: len(_ingested(c)) == len(first))
-    assert set(_ingested(c).values()) == {1}
+    _wait("the first mentions", lambda: len(_ingested(c.db_url)) == len(first))
+    assert set(_ingested(c.db_url).values()) == {1}
 
     # a worker killed with -9: the other polls the account within TAKEOVER_SECONDS
     c.procs["worker1"].send_signal(signal.SIGKILL)
@@ -263,11 +272,11 @@ def test_two_web_processes_and_two_workers_share_the_work(cluster: Cluster) -> N
     later = [store.create_post(f"late{i}", f"@{BRAND} after the crash {i}")["id"] for i in range(3)]
     _wait(
         "the survivor to ingest",
-        lambda: len(_ingested(c)) == len(first) + len(later),
+        lambda: len(_ingested(c.db_url)) == len(first) + len(later),
         timeout=TAKEOVER_SECONDS,
     )
     assert time.monotonic() - killed_at < TAKEOVER_SECONDS
-    assert set(_ingested(c).values()) == {1}
+    assert set(_ingested(c.db_url).values()) == {1}
 
     # both web processes show the same queue (the queue lives in the database)
     http = _sign_in(c, "web1")

@@ -45,7 +45,7 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import URL, create_engine, text
+from sqlalchemy import URL
 
 from connectors.sandbox import SandboxStore
 
@@ -267,31 +267,13 @@ class Stack:
         return session
 
     def scalar(self, sql: str, **params: Any) -> Any:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                return conn.execute(text(sql), params).scalar()
-        finally:
-            engine.dispose()
+        return cluster._scalar(self.db_url, sql, **params)
 
     def execute(self, sql: str, **params: Any) -> None:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.begin() as conn:
-                conn.execute(text(sql), params)
-        finally:
-            engine.dispose()
+        cluster._execute(self.db_url, sql, **params)
 
     def ingested(self) -> dict[str, int]:
-        engine = create_engine(self.db_url)
-        try:
-            with engine.connect() as conn:
-                rows = conn.execute(
-                    text("SELECT external_id, count(*) FROM mentions GROUP BY external_id")
-                )
-                return {external_id: n for external_id, n in rows}
-        finally:
-            engine.dispose()
+        return cluster._ingested(self.db_url)  # type: ignore[no-any-return]
 
     def address(self, container: str) -> str:
         """``container``'s address on the project's network (while it runs)."""
