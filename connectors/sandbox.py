@@ -31,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine, RowMapping
 from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.schema import CreateIndex, CreateTable
 
 from .base import (
     Author,
@@ -123,6 +124,18 @@ class SandboxError(ValueError):
         self.params = params
 
 
+def _create_schema(engine: Engine) -> None:
+    """The store's tables and indexes, if they are not there yet. Not ``metadata.create_all``:
+    it looks, then creates, so two processes opening a new store at once (the web workers and
+    the poller of a hub just started) both saw no table and one failed on "table already
+    exists", a 500 on the sandbox page. IF NOT EXISTS is decided inside the database."""
+    with engine.begin() as conn:
+        for table in metadata.sorted_tables:
+            conn.execute(CreateTable(table, if_not_exists=True))
+            for index in table.indexes:
+                conn.execute(CreateIndex(index, if_not_exists=True))
+
+
 class SandboxStore:
     """The sandbox platform's own database."""
 
@@ -141,7 +154,7 @@ class SandboxStore:
                 )
                 if url.startswith("sqlite"):
                     event.listen(engine, "connect", _sqlite_wal)
-                metadata.create_all(engine)
+                _create_schema(engine)
                 self._engines[url] = engine
         self.engine = engine
 
