@@ -4,7 +4,9 @@ Phones are confirmed with ``phonenumbers`` in the pack's regions and card number
 check from ``python-stdnum``; both are slow compared with a regex, so they only run on candidates
 a cheap digit-run regex found. Kestrel's own public numbers and email domains are allowed.
 Emails (also "name at gmail dot com"), KF order numbers (also spaced or spelled out), partial card
-numbers and street addresses are regexes from the pack.
+numbers (also spelled out) and street addresses are regexes from the pack. Their boundaries are
+written as "not a letter or digit of a Latin word" rather than ``\b``: Chinese characters are
+word characters to the regex engine, so ``\b`` found no boundary in "订单KF-12345678已发出".
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class PiiRule(Rule):
         card = spec.get("card") or {}
         self.card_candidate = compile_pattern(str(card["candidate"]))
         self.partial_card = _compile(spec.get("partial_card"))
+        self.partial_card_spelled = _compile(spec.get("partial_card_spelled"))
         self.email = [accelerate(rx) for rx in _compile(spec.get("email"))]
         self.email_obfuscated = [accelerate(rx) for rx in _compile(spec.get("email_obfuscated"))]
         self.order_number = _compile(spec.get("order_number"))
@@ -80,6 +83,7 @@ class PiiRule(Rule):
         self.obfuscated_probe = compile_pattern(str(probes.get("email_obfuscated", ".")))
         self.order_probe = compile_pattern(str(probes.get("order", ".")))
         self._partial_card = _gated(self.partial_card)
+        self._partial_card_spelled = _gated(self.partial_card_spelled)
         self._address_cased = _gated(self.address_cased)
         self._address = _gated(self.address)
         self._order_number = _gated(self.order_number)
@@ -132,8 +136,10 @@ class PiiRule(Rule):
                 if 13 <= len(digits) <= 19 and luhn.is_valid(digits):
                     found.append(("card", m.span()))
                     taken.append(m.span())
-        if ndigits >= 4:
-            for rx, gate in self._partial_card:
+        # the last four in digits, or written out in words (no digits at all)
+        partial = (self._partial_card if ndigits >= 4 else []) + self._partial_card_spelled
+        if partial:
+            for rx, gate in partial:
                 if gate is not None and not gate(plain.text):
                     continue
                 for m in _first(rx.finditer(plain.text), limit):
