@@ -37,7 +37,8 @@ def _variants(alias: str) -> set[str]:
 
 @register("codenames")
 class CodenameRule(Rule):
-    """Flag codenames; bare bird names need a project context and no innocent context."""
+    """Flag codenames; bare bird names need a project context and no innocent context, or a
+    word that can only mean the project (``strong_context``: "internally", "codename")."""
 
     def __init__(self, spec: Mapping[str, Any], builder: PackBuilder) -> None:
         super().__init__(spec, builder)
@@ -53,6 +54,7 @@ class CodenameRule(Rule):
                 (str(entry["name"]), lex.add(sorted(strong), self.view), lex.add(bare, self.view))
             )
         self.project_context = lex.add(spec.get("project_context") or [], self.view)
+        self.strong_context = lex.add(spec.get("strong_context") or [], self.view)
         self.innocent_context = lex.add(spec.get("innocent_context") or [], self.view)
         self.bare_message = str(spec.get("bare_message", self.message))
 
@@ -88,7 +90,11 @@ class CodenameRule(Rule):
                         """Whether the group matches within the window around the name."""
                         return any(s[1] >= lo and s[0] <= hi for s in doc.find(group))
 
-                    ok = near(self.project_context) and not near(self.innocent_context)
+                    # "internally it's Heron 🪶": a word only the project can mean outweighs a
+                    # bird word or a feather emoji beside it
+                    ok = near(self.strong_context) or (
+                        near(self.project_context) and not near(self.innocent_context)
+                    )
                 if ok:
                     out.append(
                         self.finding(
