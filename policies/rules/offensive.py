@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from policies.engine import PackBuilder
 
 _LATIN_WORD = re.compile(r"[a-zA-Z]{2,}")
+#: an @handle on X or Bluesky (letters, digits, _ and the dots of a domain handle)
+_HANDLE = re.compile(r"(?<![\w@])@[\w.-]+")
 
 
 def load_classifier() -> Any | None:
@@ -98,9 +100,14 @@ class OffensiveRule(Rule):
         spans = doc.find(self.terms)
         if spans:
             innocent = doc.find(self.unless_near)
+            # a word inside someone's @handle is their username, not the writer's word
+            # ("@kike_sl"); a masked word that starts with the @ ("@ss") is still the writer's
+            handles = [m.span() for m in _HANDLE.finditer(doc.view(self.view).text)]
             for s in sorted(set(spans)):
                 if any(i[0] <= s[0] and s[1] <= i[1] for i in innocent):
                     continue  # the word is part of an innocent phrase ("干干净净")
+                if any(h[0] < s[0] and s[1] <= h[1] for h in handles):
+                    continue
                 out.append(self.finding(doc, s, view=self.view))
         threats = doc.find(self.threats)
         if threats:
