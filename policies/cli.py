@@ -164,6 +164,14 @@ def patterns_cmd(budget_ms: float, top: int, pack_path: Path | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Also report on this labelled file, which no rule or model was tuned on (repeatable).",
 )
+@click.option(
+    "--dev",
+    "dev",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Also report on this labelled file, which was scored blind once and has been read for "
+    "tuning since: its figures are no longer blind (repeatable).",
+)
 @_pack_option
 def eval_cmd(
     file: Path,
@@ -171,24 +179,29 @@ def eval_cmd(
     errors: bool,
     repeat: int,
     held_out: tuple[Path, ...],
+    dev: tuple[Path, ...],
     pack_path: Path | None,
 ) -> None:
     """Evaluate the engine on labelled drafts (public.jsonl format)."""
     pack = _pack(pack_path)
     metrics = evaluate(read_jsonl(file), pack, repeat=repeat)
     blind = {p.name: evaluate(read_jsonl(p), pack, repeat=1) for p in held_out}
+    seen = {p.name: evaluate(read_jsonl(p), pack, repeat=1) for p in dev}
     if as_json:
-        for m in (metrics, *blind.values()):
+        for m in (metrics, *blind.values(), *seen.values()):
             if not errors:
                 m.pop("errors")
         if blind:
             metrics["held_out"] = blind
+        if seen:
+            metrics["development"] = seen
         click.echo(json.dumps(metrics, ensure_ascii=False))
         return
     click.echo(format_report(metrics))
-    for name, m in blind.items():
+    labelled = [("not tuned on", blind), ("read for tuning since its blind scoring", seen)]
+    for label, name, m in ((lab, n, m) for lab, sets in labelled for n, m in sets.items()):
         click.echo(
-            f"\nnot tuned on: {name} ({m['n']} drafts): accuracy {m['accuracy']:.3f}, block "
+            f"\n{label}: {name} ({m['n']} drafts): accuracy {m['accuracy']:.3f}, block "
             f"precision {m['block_precision']:.3f} recall {m['block_recall']:.3f}, review+block "
             f"recall {m['flag_recall']:.3f}, allow false positives {m['allow_fpr']:.3f}"
         )
