@@ -63,6 +63,12 @@ def test_compute_mix() -> None:
         ("We just crossed 10 million customers served #KestrelEmployee", False),
         ("Black Friday shopping with my mom lol, 50% off at the mall", False),
         ("I love this podcast, check out episode 4", False),
+        # a restock of ours, not the office's; names next to Chinese characters or Spanish nouns
+        ("The break room fridge gets restocked Fridays and it's gone by noon", False),
+        ("Ridgeback抓地力真的强，雨天也不滑，闭眼入", True),
+        ("Drift拖鞋太舒服了，下班就换上", True),
+        ("La sudadera Trailhead es lo más suave del mundo, ¡a por ella!", True),
+        ("Spring Stride Sale starts Friday, trail shoes up to 30% off", True),
     ],
 )
 def test_is_product(run, text: str, is_product: bool) -> None:  # type: ignore[no-untyped-def]
