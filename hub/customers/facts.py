@@ -22,6 +22,9 @@ KINDS = ("order", "email", "phone", "size", "product", "problem")
 SCAN_LIMIT = 200
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}")
+# the part of every e-mail from its "@" on: searched from the "@" (a quick scan) it rules out a
+# text at once, where EMAIL tries a local part from every word character
+_EMAIL_DOMAIN = re.compile(EMAIL.pattern[EMAIL.pattern.index("@") :])
 # a phone: 8+ digits with the usual separators, not part of an order number or a longer run
 PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{6,}\d(?![\w-])")
 DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -43,12 +46,19 @@ class Fact:
     at: datetime | None
 
 
+def keys_in_text(text: str) -> list[tuple[str, str]]:
+    """(kind, value) of the order numbers and e-mails written in one text: the facts that name
+    one person (an order is bought by one customer, an e-mail is theirs), which
+    ``hub.customers.linking`` reads at every ingest."""
+    found = [("order", n.upper()) for n in ORDER_NUMBER.findall(text)]
+    if _EMAIL_DOMAIN.search(text):
+        found += [("email", e.lower()) for e in EMAIL.findall(text)]
+    return found
+
+
 def facts_in_text(text: str) -> list[tuple[str, str]]:
     """(kind, value) of the order numbers, e-mails, phones and sizes written in one text."""
-    found: list[tuple[str, str]] = []
-    found += [("order", n.upper()) for n in ORDER_NUMBER.findall(text)]
-    emails = EMAIL.findall(text)
-    found += [("email", e.lower()) for e in emails]
+    found = keys_in_text(text)
     rest = ORDER_NUMBER.sub(" ", EMAIL.sub(" ", text))
     for raw in PHONE.findall(rest):
         digits = re.sub(r"\D", "", raw)

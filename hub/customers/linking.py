@@ -16,14 +16,14 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from rapidfuzz import fuzz
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from hub.audit import record_event
-from hub.customers.facts import facts_in_text
+from hub.customers.facts import keys_in_text
 from hub.errors import UserError
 from hub.i18n import _
 from hub.models import (
@@ -123,8 +123,6 @@ def suggest_links(session: Session, customer: Customer, limit: int = 5) -> list[
     return sorted(best.values(), key=lambda s: (-s.score, s.customer.id))[:limit]
 
 
-#: the facts that name one person: an order is bought by one customer, an e-mail is theirs
-KEY_KINDS = ("order", "email")
 #: intents whose numbers are not the writer's own (a scammer quoting someone's order)
 _NOT_THEIRS = ("spam", "abuse")
 
@@ -142,9 +140,8 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
     for m in mentions:
         if m.customer_id is None or (m.attributes or {}).get("intent") in _NOT_THEIRS:
             continue
-        for kind, value in facts_in_text(m.text):
-            if kind in KEY_KINDS:
-                uses.setdefault((kind, key_digest(kind, value)), []).append((m, value))
+        for kind, value in keys_in_text(m.text):
+            uses.setdefault((kind, key_digest(kind, value)), []).append((m, value))
     if not uses:
         return []
     owner: dict[tuple[str, str], int] = {}
@@ -184,7 +181,7 @@ def link_by_keys(session: Session, mentions: Iterable[Mention]) -> list[tuple[in
                 moved[other_id] = keep_id
                 merged.append((keep_id, other_id))
     if fresh:
-        session.execute(insert(CustomerKey), list(fresh.values()))
+        session.execute(insert(cast(Table, CustomerKey.__table__)), list(fresh.values()))
     return merged
 
 

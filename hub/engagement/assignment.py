@@ -91,22 +91,38 @@ def open_counts(session: Session, staff_ids: Iterable[int]) -> dict[int, int]:
     return {int(staff_id or 0): int(n) for staff_id, n in rows}
 
 
-def eligible(session: Session, team_id: int, language: str | None) -> list[Staff]:
-    """People who may be given a new mention of the team in ``language``, by id."""
-    members = team_member_ids(session, [team_id])
-    if not members:
-        return []
+def on_duty(session: Session, team_ids: Iterable[int]) -> dict[int, list[Staff]]:
+    """Each team's people who may be given its mentions, whatever the language and their load:
+    active, on duty, in a replying role; by id. Two queries for any number of teams."""
+    ids = sorted(set(team_ids))
+    if not ids:
+        return {}
+    extra: dict[int, list[int]] = {}
+    for staff_id, team_id in session.execute(
+        select(StaffTeam.staff_id, StaffTeam.team_id).where(StaffTeam.team_id.in_(ids))
+    ):
+        extra.setdefault(staff_id, []).append(team_id)
     people = session.scalars(
         select(Staff)
         .where(
-            Staff.id.in_(members),
+            or_(Staff.team_id.in_(ids), Staff.id.in_(sorted(extra))),
             Staff.active.is_(True),
             Staff.on_duty.is_(True),
             Staff.role.in_(REPLY_ROLES),
         )
         .order_by(Staff.id)
-    ).all()
-    people = [p for p in people if speaks(p, language)]
+    )
+    teams: dict[int, list[Staff]] = {t: [] for t in ids}
+    for person in people:
+        for t in {person.team_id, *extra.get(person.id, ())}:
+            if t in teams:
+                teams[t].append(person)
+    return teams
+
+
+def eligible(session: Session, team_id: int, language: str | None) -> list[Staff]:
+    """People who may be given a new mention of the team in ``language``, by id."""
+    people = [p for p in on_duty(session, [team_id])[team_id] if speaks(p, language)]
     loads = open_counts(session, [p.id for p in people])
     return [p for p in people if p.open_cap is None or loads.get(p.id, 0) < p.open_cap]
 
@@ -203,9 +219,11 @@ def assign_new(
     if not todo:
         return 0
     teams = {t.id: t for t in lock_for_assignment(session, {m.team_id for m in todo if m.team_id})}
-    # Who is eligible is read once per team and language, and each person's open count once,
-    # then kept current in memory as the batch assigns: the locks taken above hold for the
-    # whole batch, so nobody else changes them meanwhile (three queries a mention otherwise).
+    # Who is on duty is read once for every team, each person's open count once, and both are
+    # kept current in memory as the batch assigns: the locks taken above hold for the whole
+    # batch, so nobody else changes them meanwhile (three queries a mention otherwise). The
+    # caps are applied to the counts in memory, which include this batch's assignments.
+    staff = on_duty(session, teams)
     rosters: dict[tuple[int, str | None], list[Staff]] = {}
     loads: dict[int, int] = {}
     events: list[tuple[str, str, int, int | None, dict[str, object]]] = []
@@ -218,7 +236,7 @@ def assign_new(
             continue
         key = (team.id, m.language)
         if key not in rosters:
-            rosters[key] = eligible(session, team.id, m.language)
+            rosters[key] = [p for p in staff[team.id] if speaks(p, m.language)]
             new = [p.id for p in rosters[key] if p.id not in loads]
             loads.update(dict.fromkeys(new, 0) | open_counts(session, new))
         people = [p for p in rosters[key] if p.open_cap is None or loads[p.id] < p.open_cap]

@@ -11,10 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from connectors.base import Batch, IncomingMention, clean_payload, clean_text
 from hub.audit import append_events
@@ -38,27 +38,85 @@ class IngestResult:
     duplicates: int
 
 
-def _identities(
-    session: Session, batch: list[IncomingMention]
-) -> dict[tuple[str, str], CustomerIdentity]:
-    """The known identities of a batch's authors, in one query."""
+@dataclass
+class _Customer:
+    """A stored customer, as much as ingest reads of them."""
+
+    id: int
+    tags: list[str]
+    vip: bool
+    blocked: bool
+
+
+@dataclass
+class _Identity:
+    """A stored identity of a batch's author: its customer, and its handle and follower count
+    as stored (``was``) and as the batch last saw them."""
+
+    id: int
+    customer_id: int
+    customer: _Customer
+    handle: str
+    followers: int | None
+    was: tuple[str, int | None]
+
+
+def _identities(session: Session, batch: list[IncomingMention]) -> dict[tuple[str, str], Any]:
+    """The known identities of a batch's authors with their customers, in one query per 500
+    authors (plain rows, not ORM objects: ingest reads a few of their columns and writes back
+    two, ``_update_identities``)."""
     keys = {(m.platform, m.author.platform_id or m.author.handle) for m in batch}
-    found: dict[tuple[str, str], CustomerIdentity] = {}
+    found: dict[tuple[str, str], Any] = {}
+    customers: dict[int, _Customer] = {}
     by_platform: dict[str, list[str]] = {}
     for platform, uid in keys:
         by_platform.setdefault(platform, []).append(uid)
+    ident = CustomerIdentity
     for platform, uids in by_platform.items():
         for i in range(0, len(uids), 500):
-            for ident in session.scalars(
-                select(CustomerIdentity)
-                .options(selectinload(CustomerIdentity.customer))
-                .where(
-                    CustomerIdentity.platform == platform,
-                    CustomerIdentity.platform_user_id.in_(uids[i : i + 500]),
+            for key, customer_id, on, uid, handle, followers, tags, vip, blocked in session.execute(
+                select(
+                    ident.id,
+                    ident.customer_id,
+                    ident.platform,
+                    ident.platform_user_id,
+                    ident.handle,
+                    ident.followers,
+                    Customer.tags,
+                    Customer.vip,
+                    Customer.blocked,
                 )
+                .join(Customer, Customer.id == ident.customer_id)
+                .where(ident.platform == platform, ident.platform_user_id.in_(uids[i : i + 500]))
             ):
-                found[(ident.platform, ident.platform_user_id)] = ident
+                if customer_id not in customers:
+                    customers[customer_id] = _Customer(customer_id, tags, vip, blocked)
+                found[(on, uid)] = _Identity(
+                    key, customer_id, customers[customer_id], handle, followers, (handle, followers)
+                )
     return found
+
+
+def _update_identities(session: Session, known: dict[tuple[str, str], Any]) -> None:
+    """Store the handles and follower counts that changed, each only where it changed (a count
+    another poller wrote meanwhile is not put back to the one read before it)."""
+    changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for ident in known.values():
+        if not isinstance(ident, _Identity):
+            continue
+        values = {
+            column: now
+            for column, now, was in zip(
+                ("handle", "followers"), (ident.handle, ident.followers), ident.was, strict=True
+            )
+            if now != was
+        }
+        if values:
+            changed.setdefault(tuple(values), []).append({"key": ident.id, **values})
+    table = cast(Table, CustomerIdentity.__table__)
+    for rows in changed.values():
+        # SET names the columns each row's parameters hold
+        session.execute(update(table).where(table.c.id == bindparam("key")), rows)
 
 
 class _Row(SimpleNamespace):
@@ -100,17 +158,15 @@ def _customer_for(m: IncomingMention, known: dict[tuple[str, str], Any], fresh: 
 
 
 def _insert_rows(session: Session, model: type[Any], rows: list[_Row]) -> None:
-    """``rows`` (every column set) into ``model``'s table in one statement."""
+    """``rows`` (every column set, a None is NULL) into ``model``'s table in one statement.
+
+    A Core INSERT of the table, not of the mapped class: the ORM's bulk insert re-examined
+    every row (which columns are set, which defaults apply) for the same statement."""
     if not rows:
         return  # an empty parameter list would insert one row of defaults
-    columns = [c.key for c in model.__table__.columns]
-    # render_nulls: a None is NULL rather than "leave it to the default", so every row has the
-    # same columns and they go in one statement
-    session.execute(
-        insert(model),
-        [{c: getattr(r, c) for c in columns} for r in rows],
-        execution_options={"render_nulls": True},
-    )
+    table = model.__table__
+    columns = [c.key for c in table.columns]
+    session.execute(insert(table), [{c: getattr(r, c) for c in columns} for r in rows])
 
 
 def _insert_new_rows(session: Session, people: list[_Row]) -> None:
@@ -132,51 +188,55 @@ def _insert_new_rows(session: Session, people: list[_Row]) -> None:
 HISTORY_WINDOW = 200
 
 
+_NEWEST = (
+    select(
+        Mention.id,
+        Mention.customer_id,
+        Mention.status,
+        Mention.first_response_at.is_not(None).label("answered"),
+        Mention.attributes,
+        func.row_number()
+        .over(partition_by=Mention.customer_id, order_by=Mention.id.desc())
+        .label("nth"),
+        func.count().over(partition_by=Mention.customer_id).label("total"),
+    )
+    .where(Mention.customer_id.in_(bindparam("customers", expanding=True)))
+    .subquery()
+)
+#: each customer's newest mentions, oldest first, with how many the customer has in all
+_HISTORY = (
+    select(
+        _NEWEST.c.customer_id,
+        _NEWEST.c.status,
+        _NEWEST.c.answered,
+        _NEWEST.c.attributes,
+        _NEWEST.c.total,
+    )
+    .where(_NEWEST.c.nth <= bindparam("window"))
+    .order_by(_NEWEST.c.id)
+)
+
+
 def _histories(session: Session, known: dict[tuple[str, str], Any]) -> dict[int, History]:
     """The record of every known customer in a batch, from their stored mentions: how many
-    there are, and what the newest ``HISTORY_WINDOW`` of them say (two queries per 500
+    there are, and what the newest ``HISTORY_WINDOW`` of them say (one query per 500
     customers)."""
     customers = {ident.customer_id: ident.customer for ident in known.values()}
     out = {cid: History(tags=list(c.tags or ()), vip=bool(c.vip)) for cid, c in customers.items()}
     ids = list(out)
     for i in range(0, len(ids), 500):
-        chunk = ids[i : i + 500]
-        newest = (
-            select(
-                Mention.id,
-                Mention.customer_id,
-                Mention.status,
-                Mention.first_response_at,
-                Mention.attributes,
-                func.row_number()
-                .over(partition_by=Mention.customer_id, order_by=Mention.id.desc())
-                .label("nth"),
-            )
-            .where(Mention.customer_id.in_(chunk))
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                newest.c.customer_id,
-                newest.c.status,
-                newest.c.first_response_at,
-                newest.c.attributes,
-            )
-            .where(newest.c.nth <= HISTORY_WINDOW)
-            .order_by(newest.c.id)
-        )
-        for cid, status, answered, attrs in rows:
+        totals: dict[int, int] = {}
+        for cid, status, answered, attrs, total in session.execute(
+            _HISTORY, {"customers": ids[i : i + 500], "window": HISTORY_WINDOW}
+        ):
             out[cid].add(
                 attrs or {},
-                answered=answered is not None,
+                answered=bool(answered),
                 closed=status == MentionStatus.CLOSED.value,
             )
-        for cid, count in session.execute(
-            select(Mention.customer_id, func.count())
-            .where(Mention.customer_id.in_(chunk))
-            .group_by(Mention.customer_id)
-        ):
-            out[cid].earlier = count
+            totals[cid] = total
+        for cid, total in totals.items():
+            out[cid].earlier = total
     return out
 
 
@@ -202,40 +262,6 @@ def thread_mention(
     return session.get(Mention, max(newest)) if newest else None
 
 
-def _open_thread_owners(
-    session: Session, platform: str, batch: list[IncomingMention]
-) -> dict[str, Mention]:
-    """For every reply reference in a batch, the newest open stored mention that is it or is in
-    a thread rooted at it: two indexed queries per batch (the same two lookups as
-    ``thread_mention``, for all the batch's references at once) instead of two per reply."""
-    refs = sorted(
-        {r for m in batch for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r}
-    )
-    newest: dict[str, int] = {}
-    for column in (Mention.external_id, Mention.thread_root_external_id):
-        for i in range(0, len(refs), 500):
-            rows = session.execute(
-                select(column, func.max(Mention.id))
-                .where(
-                    Mention.platform == platform,
-                    column.in_(refs[i : i + 500]),
-                    Mention.status != MentionStatus.CLOSED.value,
-                )
-                .group_by(column)
-            )
-            for ref, found in rows:
-                if ref is not None and found > newest.get(ref, 0):
-                    newest[ref] = found
-    ids = sorted(set(newest.values()))
-    loaded: dict[int, Mention] = {}
-    for i in range(0, len(ids), 500):
-        loaded.update(
-            (m.id, m)
-            for m in session.scalars(select(Mention).where(Mention.id.in_(ids[i : i + 500])))
-        )
-    return {ref: loaded[found] for ref, found in newest.items()}
-
-
 @dataclass(frozen=True)
 class _Owner:
     """The mention a follow-up sticks to: its id (None if earlier in this batch), team and
@@ -246,8 +272,57 @@ class _Owner:
     assignee_id: int | None
 
 
+def _open_thread_owners(
+    session: Session, platform: str, batch: list[IncomingMention]
+) -> dict[str, _Owner]:
+    """For every reply reference in a batch, the newest open stored mention that is it or is in
+    a thread rooted at it: two indexed queries per batch (the same two lookups as
+    ``thread_mention``, for all the batch's references at once) instead of two per reply, and
+    one more for the three columns a follow-up takes from it."""
+    refs = sorted(
+        {r for m in batch for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r}
+    )
+    newest: dict[str, int] = {}
+    open_ = Mention.status != MentionStatus.CLOSED.value
+    for i in range(0, len(refs), 500):
+        chunk = refs[i : i + 500]
+        found: list[tuple[str | None, int]] = [
+            (ref, top)
+            for ref, top in session.execute(
+                select(Mention.external_id, func.max(Mention.id))
+                .where(Mention.platform == platform, Mention.external_id.in_(chunk), open_)
+                .group_by(Mention.external_id)
+            )
+        ]
+        # The platform is compared here, not in SQL: with "platform = ?" beside a dozen
+        # references, SQLite without statistics (a new hub, before its first ANALYZE) reads
+        # every mention of the platform by the unique key instead of searching the thread index
+        found += [
+            (ref, top)
+            for ref, on, top in session.execute(
+                select(Mention.thread_root_external_id, Mention.platform, func.max(Mention.id))
+                .where(Mention.thread_root_external_id.in_(chunk), open_)
+                .group_by(Mention.thread_root_external_id, Mention.platform)
+            )
+            if on == platform
+        ]
+        for ref, top in found:
+            if ref is not None and top > newest.get(ref, 0):
+                newest[ref] = top
+    ids = sorted(set(newest.values()))
+    loaded: dict[int, _Owner] = {}
+    for i in range(0, len(ids), 500):
+        for key, team_id, assignee_id in session.execute(
+            select(Mention.id, Mention.team_id, Mention.assignee_id).where(
+                Mention.id.in_(ids[i : i + 500])
+            )
+        ):
+            loaded[key] = _Owner(key, team_id, assignee_id)
+    return {ref: loaded[key] for ref, key in newest.items()}
+
+
 def _thread_owner(
-    m: IncomingMention, pending: dict[str, _Row], stored: dict[str, Mention]
+    m: IncomingMention, pending: dict[str, _Row], stored: dict[str, _Owner]
 ) -> _Owner | None:
     """The open mention this one follows up on (same thread), for sticky ownership."""
     refs = [r for r in (m.in_reply_to_external_id, m.thread_root_external_id) if r]
@@ -258,10 +333,7 @@ def _thread_owner(
         if row is not None and row.status != MentionStatus.CLOSED:
             return _Owner(None, row.team_id, row.assignee_id)
     found = [stored[r] for r in refs if r in stored]
-    if not found:
-        return None
-    owner = max(found, key=lambda o: o.id)
-    return _Owner(owner.id, owner.team_id, owner.assignee_id)
+    return max(found, key=lambda o: o.id or 0) if found else None
 
 
 def ingest_batch(
@@ -292,7 +364,7 @@ def ingest_batch(
     people: list[_Row] = []
     whys: list[str] = []
     with session.no_autoflush:
-        known: dict[tuple[str, str], Any] = dict(_identities(session, fresh))
+        known = _identities(session, fresh)
         histories = _histories(session, known)
         owners = _open_thread_owners(session, account.platform, fresh)
         for m in fresh:
@@ -308,6 +380,7 @@ def ingest_batch(
         for mention in mentions:
             mention.customer_id = mention.customer.id
         _insert_rows(session, Mention, mentions)
+        _update_identities(session, known)
     session.flush()
     append_events(
         session,
@@ -346,7 +419,7 @@ def _build(
     people: list[_Row],
     histories: dict[int, History],
     pending: dict[str, _Row],
-    owners: dict[str, Mention],
+    owners: dict[str, _Owner],
     now: datetime,
     default_sla: int,
     whys: list[str],

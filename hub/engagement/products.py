@@ -25,6 +25,8 @@ from hub.engagement.wordlists import WordList, is_cjk
 
 _WORD = re.compile(r"[^\W\d_]{7,}")
 _FUZZY_CUTOFF = 90
+#: words whose fuzzy match a catalogue remembers at most (then it starts again)
+_NEAR_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,7 @@ class Catalogue:
                 if " " not in word and not is_cjk(word) and len(word) >= 5:
                     self._heads.setdefault(word, p["sku"])
         self._aliases = WordList(aliases)
+        self._near: dict[str, str | None] = {}
 
     def find(self, text: str) -> Product | None:
         """The product ``text`` is mainly about, or None."""
@@ -115,16 +118,26 @@ class Catalogue:
         for m in _WORD.finditer(folded):
             if any(s <= m.start() <= e for s, e in covered):
                 continue
-            word = m.group()
-            found = process.extractOne(
-                word[:-1] if word.endswith("s") else word,
-                self._heads.keys(),
-                scorer=fuzz.ratio,
-                score_cutoff=_FUZZY_CUTOFF,
-            )
-            if found is not None:
-                return self._heads[found[0]]
+            sku = self._misspelt(m.group())
+            if sku is not None:
+                return sku
         return None
+
+    def _misspelt(self, word: str) -> str | None:
+        """The product whose one-word alias ``word`` is a typo of, or None. Remembered: mentions
+        use few long words and the same ones again ("kestrelfootwear" in nearly every one)."""
+        if word in self._near:
+            return self._near[word]
+        found = process.extractOne(
+            word[:-1] if word.endswith("s") else word,
+            self._heads.keys(),
+            scorer=fuzz.ratio,
+            score_cutoff=_FUZZY_CUTOFF,
+        )
+        if len(self._near) >= _NEAR_LIMIT:
+            self._near.clear()
+        sku = self._near[word] = self._heads[found[0]] if found is not None else None
+        return sku
 
 
 def _has_word(folded: str, word: str) -> bool:

@@ -10,13 +10,14 @@ mention can say why it is where it is.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 import policies
@@ -279,10 +280,25 @@ def _str(v: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class CompiledRule:
-    """A rule ready to evaluate: one test per condition, built once per batch."""
+class StoredRule:
+    """A routing rule's values as ``load_rules`` read them: plain values, not an ORM object,
+    so its compiled form can outlive the session that read it."""
 
-    rule: RoutingRule
+    id: int
+    name: str
+    conditions: dict[str, Any] | None
+    team_id: int | None
+    priority: str | None
+    sla_minutes: int | None
+    tags: list[str] | None
+    assignment: str | None
+
+
+@dataclass(frozen=True)
+class CompiledRule:
+    """A rule ready to evaluate: one test per condition."""
+
+    rule: RoutingRule | StoredRule
     tests: tuple[tuple[str, Test], ...]
 
     def match(self, attrs: Mapping[str, Any], folded: str) -> dict[str, Any] | None:
@@ -296,17 +312,61 @@ class CompiledRule:
         return {key: value for (key, _t), value in zip(self.tests, values, strict=True)}
 
 
-def compile_rules(rules: list[RoutingRule]) -> list[CompiledRule]:
+def compile_rules(rules: Sequence[RoutingRule | StoredRule]) -> list[CompiledRule]:
     """Prepare rules for matching, in the order given."""
     return [CompiledRule(rule, tuple(_tests(rule.conditions or {}))) for rule in rules]
 
 
+_RULES = RoutingRule.__table__.c
+#: what load_rules reads of each enabled rule, its JSON as the stored text: plain values that
+#: compare with the last read's, and differ when a rule was edited in any way
+_STORED = (
+    select(
+        _RULES.id,
+        _RULES.name,
+        cast(_RULES.conditions, Text),
+        _RULES.team_id,
+        _RULES.priority,
+        _RULES.sla_minutes,
+        cast(_RULES.tags, Text),
+        _RULES.assignment,
+    )
+    .where(_RULES.enabled.is_(True))
+    .order_by(_RULES.position)
+)
+#: the rows load_rules read last and the rules compiled from them
+_last_loaded: tuple[tuple[tuple[Any, ...], ...], list[CompiledRule]] = ((), [])
+
+
 def load_rules(session: Session) -> list[CompiledRule]:
-    """The enabled rules in evaluation order, compiled."""
-    rules = session.scalars(
-        select(RoutingRule).where(RoutingRule.enabled.is_(True)).order_by(RoutingRule.position)
-    ).all()
-    return compile_rules(list(rules))
+    """The enabled rules in evaluation order, compiled.
+
+    Ingest calls this once per batch. The rules are read every time, as plain rows in one
+    query: that read is the version check, so a rule a manager edited, reordered or switched
+    off applies from the next batch in every process. They are compiled again only when the
+    rows differ from the previous call's (reading them as ORM objects and compiling their
+    keyword lists and patterns was a twentieth of ingest)."""
+    global _last_loaded
+    rows = tuple(tuple(row) for row in session.execute(_STORED))
+    last_rows, compiled = _last_loaded
+    if rows != last_rows:
+        compiled = compile_rules(
+            [
+                StoredRule(
+                    rule_id,
+                    name,
+                    None if conditions is None else json.loads(conditions),
+                    team_id,
+                    priority,
+                    sla,
+                    None if tags is None else json.loads(tags),
+                    assignment,
+                )
+                for rule_id, name, conditions, team_id, priority, sla, tags, assignment in rows
+            ]
+        )
+        _last_loaded = (rows, compiled)
+    return compiled
 
 
 def route(

@@ -12,9 +12,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from hub.i18n import lazy_gettext
@@ -79,7 +79,7 @@ def emit_many(
             for endpoint_id in endpoints
         ]
     if rows:
-        session.execute(insert(WebhookDelivery), rows)
+        session.execute(insert(cast(Table, WebhookDelivery.__table__)), rows)
     return ids
 
 

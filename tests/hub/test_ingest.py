@@ -190,6 +190,43 @@ def test_the_thread_lookups_search_indexes_not_the_table(app, sandbox_account):
     assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
 
 
+def test_a_batch_of_follow_ups_finds_its_threads_by_index(app, sandbox_account):
+    """Ingest looks up all of a batch's reply references at once; with a few dozen of them, and
+    no planner statistics yet, each lookup must still search an index on the reference rather
+    than read every mention of the platform."""
+    from sqlalchemy import event
+
+    engine = app.extensions["hub.engine"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    _ingest(app, sandbox_account.id, Batch([_mention(f"t{i}") for i in range(30)], "c1"))
+    replies = [
+        _mention(f"r{i}", in_reply_to_external_id=f"t{i}", thread_root_external_id=f"t{i}")
+        for i in range(30)
+    ]
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        where = statement.split("WHERE", 1)[-1]
+        if statement.lstrip().upper().startswith("SELECT") and "external_id IN" in where:
+            statements.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        _ingest(app, sandbox_account.id, Batch(replies, cursor="c2"))
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        plans = [
+            " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, p))
+            for st, p in statements
+        ]
+    assert len(plans) >= 3  # the repeat check, and the two thread lookups
+    assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
+    with job_session(app) as s:
+        assert s.scalar(select(func.count()).where(Mention.status == "new")) == 60
+
+
 @pytest.mark.parametrize(
     ("second_text", "linked"),
     [
@@ -276,3 +313,32 @@ def test_a_merged_customer_keeps_every_key_of_the_mention(app, sandbox_account):
         assert a.customer_id == b.customer_id
         keys = s.scalars(select(CustomerKey.customer_id)).all()
         assert sorted(keys) == [a.customer_id, a.customer_id]
+
+
+def test_an_authors_new_handle_and_followers_are_stored(app, sandbox_account):
+    """The platform id finds the customer; the handle and follower count are brought up to date,
+    and a follower count the platform did not send leaves the stored one."""
+    from hub.models import CustomerIdentity
+
+    def by(handle: str, followers: int | None, ext: str) -> IncomingMention:
+        return IncomingMention(
+            platform="sandbox",
+            external_id=ext,
+            author=Author("u1", handle, followers=followers),
+            text="@KestrelFootwear where is my order?",
+            created_at=datetime(2025, 6, 2, tzinfo=UTC),
+        )
+
+    def stored() -> tuple[int, str, int | None]:
+        with job_session(app) as s:
+            (ident,) = s.scalars(select(CustomerIdentity)).all()
+            return ident.customer_id, ident.handle, ident.followers
+
+    _ingest(app, sandbox_account.id, Batch([by("dana", 10, "1")], cursor="1"))
+    customer, _, _ = stored()
+    _ingest(app, sandbox_account.id, Batch([by("dana_k", 12, "2"), by("dana_k", None, "3")], "3"))
+    assert stored() == (customer, "dana_k", 12)
+    _ingest(app, sandbox_account.id, Batch([by("dana_k", None, "4")], cursor="4"))
+    assert stored() == (customer, "dana_k", 12)
+    _ingest(app, sandbox_account.id, Batch([by("dana", 15, "5")], cursor="5"))
+    assert stored() == (customer, "dana", 15)

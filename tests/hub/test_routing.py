@@ -98,3 +98,42 @@ def test_demo_rules_route_the_labelled_mentions(shared_data):
     assert held_out["priority_accuracy"] >= 0.8
     assert held_out["p1_recall"] >= 0.9
     assert held_out["language_accuracy"] >= 0.98
+
+
+def test_a_rule_changed_anywhere_applies_from_the_next_load(app):
+    """Ingest keeps the compiled rules while the stored ones are unchanged, and an edit, a new
+    order or a rule switched off applies from the next load, whichever process made it (here:
+    plain SQL on a connection of its own, as another worker would)."""
+    from sqlalchemy import update
+
+    from hub.db import job_session
+    from hub.engagement.routing import load_rules
+    from hub.models import Team
+
+    with job_session(app) as s:
+        team = Team(slug="care", name="Care")
+        s.add(team)
+        s.flush()
+        conditions = {"keywords": ["refund*"]}
+        s.add(RoutingRule(position=1, name="refunds", conditions=conditions, team_id=team.id))
+        s.add(RoutingRule(position=2, name="the rest", conditions={}, priority="p3"))
+
+    def routed(text: str) -> tuple[str, str]:
+        with job_session(app) as s:
+            r = route(load_rules(s), {"language": "en", "platform": "sandbox"}, text)
+        return r.rule_name, r.priority
+
+    def change(*where, **values) -> None:  # type: ignore[no-untyped-def]
+        with app.extensions["hub.engine"].begin() as conn:
+            conn.execute(update(RoutingRule).where(*where).values(**values))
+
+    with job_session(app) as s:
+        assert load_rules(s) is load_rules(s)  # unchanged: compiled once
+    assert routed("a refund, please") == ("refunds", "p3")
+    change(RoutingRule.name == "refunds", conditions={"keywords": ["money back"]}, priority="p1")
+    assert routed("a refund, please") == ("the rest", "p3")
+    assert routed("my money back, please") == ("refunds", "p1")
+    change(RoutingRule.name == "refunds", position=3)
+    assert routed("my money back, please") == ("the rest", "p3")
+    change(RoutingRule.name == "the rest", enabled=False)
+    assert routed("my money back, please") == ("refunds", "p1")

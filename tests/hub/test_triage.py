@@ -4,11 +4,14 @@ demo rules (../shared/data/mentions/README.md, "Routing policy")."""
 from __future__ import annotations
 
 import json
+import re
+import sys
 
 import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
+from hub.customers import facts
 from hub.demo import demo_data
 from hub.engagement import attributes
 from hub.engagement.attributes import (
@@ -219,6 +222,49 @@ def test_contacts_the_customer_says_they_made(text, earlier):
 )
 def test_a_day_ahead_is_a_deadline(text, deadline):
     assert bool(attributes._DEADLINE.search(text.casefold())) is deadline
+
+
+def test_case_folded_text_is_searched_case_sensitively_but_for_the_dotless_i():
+    """The premise of ``_Folded``'s word check: in ``str.casefold()`` output the only character
+    IGNORECASE takes for one of the words' characters is ı (for i), which the check admits."""
+    folded = "".join(
+        {
+            c
+            for x in range(sys.maxunicode + 1)
+            if not 0xD800 <= x <= 0xDFFF
+            for c in chr(x).casefold()
+        }
+    )
+    for guarded in (attributes._DEADLINE, attributes._CONTACTS):
+        for ch in set("".join(guarded.words)):
+            assert set(re.findall(re.escape(ch), folded, re.IGNORECASE)) <= {ch, "ı"}, ch
+
+
+@pytest.mark.parametrize(
+    ("pattern", "guard", "folded_only"),
+    [
+        (attributes._DEADLINE.pattern, attributes._DEADLINE, True),
+        (attributes._CONTACTS.pattern, attributes._CONTACTS, True),
+        (attributes._EMAIL, attributes._EMAIL_DOMAIN, False),
+        (attributes._DOMAIN, attributes._DOT_LETTERS, False),
+        (facts.EMAIL, facts._EMAIL_DOMAIN, False),
+    ],
+)
+def test_the_quick_checks_before_a_pattern_lose_no_match(shared_data, pattern, guard, folded_only):
+    """Every pattern searched only after a quicker check finds nothing the check skipped, in
+    every mention of the shared data and in texts whose only day or ordinal has a dotless ı."""
+    texts = [
+        json.loads(line)["text"]
+        for name in ("stream.jsonl", "public.jsonl")
+        for line in (shared_data / "mentions" / name).read_text(encoding="utf-8").splitlines()
+    ]
+    texts += ["¿los cambian antes del VIERNES?", "antes del vıernes", "thırd time I'm asking"]
+    for text in texts:
+        for subject in (text.casefold(),) if folded_only else (text, text.casefold()):
+            if pattern.search(subject):
+                assert guard.search(subject), subject
+    assert attributes._DEADLINE.search("antes del vıernes")
+    assert attributes._CONTACTS.search("thırd time i'm asking")
 
 
 class _Model:
