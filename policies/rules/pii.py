@@ -76,6 +76,7 @@ class PiiRule(Rule):
         self.order_number = _compile(spec.get("order_number"))
         # English addresses rely on capitalised street names, so they run case-sensitively
         self.address_cased = _compile(spec.get("address_cased"), 0)
+        self.address_spelled = _compile(spec.get("address_spelled"), 0)
         self.address = _compile(spec.get("address"))
         # cheap probes so the detectors above only run on drafts that could contain their data
         probes = spec.get("probes") or {}
@@ -85,6 +86,7 @@ class PiiRule(Rule):
         self._partial_card = _gated(self.partial_card)
         self._partial_card_spelled = _gated(self.partial_card_spelled)
         self._address_cased = _gated(self.address_cased)
+        self._address_spelled = _gated(self.address_spelled)
         self._address = _gated(self.address)
         self._order_number = _gated(self.order_number)
 
@@ -163,6 +165,9 @@ class PiiRule(Rule):
                 for s, e in self._phones(m.group()):
                     found.append(("phone", (span[0] + s, span[0] + e)))
                     taken.append((span[0] + s, span[0] + e))
+        for rx, gate in self._address_spelled:
+            if gate is None or gate(text):
+                found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
         if ndigits:
             for rx, gate in self._address_cased:
                 if gate is None or gate(text):
