@@ -84,7 +84,7 @@ bench: install
 	@for f in bench/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
 
 eval: install
-	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl --dev tests/data/culture-blind.jsonl --dev tests/data/culture-blind2.jsonl --dev tests/data/culture-blind3.jsonl --dev tests/data/culture-blind4.jsonl --dev tests/data/culture-blind5.jsonl --dev tests/data/culture-blind6.jsonl --dev tests/data/culture-blind7.jsonl --dev tests/data/culture-blind8.jsonl --dev tests/data/culture-blind9.jsonl --dev tests/data/culture-blind10.jsonl --dev tests/data/culture-blind11.jsonl --dev tests/data/culture-blind12.jsonl --dev tests/data/culture-blind13.jsonl --held-out tests/data/culture-blind14.jsonl --held-out tests/data/culture-blind15.jsonl
+	$(BIN)/hub policy eval ../shared/data/policy-eval/public.jsonl --dev tests/data/culture-blind.jsonl --dev tests/data/culture-blind2.jsonl --dev tests/data/culture-blind3.jsonl --dev tests/data/culture-blind4.jsonl --dev tests/data/culture-blind5.jsonl --dev tests/data/culture-blind6.jsonl --dev tests/data/culture-blind7.jsonl --dev tests/data/culture-blind8.jsonl --dev tests/data/culture-blind9.jsonl --dev tests/data/culture-blind10.jsonl --dev tests/data/culture-blind11.jsonl --dev tests/data/culture-blind12.jsonl --dev tests/data/culture-blind13.jsonl --held-out tests/data/culture-blind14.jsonl --held-out tests/data/culture-blind15.jsonl --held-out tests/data/culture-blind16.jsonl --held-out tests/data/culture-blind17.jsonl
 	$(BIN)/hub policy eval-offensive ../shared/data/tweeteval/offensive/val_text.txt ../shared/data/tweeteval/offensive/val_labels.txt
 	$(BIN)/hub route eval ../shared/data/mentions/public.jsonl --json
 	$(BIN)/hub route eval tests/data/mentions-blind.jsonl --json
