@@ -22,9 +22,6 @@ KINDS = ("order", "email", "phone", "size", "product", "problem")
 SCAN_LIMIT = 200
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[a-zA-Z]{2,}")
-# the part of every e-mail from its "@" on: searched from the "@" (a quick scan) it rules out a
-# text at once, where EMAIL tries a local part from every word character
-_EMAIL_DOMAIN = re.compile(EMAIL.pattern[EMAIL.pattern.index("@") :])
 # a phone: 8+ digits with the usual separators, not part of an order number or a longer run
 PHONE = re.compile(r"(?<![\w-])\+?\d[\d ().-]{6,}\d(?![\w-])")
 DATE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
@@ -44,6 +41,16 @@ class Fact:
     value: str
     mention_id: int | None
     at: datetime | None
+
+
+def after_at(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """The part of an e-mail ``pattern`` from its "@" on, with its flags. Searched first (a quick
+    scan from each "@"), it rules a text out at once, where the whole pattern tries a local part
+    from every word character."""
+    return re.compile(pattern.pattern[pattern.pattern.index("@") :], pattern.flags)
+
+
+_EMAIL_DOMAIN = after_at(EMAIL)
 
 
 def keys_in_text(text: str) -> list[tuple[str, str]]:

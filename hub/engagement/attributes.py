@@ -28,6 +28,7 @@ from typing import Any
 
 import phonenumbers
 
+from hub.customers.facts import after_at
 from hub.engagement.language import build_detector, detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.routing import route
@@ -672,9 +673,7 @@ _HANDLE = re.compile(r"@[\w.\-]+")
 _URL = re.compile(r"https?://\S+|\bwww\.\S+")
 _ORDER = re.compile(r"\bKF[-\s]?\d{4}\s?\d{4}\b", re.IGNORECASE)
 _EMAIL = re.compile(r"[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)*\.[a-z]{2,}", re.IGNORECASE)
-# the part of every e-mail from its "@" on: searched from the "@" (a quick scan) it rules out a
-# text at once, where _EMAIL tries a local part from every word character
-_EMAIL_DOMAIN = re.compile(_EMAIL.pattern[_EMAIL.pattern.index("@") :], re.IGNORECASE)
+_EMAIL_DOMAIN = after_at(_EMAIL)
 _CARD = re.compile(r"(?<!\d)(?:\d{4}[ -]?){3}\d{1,4}(?!\d)")
 _TRACKING = re.compile(
     r"\b1Z[0-9A-Z]{16}\b|\b(?:9[1-5]\d{18,22})\b|\b[A-Z]{2}\d{9}[A-Z]{2}\b"

@@ -139,16 +139,14 @@ class PiiRule(Rule):
                     found.append(("card", m.span()))
                     taken.append(m.span())
         # the last four in digits, or written out in words (no digits at all)
-        partial = (self._partial_card if ndigits >= 4 else []) + self._partial_card_spelled
-        if partial:
-            for rx, gate in partial:
-                if gate is not None and not gate(plain.text):
-                    continue
-                for m in _first(rx.finditer(plain.text), limit):
-                    span = plain.to_original(*m.span())
-                    if not _overlaps(span, taken):
-                        found.append(("partial_card", span))
-                        taken.append(span)
+        for rx, gate in (self._partial_card if ndigits >= 4 else []) + self._partial_card_spelled:
+            if gate is not None and not gate(plain.text):
+                continue
+            for m in _first(rx.finditer(plain.text), limit):
+                span = plain.to_original(*m.span())
+                if not _overlaps(span, taken):
+                    found.append(("partial_card", span))
+                    taken.append(span)
         if ndigits >= self.phone_min:
             for m in _first(self.phone_candidate.finditer(text), limit):
                 span = m.span()
@@ -165,13 +163,11 @@ class PiiRule(Rule):
                 for s, e in self._phones(m.group()):
                     found.append(("phone", (span[0] + s, span[0] + e)))
                     taken.append((span[0] + s, span[0] + e))
-        for rx, gate in self._address_spelled:
+        # a house number written out has no digit
+        for rx, gate in self._address_spelled + (self._address_cased if ndigits else []):
             if gate is None or gate(text):
                 found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
         if ndigits:
-            for rx, gate in self._address_cased:
-                if gate is None or gate(text):
-                    found.extend(("address", m.span()) for m in _first(rx.finditer(text), limit))
             for rx, gate in self._address:
                 if gate is not None and not gate(plain.text):
                     continue

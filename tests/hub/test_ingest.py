@@ -32,6 +32,29 @@ def _ingest(app, account_id, batch):  # type: ignore[no-untyped-def]
         return ingest_batch(s, s.get(PlatformAccount, account_id), batch)
 
 
+def _query_plans(engine, keep, run):  # type: ignore[no-untyped-def]
+    """SQLite's EXPLAIN QUERY PLAN, one line per query, of every SELECT that ``run()`` sends
+    and ``keep(statement)`` accepts."""
+    from sqlalchemy import event
+
+    statements: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and keep(statement):
+            statements.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    with engine.connect() as conn:
+        return [
+            " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, p))
+            for st, p in statements
+        ]
+
+
 def _count(app, model=Mention) -> int:  # type: ignore[no-untyped-def]
     with job_session(app) as s:
         return s.scalar(select(func.count()).select_from(model))
@@ -155,8 +178,6 @@ def test_follow_up_in_a_thread_stays_with_its_owner(app, sandbox_account, make_s
 def test_the_thread_lookups_search_indexes_not_the_table(app, sandbox_account):
     """Ingest's follow-up lookup and the conversation page's thread read every mention of the
     platform when written as one OR; each of their queries must be an index search."""
-    from sqlalchemy import event
-
     from hub.engagement.conversation import load_conversation
     from hub.engagement.ingest import thread_mention
 
@@ -165,26 +186,18 @@ def test_the_thread_lookups_search_indexes_not_the_table(app, sandbox_account):
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     follow_up = _mention("t2", in_reply_to_external_id="t1", thread_root_external_id="t1")
     _ingest(app, sandbox_account.id, Batch(mentions=[_mention("t1"), follow_up], cursor="c1"))
-    statements: list[tuple[str, object]] = []
 
-    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        if statement.lstrip().upper().startswith("SELECT") and "mentions" in statement:
-            statements.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
+    def read_thread() -> None:
         with job_session(app) as s:
             found = thread_mention(s, "sandbox", ["t1"], open_only=True)
             assert found is not None and found.external_id == "t2"
             load_conversation(s, found)
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    with engine.connect() as conn:
-        plans = [
-            " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, p))
-            for st, p in statements
-            if "FROM mentions" in st and "external_id" in st.split("WHERE", 1)[-1]
-        ]
+
+    plans = _query_plans(
+        engine,
+        lambda st: "FROM mentions" in st and "external_id" in st.split("WHERE", 1)[-1],
+        read_thread,
+    )
     assert len(plans) >= 4
     # an equality search on one of the two columns, not a range over status or a scan
     assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
@@ -194,8 +207,6 @@ def test_a_batch_of_follow_ups_finds_its_threads_by_index(app, sandbox_account):
     """Ingest looks up all of a batch's reply references at once; with a few dozen of them, and
     no planner statistics yet, each lookup must still search an index on the reference rather
     than read every mention of the platform."""
-    from sqlalchemy import event
-
     engine = app.extensions["hub.engine"]
     if engine.dialect.name != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
@@ -204,23 +215,11 @@ def test_a_batch_of_follow_ups_finds_its_threads_by_index(app, sandbox_account):
         _mention(f"r{i}", in_reply_to_external_id=f"t{i}", thread_root_external_id=f"t{i}")
         for i in range(30)
     ]
-    statements: list[tuple[str, object]] = []
-
-    def capture(conn, cursor, statement, params, context, executemany):  # type: ignore[no-untyped-def]
-        where = statement.split("WHERE", 1)[-1]
-        if statement.lstrip().upper().startswith("SELECT") and "external_id IN" in where:
-            statements.append((statement, params))
-
-    event.listen(engine, "before_cursor_execute", capture)
-    try:
-        _ingest(app, sandbox_account.id, Batch(replies, cursor="c2"))
-    finally:
-        event.remove(engine, "before_cursor_execute", capture)
-    with engine.connect() as conn:
-        plans = [
-            " | ".join(str(r[-1]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + st, p))
-            for st, p in statements
-        ]
+    plans = _query_plans(
+        engine,
+        lambda st: "external_id IN" in st.split("WHERE", 1)[-1],
+        lambda: _ingest(app, sandbox_account.id, Batch(replies, cursor="c2")),
+    )
     assert len(plans) >= 3  # the repeat check, and the two thread lookups
     assert all("external_id=?" in p and "SCAN" not in p for p in plans), plans
     with job_session(app) as s:
