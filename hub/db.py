@@ -8,10 +8,12 @@ holds no lock while it runs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import orjson
 from flask import Flask, Response, current_app, g, has_request_context, request
 from sqlalchemy import Engine, Table, create_engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,10 +26,26 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _READ_ONLY = "hub_read_only"
 
 
+def _json_dumps(value: Any) -> str:
+    """JSON columns' text: orjson, five times faster than ``json.dumps`` (a new mention has six
+    JSON values). Keys that are not strings become strings, as ``json.dumps`` makes them. What
+    orjson refuses (an integer wider than 64 bits in a platform's payload) goes to
+    ``json.dumps``, so a payload stored before is stored still; what neither can encode raises
+    a TypeError."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout on every connection."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_json_dumps,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
@@ -56,7 +74,9 @@ def make_engine(url: str) -> Engine:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, json_serializer=_json_dumps
+    )
 
 
 def read_only(engine: Engine) -> Engine:

@@ -29,7 +29,15 @@ from typing import Any
 
 from policies.normalize import HAN
 
-__all__ = ["DEFAULT_MODEL_PATH", "FORMAT", "CultureModel", "Explanation", "features", "tokens"]
+__all__ = [
+    "DEFAULT_MODEL_PATH",
+    "FORMAT",
+    "CultureModel",
+    "Explanation",
+    "features",
+    "sigmoid",
+    "tokens",
+]
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parent / "models" / "culture.json.gz"
 FORMAT = "culture-linear/1"
@@ -125,7 +133,7 @@ class CultureModel:
         hit = self._token_cache.get(token)
         if hit is not None:
             return hit
-        sums = list(self._zero)
+        rows: list[tuple[float, ...]] = [self._zero]
         square = 0.0
         for feature in _token_features(token):
             entry = self.weights.get(feature)
@@ -133,9 +141,10 @@ class CultureModel:
                 continue
             idf, ws = entry
             square += idf * idf
-            for i, w in enumerate(ws):
-                sums[i] += idf * w
-        hit = (tuple(sums), square)
+            rows.append(tuple([idf * w for w in ws]))
+        # by columns, as in logits(): the same additions in the same order as a running sum
+        # per class, a third of the time (a new token is a tenth of a millisecond otherwise)
+        hit = (tuple(map(sum, zip(*rows, strict=True))), square)
         if len(self._token_cache) >= _CACHE_LIMIT:
             self._token_cache.clear()
         self._token_cache[token] = hit
@@ -159,8 +168,9 @@ class CultureModel:
             previous = (token, start)
         return parts, math.sqrt(square)
 
-    def scores(self, text: str) -> dict[str, float]:
-        """Each class's probability for ``text`` (the plain view of a draft)."""
+    def logits(self, text: str) -> list[float]:
+        """Each class's log-odds for ``text`` (the plain view of a draft), in class order: for
+        a caller that needs only which class is likeliest, or a few probabilities."""
         # per-class sums by columns (zip) rather than a running map(add) per token: the same
         # additions in the same order, a third of the time
         rows: list[tuple[float, ...]] = [self._zero]
@@ -179,10 +189,11 @@ class CultureModel:
             previous = token
         totals = map(sum, zip(*rows, strict=True))
         norm = math.sqrt(square) or 1.0
-        return {
-            c: _sigmoid(b + t / norm)
-            for c, b, t in zip(self.classes, self.bias, totals, strict=True)
-        }
+        return [b + t / norm for b, t in zip(self.bias, totals, strict=True)]
+
+    def scores(self, text: str) -> dict[str, float]:
+        """Each class's probability for ``text`` (the plain view of a draft)."""
+        return {c: sigmoid(z) for c, z in zip(self.classes, self.logits(text), strict=True)}
 
     def explain(self, text: str, cls: str, nearest: int = 2) -> Explanation:
         """Why ``cls`` scored as it did on ``text``: for a finding to show a person."""
@@ -193,7 +204,7 @@ class CultureModel:
         top = [p for p in ranked[:3] if p[2][i] > 0]
         span = (top[0][0], top[0][1]) if top else None
         terms = tuple(dict.fromkeys(text[s:e] for s, e, _ in top))
-        return Explanation(_sigmoid(z), span, terms, self.nearest(text, cls, nearest))
+        return Explanation(sigmoid(z), span, terms, self.nearest(text, cls, nearest))
 
     def nearest(self, text: str, cls: str, k: int = 2) -> tuple[str, ...]:
         """The class's training examples in ``text``'s script sharing the most character n-grams
@@ -223,7 +234,8 @@ def _grams(text: str) -> frozenset[str]:
     return frozenset(text[i : i + n] for i in range(max(0, len(text) - n + 1)))
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """The logistic function, without overflow for a large negative ``z``."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from hub.engagement.products import catalogue
 from hub.engagement.routing import route
 from hub.engagement.wordlists import LATIN_WORDCHAR, WordList
 from policies import CultureModel
+from policies.learned import sigmoid
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "triage.json.gz"
 #: triggers that make a mention an escalation (the others are trust and safety, or care urgency)
@@ -964,30 +966,42 @@ class History:
 
 
 @lru_cache(maxsize=4)
-def _trigger_cuts(m: CultureModel) -> tuple[tuple[str, str, float], ...]:
-    """The model's trigger classes with the trigger each names and its cut."""
+def _trigger_cuts(m: CultureModel) -> tuple[tuple[int, str, float], ...]:
+    """The model's trigger classes: each one's index, the trigger it names and its cut as
+    log-odds (a probability at or over the cut is log-odds at or over its logit: the logistic
+    function is increasing, so no mention's probabilities need computing for this)."""
     out = []
-    for cls in m.classes:
+    for i, cls in enumerate(m.classes):
         cut = (m.thresholds.get(cls) or {}).get("review")
         if cls.startswith("trigger:") and cut is not None:
-            out.append((cls, cls[len("trigger:") :], float(cut)))
+            p = float(cut)
+            logit = -math.inf if p <= 0 else math.inf if p >= 1 else math.log(p / (1 - p))
+            out.append((i, cls[len("trigger:") :], logit))
     return tuple(out)
 
 
 @lru_cache(maxsize=4)
-def _split(classes: tuple[str, ...]) -> tuple[tuple[str, str, str], ...]:
-    """Each class name as (name, head, value): "intent:praise" → ("intent:praise", "intent",
-    "praise"); split once per model, not once per mention."""
-    return tuple((c, *c.split(":", 1)) for c in classes)  # type: ignore[misc]
+def _head_classes(m: CultureModel) -> tuple[tuple[str, tuple[tuple[int, str], ...]], ...]:
+    """Each head of the model's classes with its classes' indices and values: "intent" →
+    ((0, "complaint"), (1, "question"), ...); worked out once per model, not per mention."""
+    heads: dict[str, list[tuple[int, str]]] = {}
+    for i, cls in enumerate(m.classes):
+        head, value = cls.split(":", 1)
+        heads.setdefault(head, []).append((i, value))
+    return tuple((head, tuple(members)) for head, members in heads.items())
 
 
-def _heads(scores: Mapping[str, float]) -> dict[str, tuple[float, str]]:
-    """Each head's most likely class and its probability, in one pass over the scores."""
+def _heads(m: CultureModel, logits: list[float]) -> dict[str, tuple[float, str]]:
+    """Each head's most likely class and its probability. The likeliest class is the one with
+    the largest log-odds, so only the winners' probabilities are computed (a mention needs
+    four of them, not one per class)."""
     best: dict[str, tuple[float, str]] = {}
-    for cls, head, value in _split(tuple(scores)):
-        p = scores[cls]
-        if head not in best or p > best[head][0]:
-            best[head] = (p, value)
+    for head, members in _head_classes(m):
+        top, winner = -math.inf, ""
+        for i, value in members:
+            if logits[i] > top:
+                top, winner = logits[i], value
+        best[head] = (sigmoid(top), winner)
     return best
 
 
@@ -1001,8 +1015,8 @@ def compute(
     history = history or History()
     folded = text.casefold()
     m = model()
-    scores = m.scores(model_view(text)) if m is not None else {}
-    heads = _heads(scores)
+    logits = m.logits(model_view(text)) if m is not None else []
+    heads = _heads(m, logits) if m is not None else {}
     intent_p, intent = heads.get("intent", (0.0, "question"))
     sentiment = heads.get("sentiment", (0.0, "neutral"))[1]
     stage = heads.get("stage", (0.0, "social"))[1]
@@ -1016,8 +1030,8 @@ def compute(
         said["repeated"] = f"{contacts + 1}. contact"
     triggers = set(said)
     if m is not None:
-        for cls, trigger, cut in _trigger_cuts(m):
-            if scores[cls] < cut:
+        for i, trigger, cut in _trigger_cuts(m):
+            if logits[i] < cut:
                 continue
             if trigger in SEVERITY_GATED and severity == "low":
                 continue

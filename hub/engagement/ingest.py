@@ -166,7 +166,9 @@ def _insert_rows(session: Session, model: type[Any], rows: list[_Row]) -> None:
         return  # an empty parameter list would insert one row of defaults
     table = model.__table__
     columns = [c.key for c in table.columns]
-    session.execute(insert(table), [{c: getattr(r, c) for c in columns} for r in rows])
+    session.execute(
+        insert(table).returning(table.c.id), [{c: getattr(r, c) for c in columns} for r in rows]
+    ).all()
 
 
 def _insert_new_rows(session: Session, people: list[_Row]) -> None:

@@ -341,3 +341,32 @@ def test_an_authors_new_handle_and_followers_are_stored(app, sandbox_account):
     assert stored() == (customer, "dana_k", 12)
     _ingest(app, sandbox_account.id, Batch([by("dana", 15, "5")], cursor="5"))
     assert stored() == (customer, "dana", 15)
+
+
+def test_a_payload_json_keeps_whole(app, sandbox_account) -> None:
+    """The JSON columns' encoder (orjson, hub.db) stores what ``json.dumps`` stored: keys that
+    are numbers come back as strings, an integer wider than 64 bits (which orjson refuses)
+    whole, text in any script as written; an object neither can encode is refused."""
+    from hub.db import _json_dumps
+
+    raw = {"ids": {1: "a"}, "big": 2**70, "name": "Zoë 你好 \u200b", "n": [1.5, None, True]}
+    m = IncomingMention(
+        platform="sandbox",
+        external_id="json-1",
+        author=Author("json-author", "json-author"),
+        text="@KestrelFootwear hola",
+        created_at=datetime(2026, 12, 1, tzinfo=UTC),
+        raw=raw,
+    )
+    with job_session(app) as s:
+        ingest_batch(s, s.get(PlatformAccount, sandbox_account.id), Batch([m], None))
+    with job_session(app) as s:
+        stored = s.scalars(select(Mention.raw).where(Mention.external_id == "json-1")).one()
+    assert stored == {
+        "ids": {"1": "a"},
+        "big": 2**70,
+        "name": "Zoë 你好 \u200b",
+        "n": [1.5, None, True],
+    }
+    with pytest.raises(TypeError):
+        _json_dumps({"when": object()})

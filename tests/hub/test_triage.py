@@ -4,6 +4,7 @@ demo rules (../shared/data/mentions/README.md, "Routing policy")."""
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 
@@ -294,8 +295,9 @@ class _Model:
         }
         self._on = {f"{head}:{value}" for head, value in readings.items()}
 
-    def scores(self, text: str) -> dict[str, float]:
-        return {c: 0.9 if c in self._on else 0.1 for c in self.classes}
+    def logits(self, text: str) -> list[float]:
+        """Log-odds of 0.9 for the fixed readings and of 0.1 for every other class."""
+        return [math.log(9) if c in self._on else -math.log(9) for c in self.classes]
 
 
 @pytest.mark.parametrize(
