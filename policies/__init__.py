@@ -12,7 +12,7 @@ from policies.backtracking import PackPattern, PatternProblem, exponential_witne
 from policies.budget import BudgetExceeded, Pattern, budget
 from policies.engine import DEFAULT_PACK, Pack, check, load_pack
 from policies.examples import ExampleCase, ExampleFailure, iter_examples, run_pack_examples
-from policies.learned import CultureModel
+from policies.learned import CultureModel, sigmoid
 from policies.mix import share_after
 from policies.normalize import HAN
 from policies.rules.length import measure_length
@@ -59,6 +59,7 @@ __all__ = [
     "pattern_problems",
     "run_pack_examples",
     "share_after",
+    "sigmoid",
 ]
 
 

@@ -34,8 +34,7 @@ from hub.engagement.language import build_detector, detect_language
 from hub.engagement.products import catalogue
 from hub.engagement.routing import route
 from hub.engagement.wordlists import LATIN_WORDCHAR, WordList
-from policies import CultureModel
-from policies.learned import sigmoid
+from policies import CultureModel, sigmoid
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "triage.json.gz"
 #: triggers that make a mention an escalation (the others are trust and safety, or care urgency)
