@@ -8,7 +8,8 @@ CPU time (wall time is printed too, but on a shared machine it measures the neig
 
     python bench/bench_ingest.py [--baseline 9936431] [--rounds 3]
 
-The default baseline is the commit before triage (issue 12's "today").
+The default baseline is the commit before triage (issue 12's "today"). Figures go to
+bench/results.json under "ingest".
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import record  # noqa: E402
+
 STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
 
 # Run inside the side's own tree (its hub, its migrations, its demo rules).
@@ -115,7 +120,20 @@ def main() -> None:
             f"  {label:20s} {med[side]['cpu']:7,.0f} mentions/s of CPU time"
             f"  ({med[side]['wall']:,.0f}/s wall)"
         )
-    print(f"  now / baseline: ×{med['now']['cpu'] / med['baseline']['cpu']:.2f} (CPU time)")
+    ratio = med["now"]["cpu"] / med["baseline"]["cpu"]
+    print(f"  now / baseline: ×{ratio:.2f} (CPU time)")
+    record(
+        "ingest",
+        {
+            "mentions": 5000,
+            "rounds": args.rounds,
+            "baseline_commit": args.baseline,
+            "baseline_per_s_cpu": round(med["baseline"]["cpu"]),
+            "now_per_s_cpu": round(med["now"]["cpu"]),
+            "now_per_s_wall": round(med["now"]["wall"]),
+            "ratio_vs_baseline": round(ratio, 3),
+        },
+    )
 
 
 if __name__ == "__main__":
