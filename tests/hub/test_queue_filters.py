@@ -146,6 +146,34 @@ def test_counts_come_from_the_same_filter_as_the_rows(app, world, make_mention):
         assert everything.total == 5
 
 
+def test_a_blocked_customers_waiting_and_closed_mentions_are_not_counted(
+    app, world, make_mention, monkeypatch
+):
+    """The capped statuses are counted whoever the customer is, then the blocked customers'
+    mentions are taken off: a blocked customer's pending and closed mentions count nowhere,
+    and a count that reached the cap stays "10,000+" (here 3+) even with some of them in it."""
+    from hub.engagement import queue
+
+    me, ms = world
+    _set(app, ms["late"].id, status="closed")
+    _set(app, ms["p1"].id, status="pending")
+    troll = [make_mention(f"@KestrelFootwear spam {i}", handle="troll") for i in range(3)]
+    with job_session(app) as s:
+        blocked = s.get(Customer, troll[0].customer_id)
+        blocked.blocked = True
+    _set(app, troll[0].id, status="pending")
+    _set(app, troll[1].id, status="closed")
+    _set(app, troll[2].id, status="closed")
+    with job_session(app) as s:
+        page = list_queue(s, QueueFilter(status="all"), s.get(Staff, me.id))
+        assert page.counts == {"new": 3, "pending": 1, "closed": 1}, page.counts
+        assert {m.id for m in page.mentions}.isdisjoint({m.id for m in troll})
+        monkeypatch.setattr(queue, "COUNT_CAP", 2)  # closed: 3 rows, two of them the troll's
+        page = list_queue(s, QueueFilter(status="all"), s.get(Staff, me.id))
+        assert page.counts["closed"] == 2 and "closed" in page.capped
+        assert page.counts["pending"] == 1 and "pending" not in page.capped
+
+
 def test_the_page_keeps_every_filter_in_its_links(app, client, world, login):
     me, ms = world
     app.config["QUEUE_PAGE_SIZE"] = 1
