@@ -161,14 +161,20 @@ def _insert_rows(session: Session, model: type[Any], rows: list[_Row]) -> None:
     """``rows`` (every column set, a None is NULL) into ``model``'s table in one statement.
 
     A Core INSERT of the table, not of the mapped class: the ORM's bulk insert re-examined
-    every row (which columns are set, which defaults apply) for the same statement."""
+    every row (which columns are set, which defaults apply) for the same statement. On SQLite
+    with RETURNING, which SQLAlchemy sends as multi-row INSERTs ("insertmanyvalues"): row by
+    row, each row ran the full-text index's trigger in a statement savepoint of its own, and
+    FTS5 writes out its pending index at every savepoint (the mentions' insert took twice as
+    long). PostgreSQL keeps psycopg's executemany: RETURNING made its ingest slower."""
     if not rows:
         return  # an empty parameter list would insert one row of defaults
     table = model.__table__
     columns = [c.key for c in table.columns]
-    session.execute(
-        insert(table).returning(table.c.id), [{c: getattr(r, c) for c in columns} for r in rows]
-    ).all()
+    values = [{c: getattr(r, c) for c in columns} for r in rows]
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(insert(table).returning(table.c.id), values).all()
+    else:
+        session.execute(insert(table), values)
 
 
 def _insert_new_rows(session: Session, people: list[_Row]) -> None:
