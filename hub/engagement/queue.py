@@ -323,7 +323,7 @@ def status_counts(
     """
     anyone = _selected(session, f, me, now, with_status=False)
     base = anyone.where(_NOT_BLOCKED)
-    kind = literal_column("'all'")  # which count a row of the union is
+    kind: ColumnElement[str] = literal_column("'all'")  # which count a row of the union is
     parts = [
         base.where(ACTIVE_SQL)
         .with_only_columns(kind.label("kind"), Mention.status.label("status"), func.count())
