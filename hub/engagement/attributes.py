@@ -1014,8 +1014,11 @@ def compute(
     history = history or History()
     folded = text.casefold()
     m = model()
-    logits = m.logits(model_view(text)) if m is not None else []
-    heads = _heads(m, logits) if m is not None else {}
+    logits: list[float] = []
+    heads: dict[str, tuple[float, str]] = {}
+    if m is not None:
+        logits = m.logits(model_view(text))
+        heads = _heads(m, logits)
     intent_p, intent = heads.get("intent", (0.0, "question"))
     sentiment = heads.get("sentiment", (0.0, "neutral"))[1]
     stage = heads.get("stage", (0.0, "social"))[1]

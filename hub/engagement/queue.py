@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     ColumnElement,
     Select,
+    String,
     and_,
     case,
     exists,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.orm import Session, defer, joinedload
+from sqlalchemy.sql.elements import Label
 
 from hub.ids import parse_id
 from hub.models import (
@@ -308,6 +310,11 @@ def list_queue(
     )
 
 
+def _kind(name: str) -> Label[str]:
+    """The column that says which count a row of ``status_counts``' union is."""
+    return literal_column(f"'{name}'", String).label("kind")
+
+
 def status_counts(
     session: Session, f: QueueFilter, me: Staff, now: datetime
 ) -> tuple[dict[str, int], set[str]]:
@@ -323,10 +330,9 @@ def status_counts(
     """
     anyone = _selected(session, f, me, now, with_status=False)
     base = anyone.where(_NOT_BLOCKED)
-    kind: ColumnElement[str] = literal_column("'all'")  # which count a row of the union is
     parts = [
         base.where(ACTIVE_SQL)
-        .with_only_columns(kind.label("kind"), Mention.status.label("status"), func.count())
+        .with_only_columns(_kind("all"), Mention.status.label("status"), func.count())
         .group_by(Mention.status)
     ]
     for status in MENTION_STATUSES:
@@ -341,16 +347,14 @@ def status_counts(
         )
         parts.append(
             select(
-                literal_column("'capped'").label("kind"),
+                _kind("capped"),
                 literal(str(status)).label("status"),
                 func.count(),
             ).select_from(first)
         )
     parts.append(
         anyone.where(Mention.customer_id.in_(_BLOCKED_IDS), not_(ACTIVE_SQL))
-        .with_only_columns(
-            literal_column("'blocked'").label("kind"), Mention.status.label("status"), func.count()
-        )
+        .with_only_columns(_kind("blocked"), Mention.status.label("status"), func.count())
         .group_by(Mention.status)
     )
     found: dict[str, dict[str, int]] = {"all": {}, "capped": {}, "blocked": {}}

@@ -30,6 +30,7 @@ from policies.types import Finding
 if TYPE_CHECKING:
     from policies.doc import Doc
     from policies.engine import PackBuilder
+    from policies.normalize import Normalized
 
 _DIGITS = re.compile(r"\d")
 
@@ -51,6 +52,26 @@ def _first(matches: Iterable[re.Match[str]], n: int) -> Iterator[re.Match[str]]:
 
 def _overlaps(span: Span, others: list[Span]) -> bool:
     return any(span[0] < o[1] and o[0] < span[1] for o in others)
+
+
+def _claim(
+    kind: str,
+    patterns: list[tuple[Pattern, Test | None]],
+    view: Normalized,
+    limit: int,
+    found: list[tuple[str, Span]],
+    taken: list[Span],
+) -> None:
+    """Add each match of ``patterns`` in ``view`` (a pattern only where its prefilter lets it)
+    that no earlier finding covers, as a ``kind`` finding at its span in the original text."""
+    for rx, gate in patterns:
+        if gate is not None and not gate(view.text):
+            continue
+        for m in _first(rx.finditer(view.text), limit):
+            span = view.to_original(*m.span())
+            if not _overlaps(span, taken):
+                found.append((kind, span))
+                taken.append(span)
 
 
 @register("pii")
@@ -139,14 +160,8 @@ class PiiRule(Rule):
                     found.append(("card", m.span()))
                     taken.append(m.span())
         # the last four in digits, or written out in words (no digits at all)
-        for rx, gate in (self._partial_card if ndigits >= 4 else []) + self._partial_card_spelled:
-            if gate is not None and not gate(plain.text):
-                continue
-            for m in _first(rx.finditer(plain.text), limit):
-                span = plain.to_original(*m.span())
-                if not _overlaps(span, taken):
-                    found.append(("partial_card", span))
-                    taken.append(span)
+        partial = (self._partial_card if ndigits >= 4 else []) + self._partial_card_spelled
+        _claim("partial_card", partial, plain, limit, found, taken)
         if ndigits >= self.phone_min:
             for m in _first(self.phone_candidate.finditer(text), limit):
                 span = m.span()
@@ -177,16 +192,8 @@ class PiiRule(Rule):
                 )
         # spaced-out order numbers ("K F 2 0 4 8 …") are joined in the folded view
         for view in (plain, doc.folded) if doc.folded is not plain else (plain,):
-            if not self.order_probe.search(view.text):
-                continue
-            for rx, gate in self._order_number:
-                if gate is not None and not gate(view.text):
-                    continue
-                for m in _first(rx.finditer(view.text), limit):
-                    span = view.to_original(*m.span())
-                    if not _overlaps(span, taken):
-                        found.append(("order", span))
-                        taken.append(span)
+            if self.order_probe.search(view.text):
+                _claim("order", self._order_number, view, limit, found, taken)
         emails = list(self.email) if self.email_probe.search(plain.text) else []
         if self.obfuscated_probe.search(plain.text):
             emails += self.email_obfuscated
