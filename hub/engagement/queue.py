@@ -50,10 +50,10 @@ ACTIVE = ("new", "open", "escalated")
 #: (``ix_mentions_active``) is a partial one, and SQLite uses a partial index only when the
 #: query's own WHERE names the index's condition as written (a bound parameter never matches).
 ACTIVE_SQL = Mention.status.in_([literal_column(f"'{s}'") for s in ACTIVE])
-#: Above this many, a status's count in the header reads "10,000+": counting the closed
+#: Above this many, a status's count in the header reads "1,000+": counting the closed
 #: mentions of a hub holding millions would read them all on every refresh, for a figure
 #: nobody acts on; the statuses somebody must act on are always counted exactly.
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 @dataclass(frozen=True)
@@ -364,7 +364,7 @@ def status_counts(
     capped: set[str] = set()
     for name, n in found["capped"].items():
         if n > COUNT_CAP:
-            # over the cap with blocked customers' mentions among them: still "10,000+"
+            # over the cap with blocked customers' mentions among them: still "1,000+"
             capped.add(name)
             n = COUNT_CAP
         else:

@@ -151,7 +151,7 @@ def test_a_blocked_customers_waiting_and_closed_mentions_are_not_counted(
 ):
     """The capped statuses are counted whoever the customer is, then the blocked customers'
     mentions are taken off: a blocked customer's pending and closed mentions count nowhere,
-    and a count that reached the cap stays "10,000+" (here 3+) even with some of them in it."""
+    and a count that reached the cap stays "1,000+" (here 3+) even with some of them in it."""
     from hub.engagement import queue
 
     me, ms = world
