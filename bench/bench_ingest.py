@@ -43,11 +43,15 @@ from hub.demo import demo_data, load_teams_and_rules
 from hub.engagement import ingest
 from hub.migrate import upgrade
 from hub.models import PlatformAccount
-try:
-    from hub.engagement.attributes import warm
-    warm()
+try:  # as the scheduler process starts (older commits: warm() alone, or nothing)
+    from hub.engagement.ingest import prepare_process
+    prepare_process()
 except ImportError:
-    pass
+    try:
+        from hub.engagement.attributes import warm
+        warm()
+    except ImportError:
+        pass
 rows = [json.loads(x) for x in Path(sys.argv[2]).read_text(encoding="utf-8").splitlines()][:5000]
 batch = [
     IncomingMention(

@@ -293,10 +293,9 @@ def ingest_at_scale(app: Any, n: int) -> dict[str, float]:
     ingest stored, into the same table; prints mentions/s of process CPU time for both."""
     from connectors.base import Batch
     from hub.engagement import ingest
-    from hub.engagement.attributes import warm
     from hub.models import PlatformAccount
 
-    warm()
+    ingest.prepare_process()  # as the scheduler process starts
     run = datetime.now(UTC).strftime("%H%M%S%f")
     mentions = as_mentions(stream_rows(n), prefix=f"{run}-")
     with job_session(app) as s:

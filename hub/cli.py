@@ -222,6 +222,7 @@ def worker() -> None:
     import signal
     import time
 
+    from hub.engagement.ingest import prepare_process
     from hub.platforms.leases import SchedulerBusy, scheduler_slot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
@@ -233,6 +234,7 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, terminate)
     try:
         app = _app()
+        prepare_process()
         with scheduler_slot(app):
             scheduler = build_scheduler(app)
             try:

@@ -13,6 +13,7 @@ price is memory: every web worker loads and warms the policy models itself
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -172,6 +173,9 @@ def _warm_worker(worker: Any) -> None:
     app: Flask = worker.wsgi
     with job_session(app) as session:
         warm_checks(session)
+    # the models stay for the process's life: out of every full collection's way (as
+    # ``hub.engagement.ingest.prepare_process`` does for the scheduler)
+    gc.freeze()
 
 
 def _die_with_parent() -> None:
