@@ -370,3 +370,25 @@ def test_a_payload_json_keeps_whole(app, sandbox_account) -> None:
     }
     with pytest.raises(TypeError):
         _json_dumps({"when": object()})
+
+
+def test_the_ingesting_process_keeps_its_models_out_of_the_collectors_way(app, sandbox_account):
+    """prepare_process loads triage's model and freezes it: a full collection no longer reads
+    the objects loaded at start (hub worker calls it before polling)."""
+    import gc
+
+    from hub.engagement import attributes
+    from hub.engagement.ingest import prepare_process
+
+    attributes.model.cache_clear()
+    gc.unfreeze()
+    try:
+        prepare_process()
+        model = attributes.model()
+        assert model is not None
+        assert gc.get_freeze_count() > 0
+        # the model's tables are frozen: not in any generation a collection reads
+        assert not any(gc.is_tracked(o) and o is model.weights for o in gc.get_objects())
+        assert _ingest(app, sandbox_account.id, Batch([_mention("frozen-1")], None)).inserted == 1
+    finally:
+        gc.unfreeze()
