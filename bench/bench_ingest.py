@@ -9,7 +9,11 @@ median of each round's ratio, now against baseline.
 
     python bench/bench_ingest.py [--baseline 9936431] [--rounds 3]
 
-The default baseline is the commit before triage (issue 12's "today"). Figures go to
+The default baseline is the commit before triage (issue 12's "today"). One more run of the
+current tree splits its time per mention: the SQL alone (every statement ingest sent, replayed
+with its parameters on a plain sqlite3 connection into a copy of the database as it was before
+the first batch), triage alone (timed around each call), and the rest; SQL and triage alone
+are the most a single core could ingest with no other code around them. Figures go to
 bench/results.json under "ingest".
 """
 
@@ -30,8 +34,69 @@ from results import record  # noqa: E402
 
 STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
 
+# The floor run (an extra argument): what triage and the SQL statements cost on their own.
+_FLOOR = r"""
+import os, shutil, sqlite3
+from sqlalchemy import event
+
+
+class Floor:
+    def __init__(self, engine, tmp, ingest):
+        self.log, self.triage, self.tmp = [], 0.0, tmp
+        for name in ("hub.db", "hub.db-wal"):  # a committed, quiet moment: both files agree
+            if (tmp / name).exists():
+                shutil.copy(tmp / name, tmp / ("start-" + name))
+        event.listen(engine, "before_cursor_execute", self._statement)
+        event.listen(engine, "commit", lambda conn: self.log.append(("COMMIT", None, False)))
+        timed = ingest.triage
+
+        def triage(*args, **kwargs):
+            t = time.process_time()
+            try:
+                return timed(*args, **kwargs)
+            finally:
+                self.triage += time.process_time() - t
+
+        ingest.triage = triage
+
+    def _statement(self, conn, cursor, statement, parameters, context, many):
+        # insertmanyvalues sends one multi-row INSERT, its parameters one flat tuple, flagged
+        # as an executemany: only a list of rows is one
+        self.log.append((statement, parameters, many and isinstance(parameters, list)))
+
+    def result(self, n):
+        best = None
+        for _ in range(3):
+            for name in ("hub.db", "hub.db-wal", "hub.db-shm"):
+                if (self.tmp / ("replay-" + name)).exists():
+                    os.remove(self.tmp / ("replay-" + name))
+                if (self.tmp / ("start-" + name)).exists():
+                    shutil.copy(self.tmp / ("start-" + name), self.tmp / ("replay-" + name))
+            con = sqlite3.connect(self.tmp / "replay-hub.db", isolation_level=None)
+            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
+                           "cache_size=-32768"):  # as hub.db.make_engine
+                con.execute("PRAGMA " + pragma)
+            cur = con.cursor()
+            t = time.process_time()
+            for statement, params, many in self.log:
+                if statement == "COMMIT":
+                    if con.in_transaction:
+                        con.execute("COMMIT")
+                elif many:
+                    cur.executemany(statement, params)
+                else:
+                    cur.execute(statement, () if params is None else params)
+                    cur.fetchall()
+            spent = time.process_time() - t
+            con.close()
+            best = spent if best is None else min(best, spent)
+        return {"sql_ms": best / n * 1e3, "triage_ms": self.triage / n * 1e3}
+"""
+
 # Run inside the side's own tree (its hub, its migrations, its demo rules).
-_CHILD = r"""
+_CHILD = (
+    _FLOOR
+    + r"""
 import json, sys, tempfile, time
 from datetime import datetime
 from pathlib import Path
@@ -73,19 +138,24 @@ with tempfile.TemporaryDirectory() as tmp:
         account = PlatformAccount(platform="sandbox", handle="KestrelFootwear", config={})
         s.add(account)
         s.commit()
+        floor = len(sys.argv) > 3 and Floor(engine, Path(tmp), ingest)
         wall, cpu, n = time.perf_counter(), time.process_time(), 0
         for i in range(0, len(batch), 100):
             n += ingest.ingest_batch(s, account, Batch(batch[i : i + 100], str(i), None)).inserted
             s.commit()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     engine.dispose()
-print(json.dumps({"n": n, "wall": n / wall, "cpu": n / cpu}))
+    out = {"n": n, "wall": n / wall, "cpu": n / cpu}
+    if floor:
+        out |= floor.result(n)
+print(json.dumps(out))
 """
+)
 
 
-def _run(root: Path) -> dict[str, float]:
+def _run(root: Path, floor: bool = False) -> dict[str, float]:
     out = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(root), str(STREAM)],
+        [sys.executable, "-c", _CHILD, str(root), str(STREAM), *(["floor"] if floor else [])],
         check=True,
         capture_output=True,
         text=True,
@@ -132,9 +202,25 @@ def main() -> None:
         n["cpu"] / b["cpu"] for b, n in zip(runs["baseline"], runs["now"], strict=True)
     )
     print(f"  now / baseline: ×{ratio:.2f} (CPU time); median of the rounds' ratios ×{paired:.2f}")
+    run = _run(ROOT, floor=True)
+    total = 1000 / run["cpu"]
+    least = run["sql_ms"] + run["triage_ms"]
+    floor = {
+        "total_ms": round(total, 4),
+        "sql_ms": round(run["sql_ms"], 4),
+        "triage_ms": round(run["triage_ms"], 4),
+        "rest_ms": round(total - least, 4),
+        "sql_and_triage_alone_per_s": round(1000 / least),
+    }
+    print(
+        f"  now, per mention: {total:.3f} ms = SQL alone {run['sql_ms']:.3f} ms (replayed on"
+        f" sqlite3) + triage {run['triage_ms']:.3f} ms + the rest {total - least:.3f} ms;"
+        f" SQL and triage alone: {1000 / least:,.0f} mentions/s"
+    )
     record(
         "ingest",
         {
+            "per_mention": floor,
             "mentions": 5000,
             "rounds": args.rounds,
             "baseline_commit": args.baseline,
