@@ -173,8 +173,9 @@ def _warm_worker(worker: Any) -> None:
     app: Flask = worker.wsgi
     with job_session(app) as session:
         warm_checks(session)
-    # the models stay for the process's life: out of every full collection's way (as
-    # ``hub.engagement.ingest.prepare_process`` does for the scheduler)
+    # the models stay for the process's life: out of every full collection's way, the
+    # warm-up's garbage freed first (as ``hub.engagement.ingest.prepare_process`` does)
+    gc.collect()
     gc.freeze()
 
 
