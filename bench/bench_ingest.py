@@ -36,7 +36,7 @@ STREAM = ROOT.parent / "shared" / "data" / "mentions" / "stream.jsonl"
 
 # The floor run (an extra argument): what triage and the SQL statements cost on their own.
 _FLOOR = r"""
-import os, shutil, sqlite3
+import os, shutil
 from sqlalchemy import event
 
 
@@ -72,10 +72,10 @@ class Floor:
                     os.remove(self.tmp / ("replay-" + name))
                 if (self.tmp / ("start-" + name)).exists():
                     shutil.copy(self.tmp / ("start-" + name), self.tmp / ("replay-" + name))
-            con = sqlite3.connect(self.tmp / "replay-hub.db", isolation_level=None)
-            for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL",
-                           "cache_size=-32768"):  # as hub.db.make_engine
-                con.execute("PRAGMA " + pragma)
+            # the hub's own engine opens it (its pragmas), the statements go to its sqlite3
+            engine = make_engine(f"sqlite:///{self.tmp / 'replay-hub.db'}")
+            raw = engine.raw_connection()
+            con = raw.driver_connection
             cur = con.cursor()
             t = time.process_time()
             for statement, params, many in self.log:
@@ -88,7 +88,8 @@ class Floor:
                     cur.execute(statement, () if params is None else params)
                     cur.fetchall()
             spent = time.process_time() - t
-            con.close()
+            raw.close()
+            engine.dispose()
             best = spent if best is None else min(best, spent)
         return {"sql_ms": best / n * 1e3, "triage_ms": self.triage / n * 1e3}
 """

@@ -234,8 +234,8 @@ def worker() -> None:
     signal.signal(signal.SIGTERM, terminate)
     try:
         app = _app()
-        prepare_process()
         with scheduler_slot(app):
+            prepare_process()  # once the slot is ours: a refused second worker loads nothing
             scheduler = build_scheduler(app)
             try:
                 scheduler.start()
